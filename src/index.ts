@@ -1,0 +1,6 @@
+/**
+ * rpcx for Node: the rpcx wire protocol (github.com/smallnest/rpcx v1.9.4) with Node's gzip.
+ */
+export * from './errors.js';
+export * from './protocol/index.js';
+export { gzipCompressor, defaultCompressors } from './node/gzip.js';
