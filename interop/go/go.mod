@@ -2,12 +2,15 @@ module github.com/rpcx-node/interop
 
 go 1.26.0
 
-require github.com/smallnest/rpcx v1.9.4
+require (
+	github.com/apache/thrift v0.23.0
+	github.com/smallnest/rpcx v1.9.4
+	google.golang.org/protobuf v1.36.4
+)
 
 require (
 	github.com/akutz/memconn v0.1.0 // indirect
 	github.com/alitto/pond v1.9.2 // indirect
-	github.com/apache/thrift v0.23.0 // indirect
 	github.com/cenk/backoff v2.2.1+incompatible // indirect
 	github.com/cenkalti/backoff v2.2.1+incompatible // indirect
 	github.com/dgryski/go-jump v0.0.0-20211018200510-ba001c3ffce0 // indirect
@@ -55,5 +58,4 @@ require (
 	golang.org/x/sys v0.38.0 // indirect
 	golang.org/x/text v0.31.0 // indirect
 	golang.org/x/tools v0.38.0 // indirect
-	google.golang.org/protobuf v1.36.4 // indirect
 )
