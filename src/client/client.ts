@@ -1,0 +1,674 @@
+import createDebug from 'debug';
+import type { Socket } from 'node:net';
+import { RpcxError, ErrorCode, ServiceError } from '../errors.js';
+import { defaultCodecRegistry, type CodecRegistry } from '../codec/registry.js';
+import type { CodecOptions } from '../codec/types.js';
+import {
+  CompressType,
+  MessageStatusType,
+  MessageType,
+  MetaKey,
+  SerializeType,
+  clientCompressType,
+  createMessage,
+  heartbeatRequest,
+  isServerMessage,
+  readHeartbeatPayload,
+  toMetadataMap,
+  type CompressorTable,
+  type Message,
+  type MetadataInit,
+} from '../protocol/index.js';
+import { defaultCompressors } from '../node/gzip.js';
+import { dial, parseAddress, type DialOptions, type ServerAddress } from '../node/dial.js';
+import { FrameConnection } from '../node/frame-connection.js';
+import { AsyncQueue } from './async-queue.js';
+
+const log = createDebug('rpcx:client');
+
+/** What to do with server pushes when the consumer lags (Go: `Option.BidirectionalBlock`). */
+export type PushPolicy = 'block' | 'drop';
+
+export interface ReconnectOptions {
+  /** First delay in ms (default 100). */
+  initialDelayMs?: number;
+  /** Largest delay in ms (default 10,000). */
+  maxDelayMs?: number;
+  /** Growth factor per attempt (default 2). */
+  multiplier?: number;
+  /** Random spread as a fraction of the delay, 0..1 (default 0.2). */
+  jitter?: number;
+  /** Give up after this many attempts in a row (default unlimited). */
+  maxAttempts?: number;
+}
+
+/**
+ * Options of a {@link Client} (Go: `client.Option`). Defaults follow `client.DefaultOption` where
+ * Go has one: MsgPack, no compression, heartbeats off, 30 s `maxWaitForHeartbeat`.
+ */
+export interface ClientOptions extends DialOptions {
+  /** Serialize type of requests (default MsgPack, Go's `DefaultOption.SerializeType`). */
+  serializeType?: number;
+  /** Compression for request payloads over 1024 bytes (default None). */
+  compressType?: number;
+  /** Codecs by serialize type (default: a fresh `defaultCodecRegistry()`). */
+  codecs?: CodecRegistry;
+  /** Compressors by compress type (default: gzip). */
+  compressors?: CompressorTable;
+  /** Largest incoming frame body (default 64 MiB); bigger frames close the connection with LIMIT. */
+  maxMessageLength?: number;
+  /** Largest decompressed payload (default 64 MiB). */
+  maxDecompressedLength?: number;
+  /** Most metadata entries in an incoming frame (default 65,536). */
+  maxMetadataEntries?: number;
+  /** Most calls awaiting a reply on this connection (default 100,000); more fail with LIMIT. */
+  maxPendingCalls?: number;
+  /** Send Go-identical heartbeats (Go: `Option.Heartbeat`). */
+  heartbeat?: boolean;
+  /** Heartbeat period in ms (Go: `Option.HeartbeatInterval`; default 30,000 when `heartbeat` is on). */
+  heartbeatIntervalMs?: number;
+  /** A heartbeat unanswered this long closes the connection (Go: `Option.MaxWaitForHeartbeat`, 30 s). */
+  maxWaitForHeartbeatMs?: number;
+  /** Token sent as `__AUTH` on every call (Go: `XClient.Auth`). */
+  auth?: string;
+  /** Buffered server pushes before the policy applies (default 1,024). */
+  pushBufferSize?: number;
+  /** `block` stops reading the socket while the buffer is full; `drop` drops and counts (default `block`). */
+  pushPolicy?: PushPolicy;
+  /** Reconnect in the background after a broken connection. Off by default: like Go, the next call reconnects. */
+  reconnect?: boolean | ReconnectOptions;
+  /** Close an idle connection after this many ms without traffic (Go: `Option.IdleTimeout`; default 0 = never). */
+  idleTimeoutMs?: number;
+}
+
+/** Per-call options (STYLE.md 5): every call takes `signal` and `timeoutMs`. */
+export interface CallOptions {
+  /** Request metadata (Go: `share.ReqMetaDataKey` in the ctx). */
+  metadata?: MetadataInit;
+  /** Aborts the call: it rejects with CANCELLED and a late reply is dropped. */
+  signal?: AbortSignal;
+  /** Deadline in ms: the call rejects with TIMEOUT, and the remaining time travels as `__ServerTimeout`. */
+  timeoutMs?: number;
+  /** Serialize type of this request (default: the client's). */
+  serializeType?: number;
+  /** Compress type of this request (default: the client's; applied above 1024 bytes). */
+  compressType?: number;
+  /** Codec options for encoding the args (e.g. `{ type }` for protobuf/thrift). */
+  argsCodec?: CodecOptions;
+  /** Codec options for decoding the reply. */
+  replyCodec?: CodecOptions;
+}
+
+/** A reply with the response metadata (Go: `share.ResMetaDataKey`). */
+export interface CallResult<T> {
+  reply: T;
+  metadata: Map<string, string>;
+}
+
+/** The reply of {@link Client.sendRaw} (Go: `Client.SendRaw`'s metadata and payload). */
+export interface RawResult {
+  metadata: Map<string, string>;
+  payload: Uint8Array;
+  message: Message;
+}
+
+/** Connection state changes, a `type`-discriminated union (STYLE.md 4). */
+export type ClientStatus =
+  | { type: 'connecting'; address: string }
+  | { type: 'connected'; address: string }
+  | { type: 'disconnected'; address: string; error?: RpcxError }
+  | { type: 'reconnecting'; address: string; attempt: number; delayMs: number }
+  | { type: 'closed'; address: string };
+
+interface Pending {
+  resolve: (v: never) => void;
+  reject: (e: RpcxError) => void;
+  /** 0 decoded reply, 1 with metadata, 2 raw, 3 heartbeat */
+  kind: 0 | 1 | 2 | 3;
+  replyCodec: CodecOptions | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  key: number | bigint;
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const EMPTY_BYTES = new Uint8Array(0);
+
+function keyOf(seq: bigint): number | bigint {
+  return seq <= MAX_SAFE ? Number(seq) : seq;
+}
+
+/**
+ * One connection to one rpcx server, multiplexed by seq (Go: `client.Client`). Calls resolve to
+ * the decoded reply; server pushes arrive on {@link Client.messages} / {@link Client.onMessage}.
+ * The connection is made on the first call (or `connect()`), and after it breaks the next call
+ * makes a new one, as Go's XClient does; `reconnect` adds background reconnects with backoff.
+ *
+ * Pushes across reconnects: the push stream belongs to the Client, not the socket. When a
+ * connection dies the stream gets one synthetic message as Go injects it (Request, status Error,
+ * metadata `__rpcx_error__` = the error and `server` = the address) and stays open for the next
+ * connection; `close()` ends it.
+ */
+export class Client {
+  /** The server key, `network@address`. */
+  readonly address: string;
+  private readonly target: ServerAddress;
+  private readonly options: ClientOptions;
+  private readonly codecs: CodecRegistry;
+  private readonly compressors: CompressorTable;
+  private readonly serializeType: number;
+  private readonly compressType: number;
+  private readonly maxPending: number;
+
+  private conn: FrameConnection | undefined;
+  private connecting: Promise<FrameConnection> | undefined;
+  private pending = new Map<number | bigint, Pending>();
+  private seq = 0;
+  private closedByUser = false;
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private reconnectAttempt = 0;
+  private readonly pushes: AsyncQueue<Message>;
+  private pushPaused = false;
+  private readonly statusQueues = new Set<AsyncQueue<ClientStatus>>();
+  private readonly statusCallbacks = new Set<(s: ClientStatus) => void>();
+  private droppedPushes = 0;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(address: string, options: ClientOptions = {}) {
+    this.address = address.includes('@') ? address : `tcp@${address}`;
+    this.target = parseAddress(address);
+    this.options = options;
+    this.codecs = options.codecs ?? defaultCodecRegistry();
+    this.compressors = options.compressors ?? defaultCompressors;
+    this.serializeType = options.serializeType ?? SerializeType.MsgPack;
+    this.compressType = options.compressType ?? CompressType.None;
+    this.maxPending = options.maxPendingCalls ?? 100_000;
+    this.pushes = new AsyncQueue<Message>(options.pushBufferSize ?? 1024);
+    this.pushes.onSpace = () => this.resumePushes();
+  }
+
+  /** Creates a client and connects it. */
+  static async connect(address: string, options: ClientOptions = {}): Promise<Client> {
+    const c = new Client(address, options);
+    await c.connect();
+    return c;
+  }
+
+  /** True while a connection is open. */
+  get isConnected(): boolean {
+    return this.conn !== undefined && this.conn.isOpen;
+  }
+
+  /** Calls awaiting a reply. */
+  get pendingCalls(): number {
+    return this.pending.size;
+  }
+
+  /** Server pushes dropped under the `drop` policy. */
+  get droppedMessages(): number {
+    return this.droppedPushes;
+  }
+
+  /** The local socket, while connected (for tests and diagnostics). */
+  get socket(): Socket | undefined {
+    return this.conn?.socket as Socket | undefined;
+  }
+
+  /** Opens the connection if there is none. */
+  async connect(signal?: AbortSignal): Promise<void> {
+    await this.ensureConnection(signal);
+  }
+
+  /**
+   * Calls `servicePath.serviceMethod` with `args` and resolves to the decoded reply
+   * (Go: `Client.Call`). Rejects with `ServiceError` for an error reply, or `RpcxError`
+   * (`TIMEOUT`, `CANCELLED`, `CONNECTION`, `LIMIT`, `CODEC`, `PROTOCOL`).
+   */
+  call<T = unknown>(servicePath: string, serviceMethod: string, args: unknown, options: CallOptions = {}): Promise<T> {
+    return this.invoke(servicePath, serviceMethod, args, options, 0) as Promise<T>;
+  }
+
+  /** Like {@link call}, also giving the response metadata. */
+  callWithMetadata<T = unknown>(servicePath: string, serviceMethod: string, args: unknown, options: CallOptions = {}): Promise<CallResult<T>> {
+    return this.invoke(servicePath, serviceMethod, args, options, 1) as Promise<CallResult<T>>;
+  }
+
+  /**
+   * Sends a oneway request (Go: a call with a nil reply, `XClient.Oneshot`): the server runs the
+   * handler and writes nothing. Resolves once the frame is handed to the OS.
+   */
+  async oneway(servicePath: string, serviceMethod: string, args: unknown, options: CallOptions = {}): Promise<void> {
+    const st = options.serializeType ?? this.serializeType;
+    const payload = this.codecs.get(st).encode(args, options.argsCodec);
+    const msg = this.buildRequest(servicePath, serviceMethod, payload, st, options);
+    msg.oneway = true;
+    msg.seq = BigInt(this.seq++);
+    const conn = await this.ensureConnection(options.signal);
+    await new Promise<void>((resolve, reject) => conn.send(msg, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /**
+   * Sends a message as given, seq included (Go: `Client.SendRaw`: no automatic seq, so a seq
+   * in use by another call collides). Resolves to the response's metadata and raw payload; a
+   * oneway message resolves once written, with an empty result.
+   */
+  async sendRaw(msg: Message, options: Pick<CallOptions, 'signal' | 'timeoutMs'> = {}): Promise<RawResult> {
+    const conn = await this.ensureConnection(options.signal);
+    if (msg.oneway) {
+      await new Promise<void>((resolve, reject) => conn.send(msg, (err) => (err ? reject(err) : resolve())));
+      return { metadata: new Map(), payload: EMPTY_BYTES, message: msg };
+    }
+    return new Promise<RawResult>((resolve, reject) => {
+      this.register(msg.seq, resolve as (v: never) => void, reject, 2, undefined, options);
+      conn.send(msg, this.failOnWriteError(msg.seq));
+    });
+  }
+
+  /**
+   * Server pushes as an async iterable (Go: the channel of `NewBidirectionalXClient` /
+   * `RegisterServerMessageChan`). One consumer; not together with {@link onMessage}.
+   */
+  messages(): AsyncIterable<Message> {
+    return this.pushes;
+  }
+
+  /** Server pushes to a callback instead of an iterable. */
+  onMessage(cb: (msg: Message) => void): void {
+    this.pushes.setCallback(cb);
+  }
+
+  /** Connection status changes as an async iterable; ends at `close()`. */
+  status(): AsyncIterable<ClientStatus> {
+    const q = new AsyncQueue<ClientStatus>(Number.MAX_SAFE_INTEGER);
+    this.statusQueues.add(q);
+    return q;
+  }
+
+  /** Connection status changes to a callback; returns an unsubscribe function. */
+  onStatus(cb: (s: ClientStatus) => void): () => void {
+    this.statusCallbacks.add(cb);
+    return () => this.statusCallbacks.delete(cb);
+  }
+
+  /**
+   * Closes the client. Graceful by default: new calls fail at once, calls in flight get up to
+   * `timeoutMs` (default 5,000) to finish, then the socket closes and what is left rejects with
+   * CONNECTION. `{ graceful: false }` rejects everything in flight at once.
+   */
+  async close(options: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    if (this.closedByUser) return;
+    this.closedByUser = true;
+    clearTimeout(this.reconnectTimer);
+    this.stopHeartbeat();
+    const graceful = options.graceful ?? true;
+    if (graceful && this.pending.size > 0 && this.conn?.isOpen) {
+      const deadline = Date.now() + (options.timeoutMs ?? 5_000);
+      while (this.pending.size > 0 && this.conn?.isOpen && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    const err = new RpcxError(ErrorCode.CONNECTION, `client for ${this.address} is closed`);
+    this.failAll(err);
+    const conn = this.conn;
+    this.conn = undefined;
+    if (conn !== undefined) {
+      if (graceful) conn.close();
+      else conn.destroy();
+    }
+    this.emitStatus({ type: 'closed', address: this.address });
+    this.pushes.end();
+    for (const q of this.statusQueues) q.end();
+    this.statusQueues.clear();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ---- internals ----
+
+  private invoke(servicePath: string, serviceMethod: string, args: unknown, options: CallOptions, kind: 0 | 1): Promise<unknown> {
+    if (this.closedByUser) return Promise.reject(new RpcxError(ErrorCode.CONNECTION, `client for ${this.address} is closed`));
+    if (this.pending.size >= this.maxPending) {
+      return Promise.reject(new RpcxError(ErrorCode.LIMIT, `more than ${this.maxPending} calls pending on ${this.address}`));
+    }
+    if (options.signal?.aborted) return Promise.reject(cancelled(options.signal));
+    const st = options.serializeType ?? this.serializeType;
+    let payload: Uint8Array;
+    try {
+      payload = this.codecs.get(st).encode(args, options.argsCodec);
+    } catch (err) {
+      return Promise.reject(RpcxError.from(err, ErrorCode.CODEC));
+    }
+    const msg = this.buildRequest(servicePath, serviceMethod, payload, st, options);
+    const conn = this.conn;
+    if (conn !== undefined && conn.isOpen) return this.dispatch(conn, msg, kind, options);
+    return this.ensureConnection(options.signal).then((c) => this.dispatch(c, msg, kind, options));
+  }
+
+  private buildRequest(servicePath: string, serviceMethod: string, payload: Uint8Array, st: number, options: CallOptions): Message {
+    const metadata = toMetadataMap(options.metadata);
+    if (this.options.auth !== undefined) metadata.set(MetaKey.Auth, this.options.auth);
+    if (options.timeoutMs !== undefined) metadata.set(MetaKey.ServerTimeout, String(Math.max(0, Math.floor(options.timeoutMs))));
+    return createMessage({
+      messageType: MessageType.Request,
+      serializeType: st,
+      compressType: clientCompressType(options.compressType ?? this.compressType, payload.length),
+      servicePath,
+      serviceMethod,
+      metadata,
+      payload,
+    });
+  }
+
+  private dispatch(conn: FrameConnection, msg: Message, kind: 0 | 1, options: CallOptions): Promise<unknown> {
+    if (options.signal?.aborted) return Promise.reject(cancelled(options.signal));
+    const seq = BigInt(this.seq++);
+    msg.seq = seq;
+    return new Promise((resolve, reject) => {
+      this.register(seq, resolve as (v: never) => void, reject, kind, options.replyCodec, options);
+      conn.send(msg, this.failOnWriteError(seq));
+    });
+  }
+
+  private failOnWriteError(seq: bigint): (err?: RpcxError) => void {
+    return (err) => {
+      if (err === undefined) return;
+      const p = this.take(keyOf(seq));
+      p?.reject(err);
+    };
+  }
+
+  private register(
+    seq: bigint,
+    resolve: (v: never) => void,
+    reject: (e: RpcxError) => void,
+    kind: Pending['kind'],
+    replyCodec: CodecOptions | undefined,
+    options: Pick<CallOptions, 'signal' | 'timeoutMs'>,
+  ): void {
+    const key = keyOf(seq);
+    const p: Pending = { resolve, reject, kind, replyCodec, timer: undefined, signal: undefined, onAbort: undefined, key };
+    if (options.timeoutMs !== undefined) {
+      const ms = options.timeoutMs;
+      p.timer = setTimeout(() => {
+        if (this.take(key) === p) p.reject(new RpcxError(ErrorCode.TIMEOUT, `call timed out after ${ms} ms`));
+      }, ms);
+    }
+    const signal = options.signal;
+    if (signal !== undefined) {
+      p.signal = signal;
+      p.onAbort = () => {
+        if (this.take(key) === p) p.reject(cancelled(signal));
+      };
+      signal.addEventListener('abort', p.onAbort, { once: true });
+    }
+    this.pending.set(key, p);
+  }
+
+  /** Removes a pending call and clears its timer and abort listener. */
+  private take(key: number | bigint): Pending | undefined {
+    const p = this.pending.get(key);
+    if (p === undefined) return undefined;
+    this.pending.delete(key);
+    if (p.timer !== undefined) clearTimeout(p.timer);
+    if (p.onAbort !== undefined) p.signal!.removeEventListener('abort', p.onAbort);
+    return p;
+  }
+
+  private ensureConnection(signal?: AbortSignal): Promise<FrameConnection> {
+    if (this.closedByUser) return Promise.reject(new RpcxError(ErrorCode.CONNECTION, `client for ${this.address} is closed`));
+    if (this.conn !== undefined && this.conn.isOpen) return Promise.resolve(this.conn);
+    if (this.connecting === undefined) {
+      this.emitStatus({ type: 'connecting', address: this.address });
+      const dialOptions: DialOptions = { ...this.options };
+      delete (dialOptions as { signal?: AbortSignal }).signal;
+      this.connecting = dial(this.target, dialOptions).then(
+        (socket) => {
+          this.connecting = undefined;
+          if (this.closedByUser) {
+            socket.destroy();
+            throw new RpcxError(ErrorCode.CONNECTION, `client for ${this.address} is closed`);
+          }
+          return this.attach(socket);
+        },
+        (err: unknown) => {
+          this.connecting = undefined;
+          const e = RpcxError.from(err, ErrorCode.CONNECTION);
+          this.emitStatus({ type: 'disconnected', address: this.address, error: e });
+          this.scheduleReconnect();
+          throw e;
+        },
+      );
+    }
+    if (signal === undefined) return this.connecting;
+    return raceAbort(this.connecting, signal);
+  }
+
+  private attach(socket: Socket): FrameConnection {
+    const conn = new FrameConnection(socket, this.target.address, {
+      compressors: this.compressors,
+      ...(this.options.maxMessageLength !== undefined ? { maxMessageLength: this.options.maxMessageLength } : {}),
+      ...(this.options.maxDecompressedLength !== undefined ? { maxDecompressedLength: this.options.maxDecompressedLength } : {}),
+      ...(this.options.maxMetadataEntries !== undefined ? { maxMetadataEntries: this.options.maxMetadataEntries } : {}),
+    });
+    this.conn = conn;
+    this.reconnectAttempt = 0;
+    this.pushPaused = false;
+    conn.onMessage = (msg) => this.onFrame(msg);
+    conn.onClose = (err) => this.onConnectionClosed(conn, err);
+    if (this.options.heartbeat) this.startHeartbeat(conn);
+    if ((this.options.idleTimeoutMs ?? 0) > 0) this.touchIdle();
+    this.emitStatus({ type: 'connected', address: this.address });
+    if (log.enabled) log('connected to %s', this.address);
+    return conn;
+  }
+
+  private onFrame(msg: Message): void {
+    if (this.idleTimer !== undefined) this.touchIdle();
+    if (isServerMessage(msg)) {
+      this.deliverPush(msg);
+      return;
+    }
+    const key = msg.seq <= MAX_SAFE ? Number(msg.seq) : msg.seq;
+    const p = this.take(key);
+    if (p === undefined) {
+      if (log.enabled) log('%s: reply for unknown seq %s dropped', this.address, msg.seq);
+      return;
+    }
+    this.settle(p, msg);
+  }
+
+  private settle(p: Pending, msg: Message): void {
+    if (p.kind === 2) {
+      p.resolve({ metadata: msg.metadata, payload: msg.payload, message: msg } as never);
+      return;
+    }
+    if (p.kind === 3) {
+      p.resolve(msg as never);
+      return;
+    }
+    // client/client.go input(): status Error with metadata is an error carrying __rpcx_error__
+    // (empty text if the key is missing); status Error with EMPTY metadata is a success in Go.
+    const isError = msg.messageStatusType === MessageStatusType.Error && msg.metadata.size > 0;
+    let reply: unknown;
+    if (msg.payload.length > 0) {
+      const codec = this.codecs.find(msg.serializeType);
+      if (codec === undefined) {
+        if (!isError) {
+          p.reject(new RpcxError(ErrorCode.CODEC, `can not find codec for ${msg.serializeType}`));
+          return;
+        }
+      } else {
+        try {
+          reply = codec.decode(msg.payload, p.replyCodec);
+        } catch (err) {
+          // Go ignores a decode error of an error reply's payload; a success reply's fails the call.
+          if (!isError) {
+            p.reject(RpcxError.from(err, ErrorCode.CODEC));
+            return;
+          }
+        }
+      }
+    } else if (msg.serializeType === SerializeType.SerializeNone) {
+      reply = EMPTY_BYTES;
+    }
+    if (isError) {
+      p.reject(new ServiceError(msg.metadata.get(MetaKey.ServiceError) ?? '', msg.metadata, reply));
+      return;
+    }
+    p.resolve((p.kind === 0 ? reply : { reply, metadata: msg.metadata }) as never);
+  }
+
+  private deliverPush(msg: Message): void {
+    if (this.pushes.closed) return;
+    if (this.pushes.full) {
+      if ((this.options.pushPolicy ?? 'block') === 'drop') {
+        this.droppedPushes++;
+        if (log.enabled) log('%s: push %s dropped, buffer full', this.address, msg.seq);
+        return;
+      }
+      this.pushes.push(msg);
+      if (!this.pushPaused && this.conn !== undefined) {
+        this.pushPaused = true;
+        this.conn.pauseReading();
+      }
+      return;
+    }
+    this.pushes.push(msg);
+  }
+
+  private resumePushes(): void {
+    if (this.pushPaused) {
+      this.pushPaused = false;
+      this.conn?.resumeReading();
+    }
+  }
+
+  private onConnectionClosed(conn: FrameConnection, err: RpcxError | undefined): void {
+    if (this.conn === conn) this.conn = undefined;
+    this.stopHeartbeat();
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    const error = err ?? new RpcxError(ErrorCode.CONNECTION, `connection to ${this.address} closed`);
+    const failure = error.code === ErrorCode.PROTOCOL || error.code === ErrorCode.LIMIT ? error : new RpcxError(ErrorCode.CONNECTION, error.message, { cause: error });
+    this.failAll(failure);
+    if (log.enabled) log('%s: disconnected: %s', this.address, error.message);
+    // Go injects a synthetic message into the push channel when the connection dies (client.go input()).
+    if (!this.closedByUser) {
+      this.pushes.push(
+        createMessage({
+          messageType: MessageType.Request,
+          messageStatusType: MessageStatusType.Error,
+          metadata: { [MetaKey.ServiceError]: error.message, [MetaKey.Server]: conn.remoteAddress },
+        }),
+      );
+      this.emitStatus({ type: 'disconnected', address: this.address, error });
+      this.scheduleReconnect();
+    }
+  }
+
+  private failAll(err: RpcxError): void {
+    if (this.pending.size === 0) return;
+    const all = [...this.pending.values()];
+    for (const p of all) {
+      this.take(p.key);
+      p.reject(err);
+    }
+  }
+
+  private scheduleReconnect(): void {
+    const r = this.options.reconnect;
+    if (r === undefined || r === false || this.closedByUser || this.reconnectTimer !== undefined) return;
+    const o: ReconnectOptions = r === true ? {} : r;
+    if (o.maxAttempts !== undefined && this.reconnectAttempt >= o.maxAttempts) return;
+    const attempt = ++this.reconnectAttempt;
+    const base = Math.min(o.maxDelayMs ?? 10_000, (o.initialDelayMs ?? 100) * (o.multiplier ?? 2) ** (attempt - 1));
+    const jitter = o.jitter ?? 0.2;
+    const delayMs = Math.max(0, Math.round(base * (1 - jitter + 2 * jitter * Math.random())));
+    this.emitStatus({ type: 'reconnecting', address: this.address, attempt, delayMs });
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.closedByUser || this.isConnected) return;
+      this.ensureConnection().catch(() => {
+        /* the failure already scheduled the next attempt */
+      });
+    }, delayMs);
+    this.reconnectTimer.unref();
+  }
+
+  private startHeartbeat(conn: FrameConnection): void {
+    this.stopHeartbeat();
+    const interval = this.options.heartbeatIntervalMs ?? 30_000;
+    const maxWait = this.options.maxWaitForHeartbeatMs || 30_000; // Go: 0 -> 30 s
+    if (interval <= 0) return;
+    this.heartbeatTimer = setInterval(() => {
+      if (!conn.isOpen) return this.stopHeartbeat();
+      const seq = BigInt(this.seq++);
+      const sent = BigInt(Date.now()) * 1_000_000n;
+      const msg = heartbeatRequest(seq, sent);
+      new Promise<Message>((resolve, reject) => {
+        this.register(seq, resolve as (v: never) => void, reject, 3, undefined, { timeoutMs: maxWait });
+        conn.send(msg, this.failOnWriteError(seq));
+      }).then(
+        (reply) => {
+          if (readHeartbeatPayload(reply.payload) !== sent && log.enabled) log('%s: heartbeat reply differs from request', this.address);
+        },
+        (err: RpcxError) => {
+          if (err.code === ErrorCode.TIMEOUT) {
+            // client/client.go heartbeat(): no reply in MaxWaitForHeartbeat -> close the connection.
+            conn.destroy(new RpcxError(ErrorCode.CONNECTION, `heartbeat to ${this.address} not answered within ${maxWait} ms`));
+          }
+        },
+      );
+    }, interval);
+    this.heartbeatTimer.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+
+  private touchIdle(): void {
+    clearTimeout(this.idleTimer);
+    const ms = this.options.idleTimeoutMs ?? 0;
+    const conn = this.conn;
+    this.idleTimer = setTimeout(() => {
+      if (this.pending.size === 0) conn?.destroy(new RpcxError(ErrorCode.CONNECTION, `connection to ${this.address} idle for ${ms} ms`));
+      else this.touchIdle();
+    }, ms);
+    this.idleTimer.unref();
+  }
+
+  private emitStatus(s: ClientStatus): void {
+    for (const q of this.statusQueues) q.push(s);
+    for (const cb of this.statusCallbacks) cb(s);
+  }
+}
+
+function cancelled(signal: AbortSignal): RpcxError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof RpcxError) return reason;
+  return new RpcxError(ErrorCode.CANCELLED, 'call cancelled', { cause: reason });
+}
+
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(cancelled(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(cancelled(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
