@@ -4,11 +4,8 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -17,8 +14,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
+	"github.com/rpcx-node/interop/internal/frames"
 	"github.com/rpcx-node/interop/internal/values"
 	"github.com/smallnest/rpcx/protocol"
 	"github.com/smallnest/rpcx/share"
@@ -42,29 +39,11 @@ type VectorValue struct {
 	Canonical     any    `json:"canonical"`
 }
 
-// Fields is what protocol.Message.Decode yields for a frame.
-type Fields struct {
-	Version           int         `json:"version"`
-	MessageType       int         `json:"messageType"`
-	Heartbeat         bool        `json:"heartbeat"`
-	Oneway            bool        `json:"oneway"`
-	CompressType      int         `json:"compressType"`
-	MessageStatusType int         `json:"messageStatusType"`
-	SerializeType     int         `json:"serializeType"`
-	Seq               string      `json:"seq"`
-	ServicePathHex    string      `json:"servicePathHex"`
-	ServicePath       *string     `json:"servicePath,omitempty"`
-	ServiceMethodHex  string      `json:"serviceMethodHex"`
-	ServiceMethod     *string     `json:"serviceMethod,omitempty"`
-	Metadata          [][2]string `json:"metadata"`
-	PayloadHex        *string     `json:"payloadHex,omitempty"`
-	PayloadLength     int         `json:"payloadLength"`
-	PayloadSha256     string      `json:"payloadSha256"`
-	WirePayloadLength int         `json:"wirePayloadLength"`
-}
+// Fields is what protocol.Message.Decode yields for a frame (see internal/frames).
+type Fields = frames.Fields
 
 // MaxPayloadHex is the largest payload whose hex is written into fields.payloadHex.
-const MaxPayloadHex = 65536
+const MaxPayloadHex = frames.MaxPayloadHex
 
 type generator struct {
 	file string
@@ -80,61 +59,7 @@ func register(file string, gen func() ([]Vector, error)) {
 }
 
 // decodeFields decodes frame with Go's protocol.Message.Decode and describes the result.
-func decodeFields(frame []byte) (Fields, error) {
-	var f Fields
-	if len(frame) < 16 {
-		return f, errors.New("frame shorter than 16 bytes")
-	}
-	total := binary.BigEndian.Uint32(frame[12:16])
-	if int(total)+16 != len(frame) {
-		return f, fmt.Errorf("frame is %d bytes but 16+totalLen = %d", len(frame), int(total)+16)
-	}
-	m := protocol.NewMessage()
-	if err := m.Decode(bytes.NewReader(frame)); err != nil {
-		return f, fmt.Errorf("Go Decode failed: %w", err)
-	}
-	f.Version = int(m.Version())
-	f.MessageType = int(m.MessageType())
-	f.Heartbeat = m.IsHeartbeat()
-	f.Oneway = m.IsOneway()
-	f.CompressType = int(m.CompressType())
-	f.MessageStatusType = int(m.MessageStatusType())
-	f.SerializeType = int(m.SerializeType())
-	f.Seq = strconv.FormatUint(m.Seq(), 10)
-	f.ServicePathHex = hex.EncodeToString([]byte(m.ServicePath))
-	if utf8.ValidString(m.ServicePath) {
-		s := m.ServicePath
-		f.ServicePath = &s
-	}
-	f.ServiceMethodHex = hex.EncodeToString([]byte(m.ServiceMethod))
-	if utf8.ValidString(m.ServiceMethod) {
-		s := m.ServiceMethod
-		f.ServiceMethod = &s
-	}
-	keys := make([]string, 0, len(m.Metadata))
-	for k := range m.Metadata {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	f.Metadata = [][2]string{}
-	for _, k := range keys {
-		f.Metadata = append(f.Metadata, [2]string{hex.EncodeToString([]byte(k)), hex.EncodeToString([]byte(m.Metadata[k]))})
-	}
-	if len(m.Payload) <= MaxPayloadHex {
-		s := hex.EncodeToString(m.Payload)
-		f.PayloadHex = &s
-	}
-	f.PayloadLength = len(m.Payload)
-	sum := sha256.Sum256(m.Payload)
-	f.PayloadSha256 = hex.EncodeToString(sum[:])
-	// wire payload length: walk the three length-prefixed parts after the 16-byte prefix
-	off := 16
-	for i := 0; i < 3; i++ {
-		off += 4 + int(binary.BigEndian.Uint32(frame[off:off+4]))
-	}
-	f.WirePayloadLength = int(binary.BigEndian.Uint32(frame[off : off+4]))
-	return f, nil
-}
+func decodeFields(frame []byte) (Fields, error) { return frames.Decode(frame) }
 
 // frameVector decodes frame with protocol.Message.Decode and fills Fields per VECTORS.md.
 // Frames with more than one metadata entry get volatile "metadataOrder".
