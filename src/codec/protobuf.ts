@@ -1,0 +1,324 @@
+/**
+ * Protocol Buffers codec, rpcx `SerializeType` 2 (Go: `codec.PBCodec`, which calls gogo
+ * `Marshal()` when a type has it and `google.golang.org/protobuf` `proto.Marshal` otherwise; both
+ * produce standard protobuf bytes).
+ *
+ * Built on protobufjs. Choices, and why:
+ *
+ * - **Schemas** are protobufjs `Type`s, passed per call as `options.type`. {@link parseProto} and
+ *   {@link loadProtoSchemas} keep field names exactly as written in the `.proto` (`keepCase`), so
+ *   Go-style fields such as `A`, `B`, `C` stay `A`, `B`, `C` instead of becoming `a`, `b`, `c`.
+ * - **64-bit integers** (`int64`, `uint64`, `sint64`, `fixed64`, `sfixed64`) decode to `bigint`,
+ *   always, whatever their size, so nothing loses precision and no `Long` object reaches the
+ *   caller. Encode accepts `bigint`, a decimal string, a safe-integer `number`, or a
+ *   `{ low, high }` object (protobufjs `Long`); a `number` beyond 2^53 or a value outside the
+ *   field's range is refused with `RpcxError` `CODEC` rather than silently rounded.
+ * - **Decode result** is a plain object (protobufjs `toObject` with `longs: BigInt`,
+ *   `enums: Number`): only fields present on the wire appear (proto3 zero values and unset
+ *   optionals are absent, as in Go's `proto.Marshal` output); enums are numbers, `bytes` are
+ *   `Uint8Array`s that never alias the input, maps are plain objects (64-bit map keys are decimal
+ *   strings, bool keys `"true"`/`"false"`, `__proto__` stays an own key).
+ * - **Encode** takes a plain object, a `Map` for a map field, or a protobufjs message instance;
+ *   64-bit values are normalised and enum names turned into numbers, then `Type.verify` runs and
+ *   its complaint (which names the field) becomes an `RpcxError` `CODEC`. Open (proto3) enums
+ *   accept any int32, as Go does. Unknown keys are ignored, as protobufjs does. Fields
+ *   are written in Go's order (by number, members of a real oneof last), so Go's bytes come out
+ *   exactly, except map entries: they follow the object's key order, Go's are random. proto3 zero
+ *   values are omitted, explicit-presence (`optional`, oneof) ones written, as in Go.
+ * - Without `options.type`, a `Uint8Array` value passes through unchanged in both directions, for
+ *   callers who encode themselves.
+ *
+ * Not checked: UTF-8 validity of proto3 `string` fields (Go rejects invalid UTF-8 there;
+ * protobufjs replaces it).
+ */
+import protobuf from 'protobufjs';
+import type { IParseOptions, Root, Type } from 'protobufjs';
+import { ErrorCode, RpcxError } from '../errors.js';
+import type { Codec, CodecOptions } from './types.js';
+
+/** Message nesting limit for encode (protobufjs enforces the same limit, 100, on decode). */
+const MAX_DEPTH = 100;
+
+const LONG_TYPES = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
+const UNSIGNED_LONG = new Set(['uint64', 'fixed64']);
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+const UINT64_MAX = (1n << 64n) - 1n;
+
+/** `{ low, high }` as protobufjs accepts for 64-bit fields. */
+interface LongLike {
+  low: number;
+  high: number;
+  unsigned: boolean;
+}
+
+function codecError(message: string, field?: string, cause?: unknown): RpcxError {
+  const options: { field?: string; cause?: unknown } = {};
+  if (field !== undefined) options.field = field;
+  if (cause !== undefined) options.cause = cause;
+  return new RpcxError(ErrorCode.CODEC, `protobuf: ${message}`, options);
+}
+
+function isType(t: unknown): t is Type {
+  return t instanceof protobuf.Type;
+}
+
+function toLong(v: unknown, fieldType: string, path: string): unknown {
+  let big: bigint;
+  if (typeof v === 'bigint') {
+    big = v;
+  } else if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) {
+      throw codecError(`${path}: ${v} is not a safe integer; pass a bigint for 64-bit fields`, path);
+    }
+    big = BigInt(v);
+  } else if (typeof v === 'string') {
+    if (!/^-?\d+$/.test(v)) throw codecError(`${path}: ${JSON.stringify(v)} is not a decimal integer`, path);
+    big = BigInt(v);
+  } else {
+    // Long objects and anything else: verify decides.
+    return v;
+  }
+  const unsigned = UNSIGNED_LONG.has(fieldType);
+  if (unsigned ? big < 0n || big > UINT64_MAX : big < INT64_MIN || big > INT64_MAX) {
+    throw codecError(`${path}: ${big} is out of range for ${fieldType}`, path);
+  }
+  const bits = BigInt.asUintN(64, big);
+  const long: LongLike = {
+    low: Number(bits & 0xffffffffn) | 0,
+    high: Number(bits >> 32n) | 0,
+    unsigned,
+  };
+  return long;
+}
+
+/**
+ * Normalises `value` for encoding. Returns two objects: `enc`, what is encoded, and `ver`, what
+ * `Type.verify` checks. They differ only for open (proto3) enums: Go accepts and writes any int32
+ * there, protobufjs's verify only the declared values, so an undeclared int32 is encoded as given
+ * and verified as a declared one. Enum names are turned into their numbers.
+ */
+interface Normalised {
+  enc: unknown;
+  ver: unknown;
+}
+
+function isOpenEnum(e: protobuf.Enum): boolean {
+  const features = (e as unknown as { _features?: { enum_type?: string } })._features;
+  return features?.enum_type !== 'CLOSED';
+}
+
+function normaliseValue(field: protobuf.Field, v: unknown, path: string, depth: number): Normalised {
+  if (v === null || v === undefined) return { enc: v, ver: v };
+  const rt = field.resolvedType;
+  if (rt instanceof protobuf.Type) return normaliseMessage(rt, v, path, depth + 1);
+  if (rt instanceof protobuf.Enum) {
+    if (typeof v === 'string' && Object.prototype.hasOwnProperty.call(rt.values, v)) {
+      const n = rt.values[v];
+      return { enc: n, ver: n };
+    }
+    if (typeof v === 'number' && Number.isInteger(v) && v >= -2147483648 && v <= 2147483647 && isOpenEnum(rt)) {
+      const declared = Object.prototype.hasOwnProperty.call(rt.valuesById, v);
+      const first = Object.values(rt.values)[0];
+      return { enc: v, ver: declared || first === undefined ? v : first };
+    }
+    return { enc: v, ver: v };
+  }
+  if (LONG_TYPES.has(field.type)) {
+    const l = toLong(v, field.type, path);
+    return { enc: l, ver: l };
+  }
+  return { enc: v, ver: v };
+}
+
+function normaliseMessage(type: Type, value: unknown, path: string, depth: number): Normalised {
+  if (depth > MAX_DEPTH) throw codecError(`${path}: message nesting deeper than ${MAX_DEPTH}`, path);
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) {
+    return { enc: value, ver: value }; // verify reports "object expected"
+  }
+  const src = value as Record<string, unknown>;
+  const enc: Record<string, unknown> = {};
+  const ver: Record<string, unknown> = {};
+  for (const field of type.fieldsArray) {
+    field.resolve();
+    const name = field.name;
+    if (!Object.prototype.hasOwnProperty.call(src, name)) continue;
+    const v = src[name];
+    const fpath = path === '' ? name : `${path}.${name}`;
+    if (field.map) {
+      let entries: [string, unknown][] | undefined;
+      if (v instanceof Map) {
+        entries = [...(v as Map<unknown, unknown>).entries()].map(([k, x]) => [String(k), x]);
+      } else if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+        entries = Object.keys(v).map((k) => [k, (v as Record<string, unknown>)[k]]);
+      }
+      if (entries === undefined) {
+        enc[name] = v;
+        ver[name] = v;
+        continue;
+      }
+      const me: Record<string, unknown> = {};
+      const mv: Record<string, unknown> = {};
+      for (const [k, x] of entries) {
+        const n = normaliseValue(field, x, `${fpath}[${k}]`, depth);
+        // own properties, "__proto__" included
+        Object.defineProperty(me, k, { value: n.enc, enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(mv, k, { value: n.ver, enumerable: true, writable: true, configurable: true });
+      }
+      enc[name] = me;
+      ver[name] = mv;
+    } else if (field.repeated && Array.isArray(v)) {
+      const items = v.map((x, i) => normaliseValue(field, x, `${fpath}[${i}]`, depth));
+      enc[name] = items.map((n) => n.enc);
+      ver[name] = items.map((n) => n.ver);
+    } else {
+      const n = normaliseValue(field, v, fpath, depth);
+      enc[name] = n.enc;
+      ver[name] = n.ver;
+    }
+  }
+  return { enc, ver };
+}
+
+/**
+ * Go's protobuf writes fields in "legacy" order (`internal/order.LegacyFieldOrder`): fields that
+ * are not in a real oneof by number, then oneof members grouped by oneof declaration order.
+ * protobufjs writes strictly by number, so for a message with a oneof the bytes would differ.
+ */
+function realOneof(f: protobuf.Field): protobuf.OneOf | null {
+  const o = f.partOf;
+  if (o === null || o === undefined) return null;
+  return (o as unknown as { isProto3Optional?: boolean }).isProto3Optional === true ? null : o;
+}
+
+function goFieldOrder(a: protobuf.Field, b: protobuf.Field): number {
+  const oa = realOneof(a);
+  const ob = realOneof(b);
+  if ((oa === null) !== (ob === null)) return oa === null ? -1 : 1;
+  if (oa !== null && ob !== null && oa !== ob) {
+    const parent = a.parent as Type;
+    return parent.oneofsArray.indexOf(oa) - parent.oneofsArray.indexOf(ob);
+  }
+  return a.id - b.id;
+}
+
+const prepared = new WeakSet<Type>();
+
+/**
+ * Makes protobufjs's generated encoders of `type` and the message types it reaches write fields
+ * in Go's order. protobufjs sorts fields with `util.compareFieldsById` while it generates a
+ * type's encoder (`Type.setup`), synchronously; the comparator is swapped for that call only.
+ * Types without a real oneof already match and are left alone.
+ */
+function prepareGoOrder(type: Type, depth = 0): void {
+  if (prepared.has(type) || depth > MAX_DEPTH) return;
+  prepared.add(type);
+  const hasOneof = type.oneofsArray.some((o) => (o as unknown as { isProto3Optional?: boolean }).isProto3Optional !== true);
+  if (hasOneof) {
+    const util = protobuf.util as unknown as { compareFieldsById: (a: protobuf.Field, b: protobuf.Field) => number };
+    const original = util.compareFieldsById;
+    util.compareFieldsById = goFieldOrder;
+    try {
+      type.setup();
+    } finally {
+      util.compareFieldsById = original;
+    }
+  }
+  for (const field of type.fieldsArray) {
+    const rt = field.resolve().resolvedType;
+    if (rt instanceof protobuf.Type) prepareGoOrder(rt, depth + 1);
+  }
+}
+
+/** The field a protobufjs verify/decode message starts with (`"f_int64: integer|Long expected"`). */
+function fieldOf(reason: string): string | undefined {
+  const m = /^([A-Za-z_][\w.[\]]*)(?::| )/.exec(reason);
+  return m?.[1];
+}
+
+/**
+ * rpcx `SerializeType.ProtoBuffer` (2) codec (Go: `codec.PBCodec`). See the module comment for
+ * the value mapping; `options.type` is a protobufjs `Type`.
+ */
+export class ProtobufCodec implements Codec {
+  readonly serializeType = 2;
+  readonly name = 'protobuf';
+
+  encode(value: unknown, options?: CodecOptions): Uint8Array {
+    const type = options?.type;
+    if (type === undefined) {
+      if (value instanceof Uint8Array) return value;
+      throw codecError('encode needs options.type (a protobufjs Type) unless the value is a Uint8Array');
+    }
+    if (!isType(type)) throw codecError('options.type is not a protobufjs Type');
+    if (typeof value !== 'object' || value === null) {
+      throw codecError(`${type.fullName}: expected an object, got ${value === null ? 'null' : typeof value}`);
+    }
+    const normalised = normaliseMessage(type, value, '', 0);
+    let reason: string | null;
+    try {
+      reason = type.verify(normalised.ver as Record<string, unknown>);
+    } catch (err) {
+      throw codecError(`${type.fullName}: ${(err as Error).message}`, undefined, err);
+    }
+    if (reason !== null) throw codecError(`${type.fullName}: ${reason}`, fieldOf(reason));
+    try {
+      prepareGoOrder(type);
+      return type.encode(normalised.enc as Record<string, unknown>).finish();
+    } catch (err) {
+      throw codecError(`encode ${type.fullName}: ${(err as Error).message}`, undefined, err);
+    }
+  }
+
+  decode(data: Uint8Array, options?: CodecOptions): unknown {
+    const type = options?.type;
+    if (type === undefined) return data;
+    if (!isType(type)) throw codecError('options.type is not a protobufjs Type');
+    // A private copy: decoded bytes fields are views of it, never of the caller's frame buffer.
+    const copy = new Uint8Array(data);
+    let message: protobuf.Message;
+    try {
+      message = type.decode(protobuf.Reader.create(copy));
+    } catch (err) {
+      const text = err instanceof Error ? err.message : String(err);
+      throw codecError(`decode ${type.fullName}: ${text}`, undefined, err);
+    }
+    return type.toObject(message, { longs: BigInt, enums: Number, defaults: false, arrays: false, objects: false, oneofs: false });
+  }
+}
+
+/** Parse options used by {@link parseProto} and {@link loadProtoSchemas}. */
+export interface ProtoSchemaOptions {
+  /** Keep field names as written in the `.proto` (default `true`); `false` gives camelCase. */
+  keepCase?: boolean;
+}
+
+/**
+ * Parses `.proto` source text into a protobufjs `Root` (names kept as written by default). Look
+ * messages up with `root.lookupType('package.Message')`. Works without a file system.
+ */
+export function parseProto(source: string, options: ProtoSchemaOptions = {}): Root {
+  const parseOptions: IParseOptions = { keepCase: options.keepCase ?? true };
+  try {
+    const root = protobuf.parse(source, parseOptions).root;
+    root.resolveAll();
+    return root;
+  } catch (err) {
+    throw codecError(`cannot parse schema: ${(err as Error).message}`, undefined, err);
+  }
+}
+
+/**
+ * Loads `.proto` files (and their imports) into one protobufjs `Root`, field names kept as
+ * written by default. Uses protobufjs's file loading, so it needs a file system (Node).
+ */
+export async function loadProtoSchemas(files: string | string[], options: ProtoSchemaOptions = {}): Promise<Root> {
+  const root = new protobuf.Root();
+  try {
+    await root.load(files, { keepCase: options.keepCase ?? true });
+    root.resolveAll();
+  } catch (err) {
+    throw codecError(`cannot load schema: ${(err as Error).message}`, undefined, err);
+  }
+  return root;
+}
