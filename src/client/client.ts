@@ -514,6 +514,16 @@ export class Client {
       }
     } else if (msg.serializeType === SerializeType.SerializeNone) {
       reply = EMPTY_BYTES;
+    } else if (p.replyCodec?.type !== undefined) {
+      // Go leaves the caller's reply struct untouched (its zero value) for an empty payload. With
+      // a schema we can build that zero value: an empty protobuf message is all proto3 zeros
+      // (`{}`), which is what Go sends for e.g. ArithReply{C: 0}. Codecs that refuse an empty
+      // payload leave the reply undefined.
+      try {
+        reply = this.codecs.find(msg.serializeType)?.decode(msg.payload, p.replyCodec);
+      } catch {
+        reply = undefined;
+      }
     }
     if (isError) {
       p.reject(new ServiceError(msg.metadata.get(MetaKey.ServiceError) ?? '', msg.metadata, reply));
