@@ -4,3 +4,4 @@
 export * from './errors.js';
 export * from './protocol/index.js';
 export { gzipCompressor, defaultCompressors } from './node/gzip.js';
+export * from './server/index.js';

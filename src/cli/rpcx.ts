@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+/**
+ * The `rpcx` command. `rpcx serve` runs the demo microservice (Arith, Echo, Push, ...: the Go
+ * interop server's services) that unchanged Go rpcx clients call. `npm start` runs it.
+ */
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { createServer } from '../server/server.js';
+import { registerDemoServices, demoCodecs } from '../server/demo/services.js';
+import { accessLogPlugin, rateLimitPlugin } from '../server/plugins.js';
+import { tokenAuth } from '../server/auth.js';
+import type { ServeNetwork } from '../server/listen.js';
+
+const USAGE = `usage: rpcx serve [options]
+
+Runs the rpcx demo server (services Arith, Echo, Push, ArithPB, ArithThrift, Bench, EchoPB,
+EchoThrift; raw handlers RawArith.*, Echo.Via) that Go rpcx clients call unchanged.
+
+options:
+  --addr ADDR              listen address: host:port, network@host:port, or unix@/path
+                           (default: $RPCX_ADDR or 127.0.0.1:8972)
+  --network NET            tcp | unix | http (default from --addr, else tcp)
+  --auth TOKEN             accept only this __AUTH token ("invalid token" otherwise)
+  --max-message-length N   largest frame body in bytes, 0 = unlimited (default 64 MiB)
+  --read-timeout MS        close connections idle this long (default 0 = never)
+  --write-timeout MS       close connections whose output is blocked this long (default 0)
+  --rate-limit N           requests per second over the whole server (default off)
+  --tls-cert FILE --tls-key FILE   serve TLS
+  --shutdown-timeout MS    graceful shutdown limit on SIGINT/SIGTERM (default 10000)
+  --quiet                  print only the "listening" line
+Logs: DEBUG=rpcx:server* for connections and an access log.
+`;
+
+function goSnippet(address: string): string {
+  return `Call it from Go (github.com/smallnest/rpcx v1.9.4), unchanged:
+
+    d, _ := client.NewPeer2PeerDiscovery("${address}", "")
+    xclient := client.NewXClient("Arith", client.Failtry, client.RandomSelect, d, client.DefaultOption)
+    defer xclient.Close()
+    args := &Args{A: 10, B: 20}   // type Args struct{ A, B int }
+    reply := &Reply{}             // type Reply struct{ C int }
+    err := xclient.Call(context.Background(), "Mul", args, reply)   // reply.C == 200
+
+Pushes: client.NewBidirectionalXClient(... , ch) then xclient.Call(ctx, "Start", &PushArgs{Count: 3}, &PushReply{})
+on service "Push"; each push arrives on ch as a *protocol.Message.
+`;
+}
+
+async function serve(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      addr: { type: 'string' },
+      network: { type: 'string' },
+      auth: { type: 'string' },
+      'max-message-length': { type: 'string' },
+      'read-timeout': { type: 'string' },
+      'write-timeout': { type: 'string' },
+      'rate-limit': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'shutdown-timeout': { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  let addr = values.addr ?? process.env.RPCX_ADDR ?? '127.0.0.1:8972';
+  let network = values.network as ServeNetwork | undefined;
+  const at = addr.indexOf('@');
+  if (at >= 0) {
+    network ??= addr.slice(0, at) as ServeNetwork;
+    addr = addr.slice(at + 1);
+  }
+  network ??= 'tcp';
+  const num = (s: string | undefined, name: string): number | undefined => {
+    if (s === undefined) return undefined;
+    const n = Number(s);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number`);
+    return n;
+  };
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together');
+  const rate = num(values['rate-limit'], 'rate-limit');
+  const plugins = [accessLogPlugin()];
+  if (rate !== undefined && rate > 0) plugins.unshift(rateLimitPlugin({ ratePerSecond: rate }));
+  const maxMessageLength = num(values['max-message-length'], 'max-message-length');
+  const readTimeoutMs = num(values['read-timeout'], 'read-timeout');
+  const writeTimeoutMs = num(values['write-timeout'], 'write-timeout');
+
+  const server = createServer({
+    codecs: demoCodecs(),
+    plugins,
+    ...(values.auth !== undefined && values.auth !== '' ? { authFunc: tokenAuth(values.auth) } : {}),
+    ...(maxMessageLength !== undefined ? { maxMessageLength } : {}),
+    ...(readTimeoutMs !== undefined ? { readTimeoutMs } : {}),
+    ...(writeTimeoutMs !== undefined ? { writeTimeoutMs } : {}),
+    ...(values['tls-cert'] !== undefined && values['tls-key'] !== undefined
+      ? { tls: { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']) } }
+      : {}),
+  });
+  registerDemoServices(server);
+  const bound = await server.serve(network, addr);
+  process.stdout.write(`listening ${bound}\n`);
+  if (!values.quiet) process.stdout.write(`\n${goSnippet(bound)}\nCtrl-C stops it (graceful shutdown).\n`);
+
+  const shutdownTimeout = num(values['shutdown-timeout'], 'shutdown-timeout') ?? 10_000;
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      void server.close().then(() => process.exit(130));
+      return;
+    }
+    stopping = true;
+    if (!values.quiet) process.stderr.write(`${signal}: shutting down (up to ${shutdownTimeout} ms)\n`);
+    server.shutdown({ timeoutMs: shutdownTimeout }).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function main(): Promise<void> {
+  const [cmd, ...rest] = process.argv.slice(2);
+  if (cmd === 'serve') return serve(rest);
+  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  process.stderr.write(`unknown command ${JSON.stringify(cmd)}\n${USAGE}`);
+  process.exit(2);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`rpcx: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,223 @@
+import { ErrorCode, RpcxError } from '../errors.js';
+import type { Message } from '../protocol/message.js';
+import type { FrameConnection } from '../node/frame-connection.js';
+import { contextCanceled, type RequestContext } from './context.js';
+
+let nextId = 1;
+
+/** @internal Limits a connection enforces, from the server options. */
+export interface ConnectionLimits {
+  readonly maxInFlight: number;
+  readonly maxQueuedReplyBytes: number;
+  readonly readTimeoutMs: number;
+  readonly writeTimeoutMs: number;
+}
+
+/**
+ * One client connection of a server (Go: the `net.Conn` in `server.RemoteConnContextKey`). Pass
+ * it to `server.sendMessage` to push to that client. Handlers find it as `ctx.connection`.
+ */
+export class ServerConnection {
+  /** A number unique in this process, for logs and maps. */
+  readonly id: number = nextId++;
+  /** `host:port` of the client, or the socket path for unix sockets. */
+  readonly remoteAddress: string;
+  /** `network@address` the connection came in on. */
+  readonly localAddress: string;
+  /** When the connection was accepted (`Date.now()`). */
+  readonly connectedAt: number = Date.now();
+  /** @internal */
+  readonly frames: FrameConnection;
+  /** @internal Handlers running for this connection. */
+  inFlight = 0;
+  /** @internal Set once the server stops reading this connection (shutdown). */
+  readingStopped = false;
+
+  readonly #limits: ConnectionLimits;
+  #tracked: Set<RequestContext> | undefined;
+  #pausedInFlight = false;
+  #pausedWrite = false;
+  #closed = false;
+  #closeError: RpcxError | undefined;
+  #closeWaiters: (() => void)[] = [];
+  #idleWaiters: (() => void)[] = [];
+  #drainWaiters: (() => void)[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #lastRead = performance.now();
+  #congestedSince = -1;
+
+  constructor(frames: FrameConnection, localAddress: string, limits: ConnectionLimits) {
+    this.frames = frames;
+    this.remoteAddress = frames.remoteAddress;
+    this.localAddress = localAddress;
+    this.#limits = limits;
+    frames.onDrain = () => this.#onDrain();
+    if (limits.readTimeoutMs > 0 || limits.writeTimeoutMs > 0) this.#armTimer();
+  }
+
+  /** Whether the connection is still open for writing. */
+  get isOpen(): boolean {
+    return !this.#closed && this.frames.isOpen;
+  }
+
+  /** Why the connection closed (`undefined` while open or after a clean close). */
+  get closeError(): RpcxError | undefined {
+    return this.#closeError;
+  }
+
+  /** True while written frames wait for the socket to drain (the client reads slowly). */
+  get congested(): boolean {
+    return this.frames.congested;
+  }
+
+  /** Resolves when the connection can take more output (not congested) or has closed. */
+  drained(): Promise<void> {
+    if (!this.frames.congested || !this.isOpen) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  /** Resolves once the connection has closed. */
+  closed(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#closeWaiters.push(resolve));
+  }
+
+  /** Closes the connection after flushing queued frames. */
+  close(): void {
+    this.frames.close();
+  }
+
+  /** Closes the connection at once; queued frames are dropped. */
+  destroy(err?: RpcxError): void {
+    this.frames.destroy(err);
+  }
+
+  /** @internal Encodes and queues one frame; applies the reply-queue bound. */
+  send(msg: Message, cb?: (err?: RpcxError) => void): void {
+    this.frames.send(msg, cb);
+    if (!this.#pausedWrite && this.frames.queuedBytes > this.#limits.maxQueuedReplyBytes && this.isOpen) {
+      // The client is not reading its replies: stop reading its requests until it does.
+      this.#pausedWrite = true;
+      this.frames.pauseReading();
+    }
+  }
+
+  /** @internal A frame was read. */
+  noteRead(): void {
+    if (this.#timer !== undefined) this.#lastRead = performance.now();
+  }
+
+  /** @internal A handler started. */
+  begin(): void {
+    if (++this.inFlight >= this.#limits.maxInFlight && !this.#pausedInFlight) {
+      this.#pausedInFlight = true;
+      this.frames.pauseReading();
+    }
+  }
+
+  /** @internal A handler finished. */
+  end(): void {
+    const n = --this.inFlight;
+    if (this.#pausedInFlight && n < this.#limits.maxInFlight) {
+      this.#pausedInFlight = false;
+      this.frames.resumeReading();
+    }
+    if (n === 0 && this.#idleWaiters.length > 0) {
+      const w = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const f of w) f();
+    }
+  }
+
+  /** @internal Resolves when no handler runs for this connection. */
+  idle(): Promise<void> {
+    if (this.inFlight === 0 || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** @internal Stops reading requests for good (graceful shutdown; Go: `TCPConn.CloseRead`). */
+  stopReading(): void {
+    if (this.readingStopped) return;
+    this.readingStopped = true;
+    this.frames.pauseReading();
+  }
+
+  /**
+   * @internal Graceful close: flush queued frames, send FIN, and keep reading (discarding what
+   * arrives) so the peer's unread requests do not turn our close into a reset that could destroy
+   * replies still in flight.
+   */
+  closeGracefully(): void {
+    this.frames.close();
+    if (this.readingStopped) this.frames.resumeReading();
+  }
+
+  /** @internal A context whose signal was asked for: aborted if the connection closes first. */
+  track(ctx: RequestContext): void {
+    (this.#tracked ??= new Set()).add(ctx);
+  }
+
+  /** @internal */
+  untrack(ctx: RequestContext): void {
+    this.#tracked?.delete(ctx);
+  }
+
+  /** @internal Called once by the server when the socket is gone. */
+  onClosed(err: RpcxError | undefined): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeError = err;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#tracked !== undefined) {
+      const reason = contextCanceled(err);
+      for (const ctx of this.#tracked) ctx.cancel(reason);
+      this.#tracked.clear();
+    }
+    for (const f of this.#closeWaiters.splice(0)) f();
+    for (const f of this.#idleWaiters.splice(0)) f();
+    for (const f of this.#drainWaiters.splice(0)) f();
+  }
+
+  #onDrain(): void {
+    if (this.#pausedWrite && this.frames.queuedBytes <= this.#limits.maxQueuedReplyBytes / 2) {
+      this.#pausedWrite = false;
+      this.frames.resumeReading();
+    }
+    if (!this.frames.congested && this.#drainWaiters.length > 0) {
+      for (const f of this.#drainWaiters.splice(0)) f();
+    }
+  }
+
+  /**
+   * One timer per connection, only when a read or write timeout is set. Read timeout (Go:
+   * `WithReadTimeout`, a read deadline before each frame): no frame for that long closes the
+   * connection, unless the server itself paused reading. Write timeout (Go: `WithWriteTimeout`):
+   * output that stays blocked for that long closes the connection.
+   */
+  #armTimer(): void {
+    const { readTimeoutMs, writeTimeoutMs } = this.#limits;
+    const step = Math.max(5, Math.min(readTimeoutMs > 0 ? readTimeoutMs : Infinity, writeTimeoutMs > 0 ? writeTimeoutMs : Infinity) / 4);
+    const tick = (): void => {
+      if (this.#closed) return;
+      const now = performance.now();
+      const paused = this.#pausedInFlight || this.#pausedWrite || this.readingStopped;
+      if (readTimeoutMs > 0 && !paused && now - this.#lastRead >= readTimeoutMs) {
+        this.destroy(new RpcxError(ErrorCode.TIMEOUT, `read timeout: no request for ${readTimeoutMs} ms (${this.remoteAddress})`));
+        return;
+      }
+      if (paused) this.#lastRead = now;
+      if (writeTimeoutMs > 0) {
+        if (!this.frames.congested) this.#congestedSince = -1;
+        else if (this.#congestedSince < 0) this.#congestedSince = now;
+        else if (now - this.#congestedSince >= writeTimeoutMs) {
+          this.destroy(new RpcxError(ErrorCode.TIMEOUT, `write timeout: output blocked for ${writeTimeoutMs} ms (${this.remoteAddress})`));
+          return;
+        }
+      }
+      this.#timer = setTimeout(tick, step);
+      this.#timer.unref();
+    };
+    this.#timer = setTimeout(tick, step);
+    this.#timer.unref();
+  }
+}

@@ -1,0 +1,427 @@
+import { ServiceError } from '../../errors.js';
+import { CodecRegistry } from '../../codec/registry.js';
+import { JsonCodec } from '../../codec/json.js';
+import { MsgpackCodec } from '../../codec/msgpack.js';
+import { RawCodec } from '../../codec/none.js';
+import { ProtobufCodec, parseProto } from '../../codec/protobuf.js';
+import { ThriftCodec, type ThriftStruct, type ThriftTypeSpec } from '../../codec/thrift.js';
+import type { RequestContext } from '../context.js';
+import type { ServerConnection } from '../connection.js';
+import type { RpcxServer } from '../server.js';
+import { ALLTYPES_PROTO, ARITH_PROTO, BENCHMARK_PROTO } from './schemas.js';
+
+/*
+ * The demo services of `rpcx serve`: a mirror of the Go interop server's services
+ * (interop/go/internal/services), same names, same field names, same semantics and error texts,
+ * so that one Go client test suite passes against both servers.
+ */
+
+/**
+ * The codecs the demo server uses: msgpack keeps Go's int64 (`d3`) as bigint and time.Time with
+ * nanoseconds, so echoed values go back to Go as Go sent them; plus protobuf and thrift.
+ */
+export function demoCodecs(): CodecRegistry {
+  return new CodecRegistry([
+    new RawCodec(),
+    new JsonCodec(),
+    new ProtobufCodec(),
+    new MsgpackCodec({ bigint: 'int64', time: 'timestamp' }),
+    new ThriftCodec(),
+  ]);
+}
+
+type Int = number | bigint;
+const INT53 = 2 ** 53;
+
+function toBig(x: unknown): bigint {
+  if (typeof x === 'bigint') return x;
+  if (typeof x === 'number' && Number.isInteger(x)) return BigInt(x);
+  return 0n;
+}
+
+/** A Go `int` (64-bit) result: a number when exact, else a bigint. */
+function goInt(b: bigint): Int {
+  const v = BigInt.asIntN(64, b);
+  return v >= -INT53 && v <= INT53 ? Number(v) : v;
+}
+
+function intField(o: unknown, k: string): Int {
+  const v = o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined;
+  return typeof v === 'number' || typeof v === 'bigint' ? v : 0;
+}
+
+function mul(a: Int, b: Int): Int {
+  if (typeof a === 'number' && typeof b === 'number') {
+    const r = a * b;
+    if (Number.isSafeInteger(r)) return r;
+  }
+  return goInt(toBig(a) * toBig(b));
+}
+
+function add(a: Int, b: Int): Int {
+  if (typeof a === 'number' && typeof b === 'number') {
+    const r = a + b;
+    if (Number.isSafeInteger(r)) return r;
+  }
+  return goInt(toBig(a) + toBig(b));
+}
+
+/** Go's `/` on int: truncates toward zero; MinInt64 / -1 wraps. */
+function div(a: Int, b: Int): Int {
+  return goInt(toBig(a) / toBig(b));
+}
+
+/** Go: `ErrDivideByZero` with the reply `{C: -1}` set before failing (an error reply with a payload). */
+function divideByZero(int64: boolean): ServiceError {
+  return new ServiceError('divide by zero', undefined, { C: int64 ? -1n : -1 });
+}
+
+/** Go: `services.Arith` — `{A, B int}` → `{C int}` (msgpack, JSON). */
+export class Arith {
+  Mul(args: { A?: Int; B?: Int }): { C: Int } {
+    return { C: mul(intField(args, 'A'), intField(args, 'B')) };
+  }
+
+  Add(args: { A?: Int; B?: Int }): { C: Int } {
+    return { C: add(intField(args, 'A'), intField(args, 'B')) };
+  }
+
+  Div(args: { A?: Int; B?: Int }): { C: Int } {
+    const b = intField(args, 'B');
+    if (b === 0 || b === 0n) throw divideByZero(false);
+    return { C: div(intField(args, 'A'), b) };
+  }
+}
+
+/** Arith on int64 fields (protobuf `ArithPB`, thrift `ArithThrift`): replies carry bigints. */
+class Arith64 {
+  Mul(args: { A?: Int; B?: Int }): { C: bigint } {
+    return { C: BigInt.asIntN(64, toBig(intField(args, 'A')) * toBig(intField(args, 'B'))) };
+  }
+
+  Add(args: { A?: Int; B?: Int }): { C: bigint } {
+    return { C: BigInt.asIntN(64, toBig(intField(args, 'A')) + toBig(intField(args, 'B'))) };
+  }
+
+  Div(args: { A?: Int; B?: Int }): { C: bigint } {
+    const b = toBig(intField(args, 'B'));
+    if (b === 0n) throw divideByZero(true);
+    return { C: BigInt.asIntN(64, toBig(intField(args, 'A')) / b) };
+  }
+}
+
+function sleepSignal(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Go: `services.Echo` — reflects what it receives. */
+export class Echo {
+  readonly #counts = new Map<string, bigint>();
+
+  /** Echoes a raw payload (SerializeNone; also msgpack bin / JSON base64). */
+  Bytes(args: unknown): unknown {
+    return args ?? null;
+  }
+
+  /** Echoes an Object (any value, as decoded). */
+  Object(args: unknown): unknown {
+    return args;
+  }
+
+  /** Copies every request metadata entry into the response metadata; replies `Empty{}`. */
+  Metadata(_args: unknown, ctx: RequestContext): object {
+    for (const [k, v] of ctx.metadata) ctx.setResponseMetadata(k, v);
+    return {};
+  }
+
+  /** Waits `Ms` ms or until the deadline (then fails with `context deadline exceeded` and the reply). */
+  async Sleep(args: { Ms?: Int }, ctx: RequestContext): Promise<object> {
+    const start = performance.now();
+    const reply = { HasDeadline: false, RemainingMs: 0n, SleptMs: 0n, Cancelled: false };
+    if (ctx.deadline !== undefined) {
+      reply.HasDeadline = true;
+      reply.RemainingMs = BigInt(Math.trunc(ctx.deadline - Date.now()));
+    }
+    const ms = Number(intField(args, 'Ms'));
+    const done = await sleepSignal(Math.max(0, ms), ctx.signal);
+    reply.SleptMs = BigInt(Math.trunc(performance.now() - start));
+    if (done) return reply;
+    reply.Cancelled = true;
+    const reason: unknown = ctx.signal.reason;
+    throw new ServiceError(reason instanceof Error ? reason.message : 'context canceled', undefined, reply);
+  }
+
+  /** Fails with `Text` verbatim (Go sends the `Empty{}` reply along). */
+  Error(args: { Text?: unknown }): never {
+    const text = args !== null && typeof args === 'object' && typeof args.Text === 'string' ? args.Text : '';
+    throw new ServiceError(text, undefined, {});
+  }
+
+  /** Increments counter `Key` and returns its new value (int64). */
+  Count(args: { Key?: unknown }): { Count: bigint } {
+    const k = typeof args?.Key === 'string' ? args.Key : '';
+    const n = (this.#counts.get(k) ?? 0n) + 1n;
+    this.#counts.set(k, n);
+    return { Count: n };
+  }
+
+  /** Returns counter `Key`. */
+  GetCount(args: { Key?: unknown }): { Count: bigint } {
+    const k = typeof args?.Key === 'string' ? args.Key : '';
+    return { Count: this.#counts.get(k) ?? 0n };
+  }
+
+  /** Shadowed by the raw handler `Echo.Via` (Go's lookup order): answering `service` means the order broke. */
+  Via(): { Via: string } {
+    return { Via: 'service' };
+  }
+}
+
+interface PushArgs {
+  Path?: unknown;
+  Method?: unknown;
+  Metadata?: unknown;
+  Payload?: unknown;
+  Count?: Int;
+  IntervalMs?: Int;
+  BeforeReply?: unknown;
+}
+
+function bytesOf(v: unknown): Uint8Array {
+  if (v instanceof Uint8Array) return v;
+  if (typeof v === 'string') return Buffer.from(v, 'base64'); // Go JSON: []byte is base64
+  return new Uint8Array(0);
+}
+
+function metadataOf(v: unknown): Map<string, string> {
+  const m = new Map<string, string>();
+  if (v instanceof Map) {
+    for (const [k, x] of v) m.set(String(k), String(x));
+  } else if (v !== null && typeof v === 'object') {
+    for (const k of Object.keys(v)) m.set(k, String((v as Record<string, unknown>)[k]));
+  }
+  return m;
+}
+
+/**
+ * Go: `services.Push` — pushes to the calling connection with `server.sendMessage`. Each push
+ * payload is `Payload` followed by the 8-byte big-endian push index.
+ */
+export class Push {
+  readonly #server: RpcxServer;
+  readonly #running = new Map<ServerConnection, Set<AbortController>>();
+
+  constructor(server: RpcxServer) {
+    this.#server = server;
+  }
+
+  /** Sends `Count` pushes `IntervalMs` apart, in the background (`Sent` 0) or before replying. */
+  Start(args: PushArgs, ctx: RequestContext): Promise<{ Sent: number }> | { Sent: number } {
+    return this.#start(args, ctx, Number(intField(args, 'IntervalMs')));
+  }
+
+  /** `Start` without interval. */
+  Burst(args: PushArgs, ctx: RequestContext): Promise<{ Sent: number }> | { Sent: number } {
+    return this.#start(args, ctx, 0);
+  }
+
+  /** Stops this connection's background loops. */
+  Stop(_args: unknown, ctx: RequestContext): { Stopped: number } {
+    const set = this.#running.get(ctx.connection);
+    let n = 0;
+    if (set !== undefined) {
+      for (const c of set) {
+        c.abort();
+        n++;
+      }
+      this.#running.delete(ctx.connection);
+    }
+    return { Stopped: n };
+  }
+
+  #start(args: PushArgs, ctx: RequestContext, intervalMs: number): Promise<{ Sent: number }> | { Sent: number } {
+    const conn = ctx.connection;
+    if (args?.BeforeReply === true) {
+      return this.#send(conn, args, intervalMs, undefined).then(
+        (n) => ({ Sent: n }),
+        (e: { sent: number; err: unknown }) => {
+          throw new ServiceError(e.err instanceof Error ? e.err.message : String(e.err), undefined, { Sent: e.sent });
+        },
+      );
+    }
+    const ac = new AbortController();
+    let set = this.#running.get(conn);
+    if (set === undefined) {
+      set = new Set();
+      this.#running.set(conn, set);
+    }
+    set.add(ac);
+    const cleanup = (): void => {
+      const s = this.#running.get(conn);
+      if (s !== undefined) {
+        s.delete(ac);
+        if (s.size === 0) this.#running.delete(conn);
+      }
+    };
+    this.#send(conn, args, intervalMs, ac.signal).then(cleanup, cleanup);
+    return { Sent: 0 };
+  }
+
+  /** Writes the pushes; resolves with how many were written, rejects with `{sent, err}`. */
+  async #send(conn: ServerConnection, a: PushArgs, intervalMs: number, signal: AbortSignal | undefined): Promise<number> {
+    const count = Number(intField(a, 'Count'));
+    const prefix = bytesOf(a.Payload);
+    const path = typeof a.Path === 'string' ? a.Path : '';
+    const method = typeof a.Method === 'string' ? a.Method : '';
+    const meta = metadataOf(a.Metadata);
+    let failure: unknown;
+    let last: Promise<void> | undefined;
+    for (let i = 0; i < count; i++) {
+      if (i > 0 && intervalMs > 0) {
+        if (signal !== undefined) {
+          if (!(await sleepSignal(intervalMs, signal))) return i;
+        } else {
+          await new Promise((r) => setTimeout(r, intervalMs));
+        }
+      } else if (signal?.aborted) {
+        return i;
+      }
+      if (failure !== undefined || !conn.isOpen) throw { sent: i, err: failure ?? new Error('connection closed') };
+      if (conn.congested) await conn.drained();
+      const data = Buffer.allocUnsafe(prefix.length + 8);
+      data.set(prefix, 0);
+      data.writeBigUInt64BE(BigInt(i), prefix.length);
+      last = this.#server.sendMessage(conn, path, method, meta, data);
+      last.catch((err: unknown) => {
+        failure ??= err;
+      });
+    }
+    if (last !== undefined) {
+      try {
+        await last;
+      } catch (err) {
+        throw { sent: count - 1, err };
+      }
+    }
+    return count;
+  }
+}
+
+/** Go: `services.Bench` — the rpcx benchmark service (protobuf `BenchmarkMessage`). */
+class Bench {
+  Echo(args: Record<string, unknown>): Record<string, unknown> {
+    args.field1 = 'OK';
+    args.field2 = 100;
+    return args;
+  }
+}
+
+class AllTypesEcho {
+  AllTypes(args: unknown): unknown {
+    return args;
+  }
+}
+
+const ThriftArithArgs: ThriftStruct = {
+  name: 'ArithArgs',
+  fields: [
+    { id: 1, name: 'A', type: 'i64' },
+    { id: 2, name: 'B', type: 'i64' },
+  ],
+};
+const ThriftArithReply: ThriftStruct = { name: 'ArithReply', fields: [{ id: 1, name: 'C', type: 'i64' }] };
+const ThriftInner: ThriftStruct = {
+  name: 'Inner',
+  fields: [
+    { id: 1, name: 'id', type: 'i32' },
+    { id: 2, name: 'name', type: 'string' },
+  ],
+};
+const innerType: ThriftTypeSpec = { type: 'struct', struct: ThriftInner };
+const ThriftAllTypes: ThriftStruct = {
+  name: 'AllTypes',
+  fields: [
+    { id: 1, name: 'f_bool', type: 'bool' },
+    { id: 2, name: 'f_byte', type: 'i8' },
+    { id: 3, name: 'f_i16', type: 'i16' },
+    { id: 4, name: 'f_i32', type: 'i32' },
+    { id: 5, name: 'f_i64', type: 'i64' },
+    { id: 6, name: 'f_double', type: 'double' },
+    { id: 7, name: 'f_string', type: 'string' },
+    { id: 8, name: 'f_binary', type: 'binary' },
+    { id: 9, name: 'l_i32', type: 'list', elem: 'i32' },
+    { id: 10, name: 'l_string', type: 'list', elem: 'string' },
+    { id: 11, name: 's_i64', type: 'set', elem: 'i64' },
+    { id: 12, name: 'm_string_i32', type: 'map', key: 'string', value: 'i32' },
+    { id: 13, name: 'f_inner', type: 'struct', struct: ThriftInner },
+    { id: 14, name: 'l_inner', type: 'list', elem: innerType },
+    { id: 15, name: 'm_i32_list', type: 'map', key: 'i32', value: { type: 'list', elem: 'string' } },
+    { id: 16, name: 'o_string', type: 'string', optional: true },
+    { id: 17, name: 'o_i32', type: 'i32', optional: true },
+    { id: 18, name: 'l_l_i16', type: 'list', elem: { type: 'list', elem: 'i16' } },
+    { id: 19, name: 's_string', type: 'set', elem: 'string' },
+    { id: 20, name: 'm_i64_inner', type: 'map', key: 'i64', value: innerType },
+    { id: 32767, name: 'f_high_id', type: 'i32' },
+  ],
+};
+
+/** The registered demo services, for tests that look at their state. */
+export interface DemoServices {
+  echo: Echo;
+  push: Push;
+}
+
+/**
+ * Registers every service of the Go interop server on `server` (interop/go/internal/services
+ * `Register`): Arith, Echo, Push, ArithPB, ArithThrift, Bench, EchoPB, EchoThrift, and the raw
+ * handlers RawArith.Mul/Add/Div and Echo.Via. The server needs {@link demoCodecs} (or codecs with
+ * protobuf and thrift) for the schema services.
+ */
+export function registerDemoServices(server: RpcxServer): DemoServices {
+  const echo = new Echo();
+  const push = new Push(server);
+  server.register(new Arith(), { name: 'Arith' });
+  server.register(echo, { name: 'Echo' });
+  server.register(push, { name: 'Push' });
+
+  const arith = parseProto(ARITH_PROTO);
+  const pbArgs = arith.lookupType('rpcx.interop.ArithArgs');
+  const pbReply = arith.lookupType('rpcx.interop.ArithReply');
+  const arithTypes = (args: unknown, reply: unknown) => ({ Mul: { args, reply }, Add: { args, reply }, Div: { args, reply } });
+  server.register(new Arith64(), { name: 'ArithPB', types: arithTypes(pbArgs, pbReply) });
+  server.register(new Arith64(), { name: 'ArithThrift', types: arithTypes(ThriftArithArgs, ThriftArithReply) });
+  const bench = parseProto(BENCHMARK_PROTO).lookupType('rpcx.interop.BenchmarkMessage');
+  server.register(new Bench(), { name: 'Bench', types: { Echo: { args: bench, reply: bench } } });
+  const allTypes = parseProto(ALLTYPES_PROTO).lookupType('rpcx.interop.AllTypes');
+  server.register(new AllTypesEcho(), { name: 'EchoPB', types: { AllTypes: { args: allTypes, reply: allTypes } } });
+  server.register(new AllTypesEcho(), { name: 'EchoThrift', types: { AllTypes: { args: ThriftAllTypes, reply: ThriftAllTypes } } });
+
+  // Raw handlers (Go: Server.AddHandler), looked up before services.
+  const a = new Arith();
+  for (const [method, fn] of [
+    ['Mul', (x: { A?: Int; B?: Int }) => a.Mul(x)],
+    ['Add', (x: { A?: Int; B?: Int }) => a.Add(x)],
+    ['Div', (x: { A?: Int; B?: Int }) => {
+      if (intField(x, 'B') === 0 || intField(x, 'B') === 0n) throw new Error('divide by zero'); // no payload, as in Go
+      return a.Div(x);
+    }],
+  ] as const) {
+    server.addHandler('RawArith', method, (ctx) => {
+      const args = ctx.bind<{ A?: Int; B?: Int }>();
+      ctx.write(fn(args ?? {}));
+    });
+  }
+  server.addHandler('Echo', 'Via', (ctx) => ctx.write({ Via: 'handler' }));
+  return { echo, push };
+}

@@ -1,0 +1,16 @@
+/**
+ * The rpcx server (Go: package `github.com/smallnest/rpcx/server`): services, raw handlers,
+ * plugins, server pushes and graceful shutdown, speaking Go rpcx v1.9.4's wire protocol.
+ */
+export { RpcxServer, createServer } from './server.js';
+export type { ServerOptions, ShutdownOptions, ServerEvents, BroadcastResult } from './server.js';
+export { ServerConnection } from './connection.js';
+export { RequestContext, deadlineExceeded, contextCanceled, parseServerTimeout } from './context.js';
+export type { AuthFunc } from './dispatch.js';
+export { errorText } from './dispatch.js';
+export { ServiceRegistry } from './registry.js';
+export type { Handler, RawHandler, MethodTypes, RegisterOptions, RegisterFunctionOptions } from './registry.js';
+export { PluginContainer, ErrReqReachLimit, isReqReachLimit, rateLimitPlugin, connectionRateLimitPlugin, accessLogPlugin } from './plugins.js';
+export type { ServerPlugin } from './plugins.js';
+export type { ServeNetwork } from './listen.js';
+export { tokenAuth } from './auth.js';

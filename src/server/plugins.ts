@@ -1,0 +1,187 @@
+import createDebug from 'debug';
+import { ErrorCode, RpcxError } from '../errors.js';
+import type { Message } from '../protocol/message.js';
+import type { ServerConnection } from './connection.js';
+import type { RequestContext } from './context.js';
+
+/**
+ * Go's `server.ErrReqReachLimit`. A `postReadRequest` hook that throws (or returns) this error
+ * makes the server answer `request reached rate limit` and keep the connection, as Go does;
+ * any other error from that hook closes the connection without a reply.
+ */
+export const ErrReqReachLimit: RpcxError = new RpcxError(ErrorCode.LIMIT, 'request reached rate limit');
+
+/** Whether `err` is (or wraps, through `cause`) {@link ErrReqReachLimit} (Go: `errors.Is`). */
+export function isReqReachLimit(err: unknown): boolean {
+  for (let e = err, i = 0; e !== undefined && e !== null && i < 16; e = (e as { cause?: unknown }).cause, i++) {
+    if (e === ErrReqReachLimit) return true;
+  }
+  return false;
+}
+
+/**
+ * A server plugin (Go: `server.Plugin` and the `XxxPlugin` interfaces of server/plugin.go). A
+ * plugin implements any subset of the hooks; they run in the order plugins were added. Hooks are
+ * synchronous, as they are on Go's reader goroutine.
+ */
+export interface ServerPlugin {
+  /** A name for logs. */
+  readonly name?: string;
+  /** Go `PostConnAcceptPlugin.HandleConnAccept`: return `false` to reject (the connection is closed at once). */
+  postConnAccept?(conn: ServerConnection): boolean | void;
+  /** Go `PostConnClosePlugin`: the connection is gone; `err` is set unless it closed normally. */
+  postConnClose?(conn: ServerConnection, err: RpcxError | undefined): void;
+  /**
+   * Go `PostReadRequestPlugin`: a frame was read. Throw or return an Error to refuse it:
+   * {@link ErrReqReachLimit} gives an error reply and keeps the connection; anything else closes
+   * the connection without a reply.
+   */
+  postReadRequest?(conn: ServerConnection, req: Message): Error | void;
+  /** Go `HeartbeatPlugin`: a heartbeat was read (it is echoed whatever this does). */
+  heartbeatRequest?(conn: ServerConnection, req: Message): void;
+  /** Go `PreHandleRequestPlugin`: before the lookup. Errors are ignored, as in Go. */
+  preHandleRequest?(ctx: RequestContext): void;
+  /**
+   * Go `PreCallPlugin` (service methods and functions, not raw handlers): after the args are
+   * decoded. Return new args (or `undefined` to keep them); throw to fail the call.
+   */
+  preCall?(ctx: RequestContext, serviceName: string, methodName: string, args: unknown): unknown;
+  /**
+   * Go `PostCallPlugin`: after the handler; `err` is what it threw (`undefined` on success).
+   * Return a new reply (or `undefined` to keep it); throw to fail the call.
+   */
+  postCall?(ctx: RequestContext, serviceName: string, methodName: string, args: unknown, reply: unknown, err: unknown): unknown;
+  /** Go `PreWriteResponsePlugin`: `res` is about to be written (`undefined` for a oneway refusal). */
+  preWriteResponse?(ctx: RequestContext, res: Message | undefined, err: unknown): void;
+  /** Go `PostWriteResponsePlugin`: `res` was handed to the OS (`writeErr` set if that failed). */
+  postWriteResponse?(ctx: RequestContext, res: Message, err: unknown, writeErr: RpcxError | undefined): void;
+  /** Go `PreWriteRequestPlugin`: a push (`sendMessage`) is about to be written. */
+  preWriteRequest?(conn: ServerConnection, msg: Message): void;
+  /** Go `PostWriteRequestPlugin`: a push was written, or failed with `err`. */
+  postWriteRequest?(conn: ServerConnection, msg: Message, err: RpcxError | undefined): void;
+}
+
+type HookName = Exclude<keyof ServerPlugin, 'name'>;
+const HOOKS: readonly HookName[] = [
+  'postConnAccept',
+  'postConnClose',
+  'postReadRequest',
+  'heartbeatRequest',
+  'preHandleRequest',
+  'preCall',
+  'postCall',
+  'preWriteResponse',
+  'postWriteResponse',
+  'preWriteRequest',
+  'postWriteRequest',
+];
+
+/**
+ * The plugins of one server (Go: `server.PluginContainer`), with one array per hook so the
+ * request path pays nothing for hooks nobody implements.
+ */
+export class PluginContainer {
+  #all: ServerPlugin[] = [];
+  /** @internal */ postConnAccept: ServerPlugin[] = [];
+  /** @internal */ postConnClose: ServerPlugin[] = [];
+  /** @internal */ postReadRequest: ServerPlugin[] = [];
+  /** @internal */ heartbeatRequest: ServerPlugin[] = [];
+  /** @internal */ preHandleRequest: ServerPlugin[] = [];
+  /** @internal */ preCall: ServerPlugin[] = [];
+  /** @internal */ postCall: ServerPlugin[] = [];
+  /** @internal */ preWriteResponse: ServerPlugin[] = [];
+  /** @internal */ postWriteResponse: ServerPlugin[] = [];
+  /** @internal */ preWriteRequest: ServerPlugin[] = [];
+  /** @internal */ postWriteRequest: ServerPlugin[] = [];
+
+  add(plugin: ServerPlugin): void {
+    this.#all.push(plugin);
+    this.#rebuild();
+  }
+
+  remove(plugin: ServerPlugin): void {
+    this.#all = this.#all.filter((p) => p !== plugin);
+    this.#rebuild();
+  }
+
+  all(): ServerPlugin[] {
+    return [...this.#all];
+  }
+
+  #rebuild(): void {
+    for (const h of HOOKS) this[h] = this.#all.filter((p) => typeof p[h] === 'function');
+  }
+}
+
+/**
+ * A token-bucket request rate limiter (Go: `serverplugin.NewReqRateLimitingPlugin` without
+ * blocking, as the interop Go server configures it): over the limit a request gets Go's
+ * `request reached rate limit` error reply and the connection stays open. Heartbeats are not
+ * counted. `burst` defaults to `max(1, ratePerSecond)`.
+ */
+export function rateLimitPlugin(options: { ratePerSecond: number; burst?: number }): ServerPlugin {
+  const rate = options.ratePerSecond;
+  if (!(rate > 0)) throw new RpcxError(ErrorCode.INVALID_ARGUMENT, 'ratePerSecond must be > 0');
+  const burst = options.burst ?? Math.max(1, rate);
+  let tokens = burst;
+  let last = performance.now();
+  return {
+    name: 'rateLimit',
+    postReadRequest(_conn, req) {
+      if (req.heartbeat) return;
+      const now = performance.now();
+      tokens = Math.min(burst, tokens + ((now - last) / 1000) * rate);
+      last = now;
+      if (tokens < 1) return ErrReqReachLimit;
+      tokens--;
+      return;
+    },
+  };
+}
+
+/**
+ * A connection rate limiter (Go: `serverplugin.NewRateLimitingPlugin`): a connection accepted
+ * when the bucket is empty is closed at once.
+ */
+export function connectionRateLimitPlugin(options: { ratePerSecond: number; burst?: number }): ServerPlugin {
+  const rate = options.ratePerSecond;
+  if (!(rate > 0)) throw new RpcxError(ErrorCode.INVALID_ARGUMENT, 'ratePerSecond must be > 0');
+  const burst = options.burst ?? Math.max(1, rate);
+  let tokens = burst;
+  let last = performance.now();
+  return {
+    name: 'connectionRateLimit',
+    postConnAccept() {
+      const now = performance.now();
+      tokens = Math.min(burst, tokens + ((now - last) / 1000) * rate);
+      last = now;
+      if (tokens < 1) return false;
+      tokens--;
+      return true;
+    },
+  };
+}
+
+/**
+ * An access log through `debug` (namespace `rpcx:server:access` by default; enable it with
+ * `DEBUG=rpcx:server*`): one line per reply written, with client, service, method, seq, status,
+ * payload size and handling time. Payloads are never logged. Costs nothing when disabled.
+ */
+export function accessLogPlugin(namespace = 'rpcx:server:access'): ServerPlugin {
+  const log = createDebug(namespace);
+  return {
+    name: 'accessLog',
+    postConnAccept(conn) {
+      if (log.enabled) log('%s connected', conn.remoteAddress);
+    },
+    postConnClose(conn, err) {
+      if (log.enabled) log('%s disconnected%s', conn.remoteAddress, err === undefined ? '' : `: ${err.message}`);
+    },
+    postWriteResponse(ctx, res, err) {
+      if (!log.enabled) return;
+      const ms = (performance.now() - ctx.startedAt).toFixed(2);
+      const status = err === undefined ? 'ok' : `error ${JSON.stringify(res.metadata.get('__rpcx_error__') ?? '')}`;
+      log('%s %s.%s seq=%s %s %dB %sms', ctx.remoteAddress, ctx.servicePath, ctx.serviceMethod, ctx.request.seq, status, res.payload.length, ms);
+    },
+  };
+}

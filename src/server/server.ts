@@ -1,0 +1,361 @@
+import { EventEmitter } from 'node:events';
+import type { TlsOptions } from 'node:tls';
+import createDebug from 'debug';
+import { ErrorCode, RpcxError } from '../errors.js';
+import { defaultCodecRegistry, type CodecRegistry } from '../codec/registry.js';
+import type { CompressorTable } from '../protocol/compress.js';
+import { pushMessage } from '../protocol/heartbeat.js';
+import { DEFAULT_MAX_MESSAGE_LENGTH, DEFAULT_MAX_DECOMPRESSED_LENGTH, toMetadataMap, type Message, type MetadataInit } from '../protocol/message.js';
+import { defaultCompressors } from '../node/gzip.js';
+import { FrameConnection } from '../node/frame-connection.js';
+import { ServerConnection, type ConnectionLimits } from './connection.js';
+import { Dispatcher, type AuthFunc } from './dispatch.js';
+import { listen, type Listener, type ServeNetwork } from './listen.js';
+import { PluginContainer, type ServerPlugin } from './plugins.js';
+import { ServiceRegistry, type Handler, type RawHandler, type RegisterFunctionOptions, type RegisterOptions } from './registry.js';
+
+const log = createDebug('rpcx:server');
+const EMPTY = new Uint8Array(0);
+
+/** Options of {@link createServer} (Go: `server.NewServer(options...)` plus the `Server` fields). */
+export interface ServerOptions {
+  /** Codecs by serialize type; default JSON, MsgPack and raw (Go's `share.Codecs`). Add protobuf/thrift here. */
+  codecs?: CodecRegistry;
+  /** Compressors by compress type; default gzip (Go's `protocol.Compressors`). */
+  compressors?: CompressorTable;
+  /** Go `Server.AuthFunc`: see {@link AuthFunc}. */
+  authFunc?: AuthFunc;
+  /** Plugins, in order (more with `server.plugins.add`). */
+  plugins?: readonly ServerPlugin[];
+  /**
+   * Largest frame body (`totalLen`) accepted; a bigger frame closes that connection without a
+   * reply (Go: `WithMaxMessageLength`, but per server here, not process-wide). 0 = no limit.
+   * Default 64 MiB (Go's default is no limit).
+   */
+  maxMessageLength?: number;
+  /** Largest payload after gunzip (Go: `WithMaxDecompressedLength`). Default 64 MiB. */
+  maxDecompressedLength?: number;
+  /** Most metadata entries in one frame. Default 65,536. */
+  maxMetadataEntries?: number;
+  /** Close a connection that sends no frame for this long (Go: `WithReadTimeout`). 0 (default) = never. */
+  readTimeoutMs?: number;
+  /** Close a connection whose output stays blocked this long (Go: `WithWriteTimeout`). 0 (default) = never. */
+  writeTimeoutMs?: number;
+  /** Handlers running at once per connection before reading it pauses. Default 4096. */
+  maxInFlightPerConnection?: number;
+  /** Reply bytes queued for a slow reader before reading its requests pauses. Default 16 MiB. */
+  maxQueuedReplyBytes?: number;
+  /** Serve TLS on tcp (Go: `WithTLSConfig`): key, cert, ca, ... as for `tls.createServer`. */
+  tls?: TlsOptions;
+  /** TCP keep-alive delay (Go: `WithTCPKeepAlivePeriod`, 3 min). 0 disables. */
+  keepAliveMs?: number;
+  /** CONNECT path of the `http` network (Go: `share.DefaultRPCPath`). Default `/_rpcx_`. */
+  rpcPath?: string;
+  /** Go `Server.ServerErrorFunc`: the text sent for a handler error, instead of its message. */
+  serverErrorFunc?: (res: Message, err: unknown) => string;
+  /** Go `Server.HandleServiceError`: sees every error a handler or the dispatch produced. */
+  handleServiceError?: (err: unknown) => void;
+}
+
+export interface ShutdownOptions {
+  /** Give in-flight handlers this long to finish and their replies to flush. Default 10 s. */
+  timeoutMs?: number;
+}
+
+/** Events of an {@link RpcxServer}. */
+export interface ServerEvents {
+  /** A connection was accepted (after the `postConnAccept` plugins). */
+  connect: [conn: ServerConnection];
+  /** A connection is gone; `err` says why unless it closed normally. */
+  disconnect: [conn: ServerConnection, err: RpcxError | undefined];
+  /** The listener is bound; `address` is `network@host:port`. */
+  listening: [address: string];
+  /** The server has closed. */
+  close: [];
+  /** A listener error after it was bound (emitted only if someone listens). */
+  error: [err: Error];
+}
+
+/** Result of {@link RpcxServer.broadcast}. */
+export interface BroadcastResult {
+  sent: number;
+  failed: number;
+}
+
+/**
+ * An rpcx server (Go: `server.Server`) that Go rpcx clients call without knowing it is Node:
+ * same frames, same error texts, same dispatch rules. Register services, then `serve`.
+ *
+ * ```ts
+ * const server = createServer();
+ * server.register(new Arith());                 // Go: s.Register(new(Arith), "")
+ * await server.serve('tcp', '127.0.0.1:8972');  // Go: s.Serve("tcp", "127.0.0.1:8972")
+ * ```
+ */
+export class RpcxServer extends EventEmitter<ServerEvents> {
+  /** Services, functions and raw handlers. */
+  readonly registry = new ServiceRegistry();
+  /** Go `Server.Plugins`. */
+  readonly plugins = new PluginContainer();
+  readonly codecs: CodecRegistry;
+
+  readonly #compressors: CompressorTable;
+  readonly #options: ServerOptions;
+  readonly #limits: ConnectionLimits;
+  readonly #dispatcher: Dispatcher;
+  readonly #conns = new Set<ServerConnection>();
+  #listener: Listener | undefined;
+  #address: string | undefined;
+  #seq = 0n;
+  #shuttingDown = false;
+  #closed = false;
+  #shutdownPromise: Promise<void> | undefined;
+
+  constructor(options: ServerOptions = {}) {
+    super();
+    this.#options = options;
+    this.codecs = options.codecs ?? defaultCodecRegistry();
+    this.#compressors = options.compressors ?? defaultCompressors;
+    for (const p of options.plugins ?? []) this.plugins.add(p);
+    this.#limits = {
+      maxInFlight: Math.max(1, options.maxInFlightPerConnection ?? 4096),
+      maxQueuedReplyBytes: options.maxQueuedReplyBytes ?? 16 * 1024 * 1024,
+      readTimeoutMs: options.readTimeoutMs ?? 0,
+      writeTimeoutMs: options.writeTimeoutMs ?? 0,
+    };
+    this.#dispatcher = new Dispatcher({
+      server: this,
+      registry: this.registry,
+      codecs: this.codecs,
+      plugins: this.plugins,
+      authFunc: options.authFunc,
+      serverErrorFunc: options.serverErrorFunc,
+      handleServiceError: options.handleServiceError,
+    });
+  }
+
+  /**
+   * Registers the methods of `instance` as a service (Go: `Register`, `RegisterName`,
+   * `RegisterWithMethods`). The name defaults to the class name; methods are the instance's own
+   * and prototype methods (not `constructor`, not names starting with `_`), called by Go clients
+   * by their exact, case-sensitive names. Returns the service name.
+   */
+  register(instance: object, options?: RegisterOptions): string {
+    return this.registry.register(instance, options);
+  }
+
+  /** Registers `fn` as `servicePath.name` (Go: `RegisterFunction`/`RegisterFunctionName`); name defaults to `fn.name`. */
+  registerFunction(servicePath: string, fn: Handler, name?: string, options?: RegisterFunctionOptions): string {
+    return this.registry.registerFunction(servicePath, fn, name, options);
+  }
+
+  /** Adds a raw handler, consulted before services and functions (Go: `AddHandler`). */
+  addHandler(servicePath: string, serviceMethod: string, handler: RawHandler): void {
+    this.registry.addHandler(servicePath, serviceMethod, handler);
+  }
+
+  /** The bound address as `network@host:port` (`tcp@127.0.0.1:8972`), once `serve` resolved. */
+  get address(): string | undefined {
+    return this.#address;
+  }
+
+  /** The open connections (Go: `ActiveClientConn`). */
+  get connections(): ReadonlySet<ServerConnection> {
+    return this.#conns;
+  }
+
+  /**
+   * Listens on `network` (`tcp`, `tcp4`, `tcp6`, `unix`, `http`) and `address` (`host:port`,
+   * port 0 for any; a path for unix) and resolves with the bound address (`tcp@127.0.0.1:40123`).
+   * Unlike Go's `Serve`, it does not block: the server runs until `close` or `shutdown`.
+   */
+  async serve(network: ServeNetwork, address: string): Promise<string> {
+    if (this.#closed || this.#shuttingDown) throw new RpcxError(ErrorCode.INVALID_ARGUMENT, 'server is closed');
+    if (this.#listener !== undefined) throw new RpcxError(ErrorCode.INVALID_ARGUMENT, `server already serves ${this.#address}`);
+    const listener = await listen(network, address, {
+      tls: this.#options.tls,
+      rpcPath: this.#options.rpcPath ?? '/_rpcx_',
+      onSocket: (socket, remote) => this.#accept(socket, remote, network),
+      onError: (err) => {
+        if (log.enabled) log('listener error: %s', err.message);
+        if (this.listenerCount('error') > 0) this.emit('error', err);
+      },
+    });
+    this.#listener = listener;
+    this.#address = listener.address;
+    if (log.enabled) log('listening %s', listener.address);
+    this.emit('listening', listener.address);
+    return listener.address;
+  }
+
+  #accept(socket: Parameters<Parameters<typeof listen>[2]['onSocket']>[0], remote: string, network: ServeNetwork): void {
+    if (this.#closed || this.#shuttingDown) {
+      socket.destroy();
+      return;
+    }
+    if (network !== 'unix') {
+      socket.setNoDelay?.(true);
+      const ka = this.#options.keepAliveMs ?? 180_000;
+      if (ka > 0) socket.setKeepAlive?.(true, ka);
+    }
+    const o = this.#options;
+    const frames = new FrameConnection(socket, remote, {
+      compressors: this.#compressors,
+      maxMessageLength: o.maxMessageLength ?? DEFAULT_MAX_MESSAGE_LENGTH,
+      maxDecompressedLength: o.maxDecompressedLength ?? DEFAULT_MAX_DECOMPRESSED_LENGTH,
+      ...(o.maxMetadataEntries === undefined ? {} : { maxMetadataEntries: o.maxMetadataEntries }),
+    });
+    const conn = new ServerConnection(frames, this.#address ?? `${network}@?`, this.#limits);
+    for (const p of this.plugins.postConnAccept) {
+      let ok: boolean | void;
+      try {
+        ok = p.postConnAccept!(conn);
+      } catch {
+        ok = false;
+      }
+      if (ok === false) {
+        frames.onClose = (err) => conn.onClosed(err);
+        frames.destroy();
+        return;
+      }
+    }
+    this.#conns.add(conn);
+    const dispatcher = this.#dispatcher;
+    frames.onMessage = (msg) => dispatcher.onMessage(conn, msg);
+    frames.onClose = (err) => {
+      this.#conns.delete(conn);
+      conn.onClosed(err);
+      if (log.enabled) log('%s closed%s', remote, err === undefined ? '' : `: ${err.message}`);
+      for (const p of this.plugins.postConnClose) {
+        try {
+          p.postConnClose!(conn, err);
+        } catch {
+          // Go ignores the result past the first false.
+        }
+      }
+      this.emit('disconnect', conn, err);
+    };
+    if (log.enabled) log('%s connected', remote);
+    this.emit('connect', conn);
+  }
+
+  /**
+   * Pushes a message to one client (Go: `Server.SendMessage`): a oneway request, SerializeNone,
+   * the next server-wide seq (from 1), the given path, method, metadata and raw payload. Resolves
+   * when the frame is handed to the OS; rejects with `RpcxError` `CONNECTION` if the connection
+   * is gone (or `LIMIT` if its output queue is full). To respect backpressure in a loop, await
+   * `conn.drained()` when `conn.congested`.
+   */
+  sendMessage(conn: ServerConnection, servicePath: string, serviceMethod: string, metadata?: MetadataInit, data?: Uint8Array): Promise<void> {
+    const seq = ++this.#seq;
+    let msg: Message;
+    try {
+      msg = pushMessage(seq, servicePath, serviceMethod, toMetadataMap(metadata), data ?? EMPTY);
+    } catch (err) {
+      return Promise.reject(RpcxError.from(err, ErrorCode.INVALID_ARGUMENT));
+    }
+    for (const p of this.plugins.preWriteRequest) {
+      try {
+        p.preWriteRequest!(conn, msg);
+      } catch {
+        // Go ignores DoPreWriteRequest's error.
+      }
+    }
+    if (!conn.isOpen) {
+      const err = new RpcxError(ErrorCode.CONNECTION, `connection ${conn.remoteAddress} is closed`, { cause: conn.closeError });
+      this.#postWriteRequest(conn, msg, err);
+      return Promise.reject(err);
+    }
+    return new Promise<void>((resolve, reject) => {
+      conn.send(msg, (err) => {
+        let e = err;
+        if (e !== undefined && e.code !== ErrorCode.CONNECTION && e.code !== ErrorCode.LIMIT) {
+          e = new RpcxError(ErrorCode.CONNECTION, `connection ${conn.remoteAddress} is closed: ${e.message}`, { cause: e });
+        }
+        this.#postWriteRequest(conn, msg, e);
+        if (e === undefined) resolve();
+        else reject(e);
+      });
+    });
+  }
+
+  #postWriteRequest(conn: ServerConnection, msg: Message, err: RpcxError | undefined): void {
+    for (const p of this.plugins.postWriteRequest) {
+      try {
+        p.postWriteRequest!(conn, msg, err);
+      } catch {
+        // ignored, as in Go
+      }
+    }
+  }
+
+  /** Pushes the same message to every open connection; resolves with how many writes succeeded and failed. */
+  async broadcast(servicePath: string, serviceMethod: string, metadata?: MetadataInit, data?: Uint8Array): Promise<BroadcastResult> {
+    const results = await Promise.allSettled([...this.#conns].map((c) => this.sendMessage(c, servicePath, serviceMethod, metadata, data)));
+    let sent = 0;
+    for (const r of results) if (r.status === 'fulfilled') sent++;
+    return { sent, failed: results.length - sent };
+  }
+
+  /** Closes the listener and every connection at once (Go: `Close`); running handlers see `ctx.signal` abort. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const l = this.#listener;
+    for (const c of [...this.#conns]) c.destroy();
+    if (l !== undefined) await l.close();
+    this.emit('close');
+  }
+
+  /**
+   * Graceful shutdown (Go: `Shutdown`): stops accepting, stops reading requests (Go:
+   * `CloseRead`), lets the handlers of requests already read finish and their replies flush,
+   * then closes every connection. After `timeoutMs` the rest is closed at once and the promise
+   * rejects with `RpcxError` `TIMEOUT`.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    this.#shutdownPromise ??= this.#shutdown(options.timeoutMs ?? 10_000);
+    return this.#shutdownPromise;
+  }
+
+  async #shutdown(timeoutMs: number): Promise<void> {
+    if (this.#closed) return;
+    this.#shuttingDown = true;
+    if (log.enabled) log('shutdown begin (%d connections)', this.#conns.size);
+    const listenerClosed = this.#listener?.close() ?? Promise.resolve();
+    for (const c of this.#conns) c.stopReading();
+    const deadline = performance.now() + timeoutMs;
+    const conns = [...this.#conns];
+    const idle = Promise.all(conns.map(async (c) => {
+      await c.idle();
+      c.closeGracefully();
+    })).then(() => false);
+    const late = await raceTimeout(idle, timeoutMs, true);
+    // Replies are flushed and FIN sent: give clients a moment to close their side, then cut.
+    const linger = Math.max(0, Math.min(1000, deadline - performance.now()));
+    if (!late) await raceTimeout(Promise.all(conns.map((c) => c.closed())).then(() => false), linger, true);
+    this.#closed = true;
+    for (const c of [...this.#conns]) c.destroy();
+    await listenerClosed;
+    this.emit('close');
+    if (log.enabled) log('shutdown end%s', late ? ' (timed out)' : '');
+    if (late) throw new RpcxError(ErrorCode.TIMEOUT, `shutdown: handlers still running after ${timeoutMs} ms; connections closed`);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function raceTimeout<T>(p: Promise<T>, ms: number, onTimeout: T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(onTimeout), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/** Creates an rpcx server (Go: `server.NewServer`). */
+export function createServer(options: ServerOptions = {}): RpcxServer {
+  return new RpcxServer(options);
+}
