@@ -30,8 +30,10 @@ export function utf8Length(str: string): number {
   return escapedLength(str);
 }
 
+const encoder = new TextEncoder();
+
 /** Writes `str` at `offset` of `buf` and returns the number of bytes written. */
-export function utf8Write(str: string, buf: Buffer, offset: number): number {
+export function utf8Write(str: string, buf: Uint8Array, offset: number): number {
   const n = str.length;
   if (n < 64) {
     let i = 0;
@@ -42,7 +44,7 @@ export function utf8Write(str: string, buf: Buffer, offset: number): number {
     }
     if (i === n) return n;
   }
-  if (isWellFormed(str)) return buf.write(str, offset, 'utf8');
+  if (isWellFormed(str)) return encoder.encodeInto(str, buf.subarray(offset)).written;
   return escapedWrite(str, buf, offset);
 }
 

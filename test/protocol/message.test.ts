@@ -27,7 +27,7 @@ import { decodeAll, feedings, hex } from '../support/splits.js';
 const opts = { compressors: defaultCompressors };
 
 function frameOf(init: Parameters<typeof createMessage>[0]): Buffer {
-  return encodeMessage(createMessage(init), opts);
+  return Buffer.from(encodeMessage(createMessage(init), opts));
 }
 
 /** Rewrites the u32 at `pos` in a copy of `frame`. */
