@@ -1,4 +1,4 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { RpcxError, ErrorCode } from '../errors.js';
 import { fromSocketError } from './socket-error.js';
@@ -112,7 +112,9 @@ export function dial(target: ServerAddress, options: DialOptions = {}): Promise<
       const { host, port } = splitHostPort(target.address);
       const family = target.network === 'tcp4' ? 4 : target.network === 'tcp6' ? 6 : 0;
       socket = options.tls !== undefined
-        ? tlsConnect({ servername: host, ...options.tls, host, port }, ready)
+        ? // SNI carries host names only (RFC 6066; Node warns with DEP0123 for an IP). The
+          // certificate is still checked against the IP address.
+          tlsConnect({ ...(isIP(host) === 0 ? { servername: host } : {}), ...options.tls, host, port }, ready)
         : netConnect({ host, port, family }, ready);
     }
     socket.on('error', onError);

@@ -1,0 +1,119 @@
+// TG interop cases over other transports: a unix socket and TLS with a test CA made by `openssl`
+// at test time (no openssl: the TLS case skips loudly, since Node cannot sign X.509 itself).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Client } from '../../src/client/client.js';
+import { ServiceError } from '../../src/errors.js';
+import { SerializeType, type Message } from '../../src/protocol/index.js';
+import { requireGo } from '../support/go.js';
+import { startGoServer, type GoServer } from '../support/go-server.js';
+import { rejectsWith, pushIndex, sleep, within, type PushArgs } from '../support/tg.js';
+
+/** The basics every transport must carry: codecs, raw bytes, errors, pushes, heartbeats. */
+async function basics(c: Client): Promise<void> {
+  assert.deepEqual(await c.call('Arith', 'Mul', { A: 6, B: 7 }), { C: 42 });
+  assert.deepEqual(await c.call('Arith', 'Mul', { A: 6, B: 7 }, { serializeType: SerializeType.JSON }), { C: 42 });
+  const big = randomBytes(1024 * 1024);
+  const echoed = await c.call<Uint8Array>('Echo', 'Bytes', big, { serializeType: SerializeType.SerializeNone, timeoutMs: 10_000 });
+  assert.ok(Buffer.from(echoed).equals(big), '1 MiB raw payload intact');
+  const err = await rejectsWith(c.call('Arith', 'Div', { A: 1, B: 0 }), 'SERVICE');
+  assert.equal(err.message, 'divide by zero');
+  assert.deepEqual((err as ServiceError).reply, { C: -1 });
+  const { metadata } = await c.callWithMetadata('Echo', 'Metadata', {}, { metadata: { k: 'v' } });
+  assert.equal(metadata.get('k'), 'v');
+  const pushes: Message[] = [];
+  c.onMessage((m) => pushes.push(m));
+  const r = await c.call<{ Sent: number }>('Push', 'Start', { Path: 'T', Method: 'P', Metadata: { a: 'b' }, Payload: new Uint8Array([9]), Count: 3, BeforeReply: true } satisfies PushArgs);
+  assert.equal(r.Sent, 3);
+  assert.deepEqual(pushes.map((m) => pushIndex(m.payload)), [0, 1, 2]);
+  assert.equal(pushes[0]!.metadata.get('a'), 'b');
+  const calls = await Promise.all(Array.from({ length: 100 }, (_, i) => c.call<{ C: number }>('Arith', 'Add', { A: i, B: 1 })));
+  calls.forEach((reply, i) => assert.equal(reply.C, i + 1));
+}
+
+describe('TG transports (TS Client -> Go server)', { timeout: 60_000 }, () => {
+  const servers: GoServer[] = [];
+  const clients: Client[] = [];
+  let dir: string;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rpcx-tg-'));
+  });
+
+  after(async () => {
+    for (const c of clients) await c.close({ graceful: false });
+    await Promise.all(servers.map((s) => s.kill()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('TG unix_socket', async (t) => {
+    if (!requireGo(t, ['server'])) return;
+    const path = join(dir, 'rpcx.sock');
+    const go = await startGoServer(['-network', 'unix', '-addr', path]);
+    servers.push(go);
+    assert.equal(go.address, `unix@${path}`);
+    const c = await Client.connect(go.address, { heartbeat: true, heartbeatIntervalMs: 100 });
+    clients.push(c);
+    await basics(c);
+    await sleep(250);
+    assert.equal(c.isConnected, true, 'heartbeats answered over the unix socket');
+    // A missing socket file is a CONNECTION error.
+    await rejectsWith(Client.connect(`unix@${join(dir, 'missing.sock')}`), 'CONNECTION');
+  });
+
+  it('TG tls', async (t) => {
+    if (!requireGo(t, ['server'])) return;
+    if (spawnSync('openssl', ['version']).status !== 0) {
+      const banner = '!'.repeat(78);
+      console.warn(`${banner}\nopenssl not found: SKIPPING "TG tls" (Node cannot sign a test certificate itself).\n${banner}`);
+      t.skip('openssl not found');
+      return;
+    }
+    const { ca, cert, key } = makeTestPki(dir);
+    const go = await startGoServer(['-tls-cert', cert, '-tls-key', key]);
+    servers.push(go);
+    const caPem = readFileSync(ca);
+    const c = await Client.connect(go.address, { tls: { ca: caPem }, heartbeat: true, heartbeatIntervalMs: 100 });
+    clients.push(c);
+    await basics(c);
+    await sleep(250);
+    assert.equal(c.isConnected, true, 'heartbeats answered over TLS');
+    // By host name too (the certificate names localhost as well).
+    const byName = await Client.connect(go.address.replace('127.0.0.1', 'localhost'), { tls: { ca: caPem } });
+    clients.push(byName);
+    assert.deepEqual(await byName.call('Arith', 'Mul', { A: 2, B: 2 }), { C: 4 });
+    // Without the test CA the certificate is refused: a CONNECTION error, not a hang.
+    await rejectsWith(within(Client.connect(go.address, { tls: {} }), 5_000, 'untrusted'), 'CONNECTION', 'unknown CA');
+    await rejectsWith(within(Client.connect(go.address, { tls: { ca: caPem, servername: 'other.example' } }), 5_000, 'bad name'), 'CONNECTION', 'wrong name');
+    // A plain client against the TLS port fails rather than hanging.
+    const plain = new Client(go.address, { connectTimeoutMs: 2_000 });
+    clients.push(plain);
+    await rejectsWith(within(plain.call('Arith', 'Mul', { A: 1, B: 1 }, { timeoutMs: 2_000 }), 5_000, 'plain to TLS'), plainFailureCode);
+  });
+});
+
+// A plaintext rpcx frame to a TLS server: Go's TLS layer answers with an alert and closes.
+const plainFailureCode = 'CONNECTION';
+
+/** Makes a CA and a server certificate for 127.0.0.1 and localhost (EC P-256, valid 1 day). */
+function makeTestPki(dir: string): { ca: string; cert: string; key: string } {
+  const p = (name: string): string => join(dir, name);
+  const run = (args: string[]): void => {
+    execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  };
+  run(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', p('ca.key')]);
+  run([
+    'req', '-x509', '-new', '-key', p('ca.key'), '-out', p('ca.crt'), '-days', '1', '-subj', '/CN=rpcx-node test CA',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
+  run(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', p('server.key')]);
+  run(['req', '-new', '-key', p('server.key'), '-out', p('server.csr'), '-subj', '/CN=127.0.0.1']);
+  writeFileSync(p('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n');
+  run(['x509', '-req', '-in', p('server.csr'), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('server.crt'), '-days', '1', '-extfile', p('ext.cnf')]);
+  return { ca: p('ca.crt'), cert: p('server.crt'), key: p('server.key') };
+}
