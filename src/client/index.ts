@@ -1,0 +1,62 @@
+/**
+ * Clients: {@link Client} (one connection, Go `client.Client`) and {@link XClient} (one
+ * service over many servers with fail modes, selectors, fan-out and discovery, Go
+ * `client.XClient`).
+ */
+export {
+  Client,
+  type ClientOptions,
+  type CallOptions,
+  type CallResult,
+  type RawResult,
+  type ClientStatus,
+  type PushPolicy,
+  type ReconnectOptions,
+} from './client.js';
+export {
+  XClient,
+  BidirectionalXClient,
+  MultiError,
+  createXClient,
+  createBidirectionalXClient,
+  XCLIENT_SHUTDOWN,
+  XCLIENT_NO_SERVER,
+  SERVER_UNAVAILABLE,
+  SERVER_ADDRESS_KEY,
+  type XClientOptions,
+  type XCallOptions,
+  type Receipt,
+} from './xclient.js';
+export { FailMode, SelectMode, failModeName, selectModeName } from './fail-mode.js';
+export {
+  RandomSelector,
+  RoundRobinSelector,
+  WeightedRoundRobinSelector,
+  WeightedRttSelector,
+  ConsistentHashSelector,
+  GeoSelector,
+  DoubleJump,
+  calculateWeight,
+  tcpConnectRtt,
+  consistentHashKey,
+  hashString,
+  jumpHash,
+  geoDistance,
+  parseQuery,
+  filterByStateAndGroup,
+  type Selector,
+  type SelectContext,
+  type ServerMap,
+  type RttProbe,
+  type ParsedQuery,
+} from './selectors.js';
+export { goSprintV, goFloat, type GoFormatOptions } from './gofmt.js';
+export { ConsecCircuitBreaker, BREAKER_OPEN, BREAKER_TIMEOUT, type Breaker } from './breaker.js';
+export {
+  Peer2PeerDiscovery,
+  MultipleServersDiscovery,
+  type KVPair,
+  type ServiceDiscovery,
+  type ServiceDiscoveryFilter,
+} from './discovery.js';
+export { createProxy, type ServiceProxy, type ProxyTarget } from './proxy.js';
