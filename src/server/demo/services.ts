@@ -4,6 +4,7 @@ import { JsonCodec } from '../../codec/json.js';
 import { MsgpackCodec } from '../../codec/msgpack.js';
 import { RawCodec } from '../../codec/none.js';
 import { ProtobufCodec, parseProto } from '../../codec/protobuf.js';
+import { Float32 } from '../../codec/gotypes.js';
 import { ThriftCodec, type ThriftStruct, type ThriftTypeSpec } from '../../codec/thrift.js';
 import type { RequestContext } from '../context.js';
 import type { ServerConnection } from '../connection.js';
@@ -50,6 +51,48 @@ function intField(o: unknown, k: string): Int {
   return typeof v === 'number' || typeof v === 'bigint' ? v : 0;
 }
 
+/** The msgpack code a value was (most likely) encoded with, for Go's `invalid code=xx` text. */
+function msgpackCode(v: unknown): string {
+  let c = 0xc0;
+  if (typeof v === 'boolean') c = v ? 0xc3 : 0xc2;
+  else if (typeof v === 'number') c = 0xcb;
+  else if (typeof v === 'string') {
+    const n = Buffer.byteLength(v);
+    c = n < 32 ? 0xa0 | n : n < 256 ? 0xd9 : n < 65536 ? 0xda : 0xdb;
+  } else if (v instanceof Uint8Array) c = v.length < 256 ? 0xc4 : v.length < 65536 ? 0xc5 : 0xc6;
+  else if (Array.isArray(v)) c = v.length < 16 ? 0x90 | v.length : v.length < 65536 ? 0xdc : 0xdd;
+  else if (v instanceof Map) c = v.size < 16 ? 0x80 | v.size : 0xde;
+  else if (typeof v === 'object' && v !== null) {
+    const n = Object.keys(v).length;
+    c = n < 16 ? 0x80 | n : 0xde;
+  }
+  return c.toString(16);
+}
+
+function jsonKind(v: unknown): string {
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'boolean') return 'bool';
+  if (typeof v === 'number') return 'number ' + String(v);
+  if (Array.isArray(v)) return 'array';
+  return 'object';
+}
+
+/**
+ * Go decodes the args into `struct{A, B int}`: a field of another kind fails with the codec's
+ * text (vmihailenco: `msgpack: invalid code=a1 decoding int64`; encoding/json: `json: cannot
+ * unmarshal string into Go struct field ArithArgs.A of type int`). Mirror that.
+ */
+function checkIntArgs(args: unknown, ctx: RequestContext | undefined, struct: string, fields: readonly string[]): void {
+  if (args === null || args === undefined || typeof args !== 'object') return;
+  for (const k of fields) {
+    const v = (args as Record<string, unknown>)[k];
+    if (v === undefined || v === null || typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v))) continue;
+    const st = ctx?.request.serializeType;
+    if (st === 1) throw new Error(`json: cannot unmarshal ${jsonKind(v)} into Go struct field ${struct}.${k} of type int`);
+    throw new Error(`msgpack: invalid code=${msgpackCode(v)} decoding int64`);
+  }
+}
+
 function mul(a: Int, b: Int): Int {
   if (typeof a === 'number' && typeof b === 'number') {
     const r = a * b;
@@ -76,17 +119,22 @@ function divideByZero(int64: boolean): ServiceError {
   return new ServiceError('divide by zero', undefined, { C: int64 ? -1n : -1 });
 }
 
+const AB = ['A', 'B'] as const;
+
 /** Go: `services.Arith` — `{A, B int}` → `{C int}` (msgpack, JSON). */
 export class Arith {
-  Mul(args: { A?: Int; B?: Int }): { C: Int } {
+  Mul(args: { A?: Int; B?: Int }, ctx?: RequestContext): { C: Int } {
+    checkIntArgs(args, ctx, 'ArithArgs', AB);
     return { C: mul(intField(args, 'A'), intField(args, 'B')) };
   }
 
-  Add(args: { A?: Int; B?: Int }): { C: Int } {
+  Add(args: { A?: Int; B?: Int }, ctx?: RequestContext): { C: Int } {
+    checkIntArgs(args, ctx, 'ArithArgs', AB);
     return { C: add(intField(args, 'A'), intField(args, 'B')) };
   }
 
-  Div(args: { A?: Int; B?: Int }): { C: Int } {
+  Div(args: { A?: Int; B?: Int }, ctx?: RequestContext): { C: Int } {
+    checkIntArgs(args, ctx, 'ArithArgs', AB);
     const b = intField(args, 'B');
     if (b === 0 || b === 0n) throw divideByZero(false);
     return { C: div(intField(args, 'A'), b) };
@@ -134,8 +182,11 @@ export class Echo {
     return args ?? null;
   }
 
-  /** Echoes an Object (any value, as decoded). */
+  /** Echoes an Object (as decoded; `Float32` re-tagged so it goes back as a float32, as Go sends it). */
   Object(args: unknown): unknown {
+    if (args !== null && typeof args === 'object' && typeof (args as Record<string, unknown>).Float32 === 'number') {
+      (args as Record<string, unknown>).Float32 = new Float32((args as Record<string, number>).Float32 as number);
+    }
     return args;
   }
 
@@ -154,7 +205,9 @@ export class Echo {
       reply.RemainingMs = BigInt(Math.trunc(ctx.deadline - Date.now()));
     }
     const ms = Number(intField(args, 'Ms'));
-    const done = await sleepSignal(Math.max(0, ms), ctx.signal);
+    let done = await sleepSignal(Math.max(0, ms), ctx.signal);
+    // Node's timers may fire up to 1 ms early against performance.now(): top up, as Go's never do.
+    while (done && performance.now() - start < ms) done = await sleepSignal(Math.max(1, Math.ceil(ms - (performance.now() - start))), ctx.signal);
     reply.SleptMs = BigInt(Math.trunc(performance.now() - start));
     if (done) return reply;
     reply.Cancelled = true;
@@ -180,6 +233,26 @@ export class Echo {
   GetCount(args: { Key?: unknown }): { Count: bigint } {
     const k = typeof args?.Key === 'string' ? args.Key : '';
     return { Count: this.#counts.get(k) ?? 0n };
+  }
+
+  /**
+   * TS only (case `handler_throws`): throws what `Text` selects — `string` a string, `object` a
+   * plain object, `null` null, `reject` a rejected Promise, anything else `new Error(Text)`.
+   */
+  Throw(args: { Text?: unknown }): Promise<never> | never {
+    const text = typeof args?.Text === 'string' ? args.Text : '';
+    switch (text) {
+      case 'string':
+        throw 'thrown string'; // eslint-disable-line no-throw-literal
+      case 'object':
+        throw { thrown: 'object' }; // eslint-disable-line no-throw-literal
+      case 'null':
+        throw null; // eslint-disable-line no-throw-literal
+      case 'reject':
+        return Promise.reject(new Error('rejected'));
+      default:
+        throw new Error(text);
+    }
   }
 
   /** Shadowed by the raw handler `Echo.Via` (Go's lookup order): answering `service` means the order broke. */
@@ -236,6 +309,25 @@ export class Push {
     return this.#start(args, ctx, 0);
   }
 
+  /**
+   * TS only (case `push_broadcast`): `Count` pushes to every open connection with
+   * `server.broadcast`; `Sent` is the number of successful writes.
+   */
+  async Broadcast(args: PushArgs): Promise<{ Sent: number }> {
+    const count = Number(intField(args, 'Count'));
+    const prefix = bytesOf(args?.Payload);
+    const meta = metadataOf(args?.Metadata);
+    let sent = 0;
+    for (let i = 0; i < count; i++) {
+      const data = Buffer.allocUnsafe(prefix.length + 8);
+      data.set(prefix, 0);
+      data.writeBigUInt64BE(BigInt(i), prefix.length);
+      const r = await this.#server.broadcast(typeof args?.Path === 'string' ? args.Path : '', typeof args?.Method === 'string' ? args.Method : '', meta, data);
+      sent += r.sent;
+    }
+    return { Sent: sent };
+  }
+
   /** Stops this connection's background loops. */
   Stop(_args: unknown, ctx: RequestContext): { Stopped: number } {
     const set = this.#running.get(ctx.connection);
@@ -274,7 +366,9 @@ export class Push {
         if (s.size === 0) this.#running.delete(conn);
       }
     };
-    this.#send(conn, args, intervalMs, ac.signal).then(cleanup, cleanup);
+    // As in Go, where the loop runs in its own goroutine, the reply goes out first: a client
+    // that blocks on a full push channel must not wait for the reply behind the pushes.
+    setImmediate(() => this.#send(conn, args, intervalMs, ac.signal).then(cleanup, cleanup));
     return { Sent: 0 };
   }
 
@@ -410,16 +504,16 @@ export function registerDemoServices(server: RpcxServer): DemoServices {
   // Raw handlers (Go: Server.AddHandler), looked up before services.
   const a = new Arith();
   for (const [method, fn] of [
-    ['Mul', (x: { A?: Int; B?: Int }) => a.Mul(x)],
-    ['Add', (x: { A?: Int; B?: Int }) => a.Add(x)],
-    ['Div', (x: { A?: Int; B?: Int }) => {
+    ['Mul', (x: { A?: Int; B?: Int }, ctx: RequestContext) => a.Mul(x, ctx)],
+    ['Add', (x: { A?: Int; B?: Int }, ctx: RequestContext) => a.Add(x, ctx)],
+    ['Div', (x: { A?: Int; B?: Int }, ctx: RequestContext) => {
       if (intField(x, 'B') === 0 || intField(x, 'B') === 0n) throw new Error('divide by zero'); // no payload, as in Go
-      return a.Div(x);
+      return a.Div(x, ctx);
     }],
   ] as const) {
     server.addHandler('RawArith', method, (ctx) => {
       const args = ctx.bind<{ A?: Int; B?: Int }>();
-      ctx.write(fn(args ?? {}));
+      ctx.write(fn(args ?? {}, ctx));
     });
   }
   server.addHandler('Echo', 'Via', (ctx) => ctx.write({ Via: 'handler' }));
