@@ -85,7 +85,13 @@ func caseAuthRejected(t *T) error {
 func caseGracefulShutdown(t *T) error {
 	n := t.e.inflight
 	sleep := t.e.inflightSleep
-	x := t.xclient("Echo", t.option(protocol.MsgPack))
+	opt := t.option(protocol.MsgPack)
+	if rt := t.e.readTimeout; rt > 0 && sleep >= rt/2 {
+		// Keep the connection from idling into the server's read timeout.
+		opt.Heartbeat = true
+		opt.HeartbeatInterval = rt / 3
+	}
+	x := t.xclient("Echo", opt)
 	ctx := t.ctx()
 	if err := x.Call(ctx, "GetCount", &services.CountArgs{Key: "shutdown"}, &services.CountReply{}); err != nil {
 		return failf("warm-up: %v", err)

@@ -202,6 +202,8 @@ func truncate(s string, n int) string {
 	return s[:n] + fmt.Sprintf("...(%d bytes more)", len(s)-n)
 }
 
+var loggerOnce sync.Once
+
 func main() { os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func realMain(args []string, stdout, stderr io.Writer) int {
@@ -237,11 +239,14 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	if *verbose {
-		rlog.SetLogger(rlog.NewDefaultLogger(stderr, "rpcx-client ", 0, rlog.LvError))
-	} else {
-		rlog.SetDummyLogger()
-	}
+	loggerOnce.Do(func() {
+		// rpcx logs to stdout by default; stdout is for result lines only.
+		if *verbose {
+			rlog.SetLogger(rlog.NewDefaultLogger(stderr, "rpcx-client ", 0, rlog.LvError))
+		} else {
+			rlog.SetDummyLogger()
+		}
+	})
 	if *addr == "" {
 		fmt.Fprintln(stderr, "-addr is required (e.g. tcp@127.0.0.1:8972)")
 		return 2
