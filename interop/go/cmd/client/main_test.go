@@ -189,6 +189,9 @@ func TestGoServerPlain(t *testing.T) {
 	except := append([]string{"handler_throws", "push_broadcast"}, needsSetup...)
 	res := runClient(t, nil, "-addr", key, "-timeout", "20s")
 	expect(t, res, names(except...), goServerSkips)
+	if m, ok := res["bad_args"]["go_text_mismatch"]; ok {
+		t.Errorf("bad_args: the Go server's codec texts changed: %v", m)
+	}
 	for _, n := range needsSetup {
 		if r := res[n]; r["ok"] != true || r["skipped"] == nil {
 			t.Errorf("%s without setup: want skipped, got %v", n, r)
