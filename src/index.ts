@@ -3,5 +3,7 @@
  */
 export * from './errors.js';
 export * from './protocol/index.js';
+export * from './codec/index.js';
 export { gzipCompressor, defaultCompressors } from './node/gzip.js';
 export * from './server/index.js';
+export * from './client/index.js';
