@@ -3,7 +3,9 @@ module github.com/rpcx-node/interop
 go 1.26.0
 
 require (
+	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/apache/thrift v0.23.0
+	github.com/edwingeng/doublejump v1.0.1
 	github.com/smallnest/rpcx v1.9.4
 	google.golang.org/protobuf v1.36.4
 )
@@ -14,7 +16,6 @@ require (
 	github.com/cenk/backoff v2.2.1+incompatible // indirect
 	github.com/cenkalti/backoff v2.2.1+incompatible // indirect
 	github.com/dgryski/go-jump v0.0.0-20211018200510-ba001c3ffce0 // indirect
-	github.com/edwingeng/doublejump v1.0.1 // indirect
 	github.com/facebookgo/clock v0.0.0-20150410010913-600d898af40a // indirect
 	github.com/fatih/color v1.18.0 // indirect
 	github.com/go-ping/ping v1.2.0 // indirect
