@@ -21,7 +21,8 @@ export type ServiceDiscoveryFilter = (pair: KVPair) => boolean;
  * it: `getServices` may be async (an XClient waits for it before its first call), `watch`
  * yields the whole new list on every change (each iterator is one watcher; ending the
  * iteration removes it, Go's `RemoveWatcher`), or returns undefined when the list never
- * changes (Go returns a nil channel). `clone` gives a discovery for another service path (Go
+ * changes (Go returns a nil channel). An XClient calls `watch()` before `getServices()`, so a
+ * change between the two must reach the watcher. `clone` gives a discovery for another service path (Go
  * `OneClient` uses it).
  */
 export interface ServiceDiscovery {

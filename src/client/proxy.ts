@@ -13,10 +13,10 @@ import type { CallOptions } from './client.js';
  * the Go method names (`serviceMethod`); declared return types may be plain or promises.
  */
 export type ServiceProxy<T> = {
-  readonly [K in keyof T as T[K] extends (...a: never[]) => unknown ? K : never]: T[K] extends (args: infer A) => infer R
-    ? (args: A, options?: CallOptions) => Promise<Awaited<R>>
-    : T[K] extends () => infer R
-      ? (args?: undefined, options?: CallOptions) => Promise<Awaited<R>>
+  readonly [K in keyof T as T[K] extends (...a: never[]) => unknown ? K : never]: T[K] extends () => infer R
+    ? (args?: undefined, options?: CallOptions) => Promise<Awaited<R>>
+    : T[K] extends (args: infer A) => infer R
+      ? (args: A, options?: CallOptions) => Promise<Awaited<R>>
       : never;
 };
 

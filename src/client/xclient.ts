@@ -170,6 +170,10 @@ export class XClient {
   // ---------- setup ----------
 
   private async init(): Promise<void> {
+    // Watch before listing, so a change between the two is not lost (the feed keeps it).
+    const feed = this.options.discovery.watch();
+    const it = feed?.[Symbol.asyncIterator]();
+    this.watcher = it;
     const pairs = await this.options.discovery.getServices();
     this.servers = this.toServers(pairs);
     const servers = this.servers;
@@ -181,13 +185,8 @@ export class XClient {
     } else {
       this.selector = this.newSelector(mode, servers);
     }
+    if (it !== undefined) void this.watchLoop(it);
     if (this.selector instanceof WeightedRttSelector) await this.selector.ready;
-    const feed = this.options.discovery.watch();
-    if (feed !== undefined && !this.shutdown) {
-      const it = feed[Symbol.asyncIterator]();
-      this.watcher = it;
-      void this.watchLoop(it);
-    }
   }
 
   private newSelector(mode: SelectMode, servers: ServerMap): Selector {
