@@ -1,4 +1,3 @@
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
@@ -47,6 +46,52 @@ function formatAddress(network: string, info: AddressInfo | string | null, fallb
 }
 
 const CONNECTED = 'HTTP/1.0 200 Connected to rpcx\n\n';
+const MAX_HTTP_HEAD = 8192;
+
+function httpReply(status: string, body: string): string {
+  return `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+/**
+ * Reads one HTTP request head. `CONNECT <rpcPath>` gets Go's `HTTP/1.0 200 Connected to rpcx\n\n`
+ * and the socket becomes an rpcx connection; another method on `rpcPath` gets Go's 405
+ * `405 must CONNECT\n`; any other path Go's mux 404 `404 page not found\n`.
+ */
+function httpHandshake(socket: Socket, options: ListenOptions, remote: string): void {
+  let head: Buffer = Buffer.alloc(0);
+  socket.on('error', () => socket.destroy());
+  socket.setTimeout(30_000, () => socket.destroy());
+  const onData = (chunk: Buffer): void => {
+    head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+    const lf = head.indexOf('\n\n');
+    const crlf = head.indexOf('\r\n\r\n');
+    const end = lf >= 0 && (crlf < 0 || lf < crlf) ? lf + 2 : crlf >= 0 ? crlf + 4 : -1;
+    if (end < 0) {
+      if (head.length > MAX_HTTP_HEAD) socket.destroy();
+      return;
+    }
+    socket.removeListener('data', onData);
+    socket.pause();
+    socket.setTimeout(0);
+    const line = head.subarray(0, end).toString('latin1').split(/\r?\n/)[0] ?? '';
+    const [method = '', target = ''] = line.split(' ');
+    const path = target.split('?')[0];
+    if (path !== options.rpcPath) {
+      socket.end(httpReply('404 Not Found', '404 page not found\n'));
+      return;
+    }
+    if (method !== 'CONNECT') {
+      socket.end(httpReply('405 Method Not Allowed', '405 must CONNECT\n'));
+      return;
+    }
+    socket.write(CONNECTED);
+    const rest = head.subarray(end);
+    socket.removeAllListeners('error');
+    if (rest.length > 0) socket.unshift(rest);
+    options.onSocket(socket, remote);
+  };
+  socket.on('data', onData);
+}
 
 /**
  * Opens the listener for `network` (Go: `Server.Serve` / `makeListener`): `tcp`/`tcp4`/`tcp6`
@@ -69,28 +114,9 @@ export async function listen(network: ServeNetwork, address: string, options: Li
   const fallbackRemote = network === 'unix' ? address : 'unknown';
 
   if (network === 'http') {
-    const http = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
-      const path = (req.url ?? '').split('?')[0];
-      if (path !== options.rpcPath) {
-        res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
-        res.end('404 page not found\n');
-        return;
-      }
-      res.writeHead(405, { 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end('405 must CONNECT\n');
-    });
-    http.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const s = socket as Socket;
-      if ((req.url ?? '') !== options.rpcPath) {
-        s.end('HTTP/1.0 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n404 page not found\n');
-        return;
-      }
-      s.setTimeout(0);
-      s.write(CONNECTED);
-      if (head.length > 0) s.unshift(head);
-      options.onSocket(s, remoteOf(s, fallbackRemote));
-    });
-    server = http;
+    // Go's serveByHTTP. Parsed by hand: Go's client sends `CONNECT /_rpcx_ HTTP/1.0\n\n` (bare LF,
+    // a path rather than an authority), which Node's HTTP parser refuses.
+    server = createNetServer({ noDelay: true }, (s) => httpHandshake(s, options, remoteOf(s, fallbackRemote)));
   } else if (options.tls !== undefined) {
     const tls = createTlsServer(options.tls, (s) => options.onSocket(s, remoteOf(s, fallbackRemote)));
     tls.on('tlsClientError', () => {
