@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { FrameDecoder, createMessage, encodeMessage, type Message, type MessageInit } from '../../src/protocol/index.js';
+import { FrameDecoder, createMessage, decodeMessage, encodeMessage, type Message, type MessageInit } from '../../src/protocol/index.js';
 import { defaultCompressors } from '../../src/node/gzip.js';
 import { parseAddress } from '../../src/node/dial.js';
 
@@ -10,6 +10,8 @@ export class RawClient {
   readonly messages: Message[] = [];
   readonly closed: Promise<void>;
   isClosed = false;
+  /** Every byte received. */
+  raw: Buffer = Buffer.alloc(0);
   #decoder = new FrameDecoder({ compressors: defaultCompressors, maxMessageLength: 0 });
   #waiters: (() => void)[] = [];
   #seq = 0n;
@@ -26,10 +28,16 @@ export class RawClient {
     socket.on('error', () => {});
     let pending = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
-      this.#decoder.write(chunk);
+      this.raw = Buffer.concat([this.raw, chunk]);
       pending = Buffer.concat([pending, chunk]);
-      for (let m = this.#decoder.read(); m !== undefined; m = this.#decoder.read()) {
-        this.messages.push(m);
+      try {
+        this.#decoder.write(chunk);
+        for (let m = this.#decoder.read(); m !== undefined; m = this.#decoder.read()) {
+          this.messages.push(m);
+        }
+      } catch {
+        // not rpcx frames (e.g. an HTTP answer): kept in `raw`
+        pending = Buffer.alloc(0);
       }
       // keep raw frame bytes too (split by total length)
       while (pending.length >= 16) {
@@ -40,6 +48,11 @@ export class RawClient {
       }
       this.#wake();
     });
+  }
+
+  /** Decodes one whole frame (gzip included, no length limit). */
+  static decode(frame: Uint8Array): Message {
+    return decodeMessage(frame, { compressors: defaultCompressors, maxMessageLength: 0 });
   }
 
   static async connect(address: string): Promise<RawClient> {
