@@ -192,7 +192,13 @@ export class Client {
   /** Creates a client and connects it. */
   static async connect(address: string, options: ClientOptions = {}): Promise<Client> {
     const c = new Client(address, options);
-    await c.connect();
+    try {
+      await c.connect();
+    } catch (err) {
+      // The caller never gets this client: stop it, or a `reconnect` option would keep dialing.
+      await c.close({ graceful: false });
+      throw err;
+    }
     return c;
   }
 
@@ -274,9 +280,18 @@ export class Client {
     return this.pushes;
   }
 
-  /** Server pushes to a callback instead of an iterable. */
+  /**
+   * Server pushes to a callback instead of an iterable. The callback runs on the socket's read
+   * path: an exception it throws is caught and logged (`rpcx:client`), and the connection goes on.
+   */
   onMessage(cb: (msg: Message) => void): void {
-    this.pushes.setCallback(cb);
+    this.pushes.setCallback((msg) => {
+      try {
+        cb(msg);
+      } catch (err) {
+        log('%s: onMessage callback threw: %O', this.address, err);
+      }
+    });
   }
 
   /** Connection status changes as an async iterable; ends at `close()`. */
@@ -345,7 +360,14 @@ export class Client {
     const msg = this.buildRequest(servicePath, serviceMethod, payload, st, options);
     const conn = this.conn;
     if (conn !== undefined && conn.isOpen) return this.dispatch(conn, msg, kind, options);
-    return this.ensureConnection(options.signal).then((c) => this.dispatch(c, msg, kind, options));
+    const timeoutMs = options.timeoutMs;
+    if (timeoutMs === undefined) return this.ensureConnection(options.signal).then((c) => this.dispatch(c, msg, kind, options));
+    // The deadline covers (re)connecting too: a call must not outlive its timeoutMs because the
+    // dial is slow (connectTimeoutMs may be much longer).
+    const started = Date.now();
+    return raceTimeout(this.ensureConnection(options.signal), timeoutMs).then((c) =>
+      this.dispatch(c, msg, kind, { ...options, timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) }),
+    );
   }
 
   private buildRequest(servicePath: string, serviceMethod: string, payload: Uint8Array, st: number, options: CallOptions): Message {
@@ -394,7 +416,7 @@ export class Client {
     if (options.timeoutMs !== undefined) {
       const ms = options.timeoutMs;
       p.timer = setTimeout(() => {
-        if (this.take(key) === p) p.reject(new RpcxError(ErrorCode.TIMEOUT, `call timed out after ${ms} ms`));
+        if (this.take(key) === p) p.reject(timedOut(ms));
       }, ms);
     }
     const signal = options.signal;
@@ -655,7 +677,14 @@ export class Client {
 
   private emitStatus(s: ClientStatus): void {
     for (const q of this.statusQueues) q.push(s);
-    for (const cb of this.statusCallbacks) cb(s);
+    for (const cb of this.statusCallbacks) {
+      try {
+        cb(s);
+      } catch (err) {
+        // A status callback runs inside socket events: its exception must not break the client.
+        log('%s: onStatus callback threw: %O', this.address, err);
+      }
+    }
   }
 }
 
@@ -663,6 +692,26 @@ function cancelled(signal: AbortSignal): RpcxError {
   const reason: unknown = signal.reason;
   if (reason instanceof RpcxError) return reason;
   return new RpcxError(ErrorCode.CANCELLED, 'call cancelled', { cause: reason });
+}
+
+function timedOut(ms: number): RpcxError {
+  return new RpcxError(ErrorCode.TIMEOUT, `call timed out after ${ms} ms`);
+}
+
+function raceTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(timedOut(ms)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
 }
 
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
