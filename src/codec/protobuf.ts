@@ -180,6 +180,159 @@ function normaliseMessage(type: Type, value: unknown, path: string, depth: numbe
   return { enc, ver };
 }
 
+// ---- fast path of normalisation (the hot path of every protobuf call) ----
+//
+// `normaliseMessage` above is the reference: it builds two objects and a path string per field
+// so that its errors name the field. Most messages need none of that: this fast path walks a
+// per-Type plan (fields resolved once), builds one object, and gives up (SLOW) on anything that
+// is unusual or wrong: maps, a non-array repeated value, an open enum with an undeclared number
+// (where `enc` and `ver` differ), a value toLong would refuse, nesting past MAX_DEPTH. The caller
+// then runs the reference, so results and error texts stay exactly the same.
+
+const SLOW: unique symbol = Symbol('slow');
+const K_PLAIN = 0;
+const K_LONG = 1;
+const K_ENUM = 2;
+const K_MESSAGE = 3;
+const K_SLOW = 4;
+
+interface FieldPlan {
+  readonly name: string;
+  readonly kind: number;
+  readonly repeated: boolean;
+  readonly field: protobuf.Field;
+}
+
+interface TypePlan {
+  readonly fieldsArray: protobuf.Field[];
+  readonly copy: (src: Record<string, unknown>, depth: number) => unknown;
+}
+
+const plans = new WeakMap<Type, TypePlan>();
+const hasOwn = Object.prototype.hasOwnProperty;
+
+function planOf(type: Type): TypePlan {
+  const fa = type.fieldsArray;
+  let plan = plans.get(type);
+  if (plan !== undefined && plan.fieldsArray === fa) return plan;
+  const fields: FieldPlan[] = fa.map((field) => {
+    field.resolve();
+    const rt = field.resolvedType;
+    let kind: number;
+    if (field.map) kind = K_SLOW;
+    else if (rt instanceof protobuf.Type) kind = K_MESSAGE;
+    else if (rt instanceof protobuf.Enum) kind = K_ENUM;
+    else if (LONG_TYPES.has(field.type)) kind = K_LONG;
+    else kind = K_PLAIN;
+    return { name: field.name, kind, repeated: field.repeated, field };
+  });
+  plan = { fieldsArray: fa, copy: compileCopier(fields) };
+  plans.set(type, plan);
+  return plan;
+}
+
+function fastLong(v: unknown, fieldType: string): unknown {
+  let big: bigint;
+  if (typeof v === 'bigint') big = v;
+  else if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) return SLOW;
+    big = BigInt(v);
+  } else if (typeof v === 'string') {
+    if (!/^-?\d+$/.test(v)) return SLOW;
+    big = BigInt(v);
+  } else return v;
+  const unsigned = UNSIGNED_LONG.has(fieldType);
+  if (unsigned ? big < 0n || big > UINT64_MAX : big < INT64_MIN || big > INT64_MAX) return SLOW;
+  const bits = BigInt.asUintN(64, big);
+  const long: LongLike = { low: Number(bits & 0xffffffffn) | 0, high: Number(bits >> 32n) | 0, unsigned };
+  return long;
+}
+
+function fastValue(p: FieldPlan, v: unknown, depth: number): unknown {
+  if (v === null || v === undefined) return v;
+  switch (p.kind) {
+    case K_PLAIN:
+      return v;
+    case K_LONG:
+      return fastLong(v, p.field.type);
+    case K_MESSAGE:
+      return fastMessage(p.field.resolvedType as Type, v, depth + 1);
+    case K_ENUM: {
+      const rt = p.field.resolvedType as protobuf.Enum;
+      if (typeof v === 'string' && hasOwn.call(rt.values, v)) return rt.values[v];
+      if (typeof v === 'number' && Number.isInteger(v) && v >= -2147483648 && v <= 2147483647 && isOpenEnum(rt)) {
+        return hasOwn.call(rt.valuesById, v) || Object.keys(rt.values).length === 0 ? v : SLOW;
+      }
+      return v;
+    }
+    default:
+      return SLOW;
+  }
+}
+
+/** One normalised object for encode and verify alike, or SLOW (see above). */
+function fastMessage(type: Type, value: unknown, depth: number): unknown {
+  if (depth > MAX_DEPTH || typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) return SLOW;
+  return planOf(type).copy(value as Record<string, unknown>, depth);
+}
+
+function fastRepeated(p: FieldPlan, v: unknown, depth: number): unknown {
+  if (!Array.isArray(v)) return SLOW;
+  const arr = new Array<unknown>(v.length);
+  for (let j = 0; j < v.length; j++) {
+    const x = fastValue(p, v[j], depth);
+    if (x === SLOW) return SLOW;
+    arr[j] = x;
+  }
+  return arr;
+}
+
+type Copier = (src: Record<string, unknown>, depth: number) => unknown;
+
+/**
+ * A copier generated for one type (as protobufjs generates its encoders): constant property
+ * names keep V8's property accesses and the result's shape monomorphic, which a loop over
+ * field names cannot.
+ */
+function compileCopier(fields: readonly FieldPlan[]): Copier {
+  const lines = ['var o={},v;'];
+  fields.forEach((p, i) => {
+    const k = JSON.stringify(p.name);
+    lines.push(`if(h.call(s,${k})){v=s[${k}];`);
+    if (p.kind === K_SLOW) lines.push('return S;');
+    else if (p.repeated) lines.push(`v=r(P[${i}],v,d);if(v===S)return S;`);
+    else if (p.kind !== K_PLAIN) lines.push(`v=f(P[${i}],v,d);if(v===S)return S;`);
+    lines.push(`o[${k}]=v;}`);
+  });
+  lines.push('return o;');
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const make = new Function('h', 'S', 'P', 'f', 'r', `return function(s,d){${lines.join('')}}`) as (...a: unknown[]) => Copier;
+  return make(hasOwn, SLOW, fields, fastValue, fastRepeated);
+}
+
+/** Node's Buffer as protobufjs found it (null in a browser). */
+const NodeBuffer = (protobuf.util as unknown as { Buffer: { from(b: ArrayBufferLike, o: number, l: number): Uint8Array } | null }).Buffer;
+
+const bytesReach = new WeakMap<Type, boolean>();
+
+/** Whether a decoded `type` can hold a `bytes` value (which would be a view of the input). */
+function reachesBytes(type: Type, seen: Set<Type> = new Set()): boolean {
+  const known = bytesReach.get(type);
+  if (known !== undefined) return known;
+  if (seen.has(type)) return false;
+  seen.add(type);
+  let r = false;
+  for (const field of type.fieldsArray) {
+    const rt = field.resolve().resolvedType;
+    if (field.type === 'bytes' || (rt instanceof protobuf.Type && reachesBytes(rt, seen))) {
+      r = true;
+      break;
+    }
+  }
+  if (seen.size === 1 || r) bytesReach.set(type, r);
+  return r;
+}
+
 /**
  * Go's protobuf writes fields in "legacy" order (`internal/order.LegacyFieldOrder`): fields that
  * are not in a real oneof by number, then oneof members grouped by oneof declaration order.
@@ -254,7 +407,8 @@ export class ProtobufCodec implements Codec {
     if (typeof value !== 'object' || value === null) {
       throw codecError(`${type.fullName}: expected an object, got ${value === null ? 'null' : typeof value}`);
     }
-    const normalised = normaliseMessage(type, value, '', 0);
+    const fast = fastMessage(type, value, 0);
+    const normalised = fast !== SLOW ? { enc: fast, ver: fast } : normaliseMessage(type, value, '', 0);
     let reason: string | null;
     try {
       reason = type.verify(normalised.ver as Record<string, unknown>);
@@ -275,10 +429,13 @@ export class ProtobufCodec implements Codec {
     if (type === undefined) return data;
     if (!isType(type)) throw codecError('options.type is not a protobufjs Type');
     // A private copy: decoded bytes fields are views of it, never of the caller's frame buffer.
-    const copy = new Uint8Array(data);
+    // A type that cannot hold bytes needs no copy (strings and numbers never alias the input).
+    // Such a type reads through a Buffer view of the input, whose strings decode natively.
+    const reader =
+      reachesBytes(type) || NodeBuffer === null ? protobuf.Reader.create(reachesBytes(type) ? new Uint8Array(data) : data) : protobuf.Reader.create(NodeBuffer.from(data.buffer, data.byteOffset, data.byteLength));
     let message: protobuf.Message;
     try {
-      message = type.decode(protobuf.Reader.create(copy));
+      message = type.decode(reader);
     } catch (err) {
       const text = err instanceof Error ? err.message : String(err);
       throw codecError(`decode ${type.fullName}: ${text}`, undefined, err);

@@ -17,6 +17,16 @@ export interface FrameConnectionOptions extends DecodeOptions {
 type WriteCallback = (err?: RpcxError) => void;
 
 /**
+ * Queued frames that are flushed at once instead of at the end of the event-loop turn. A turn
+ * that decodes a big chunk (64 requests, say) would otherwise answer all of it in one write after
+ * handling all of it, and the peer would wait for the whole batch: both sides take turns, and
+ * two cores do the work of one. Flushing every 16 frames lets the peer start on the first part
+ * (bench/run.ts, T cell at c = 64: 184k -> 357k calls/s for raw100, 31k -> 78k for benchmark581).
+ */
+const EARLY_FLUSH_FRAMES = 16;
+const EARLY_FLUSH_BYTES = 64 * 1024;
+
+/**
  * A socket that carries rpcx frames, shared by client and server. Incoming bytes go through one
  * `FrameDecoder`; outgoing frames are queued and flushed once per event-loop turn in one write
  * (write coalescing), and the writer respects `write()`'s backpressure by waiting for `drain`.
@@ -115,10 +125,15 @@ export class FrameConnection {
       if (cb) queueMicrotask(() => cb(err));
       return;
     }
-    this.queue.push(frame);
+    const n = this.queue.push(frame);
     this.queueBytes += frame.length;
     if (cb) this.callbacks.push(cb);
-    if (!this.flushScheduled && !this.waitingDrain) {
+    if (this.waitingDrain) return;
+    if (n >= EARLY_FLUSH_FRAMES || this.queueBytes >= EARLY_FLUSH_BYTES) {
+      // A long batch (many frames decoded from one chunk): hand this part to the OS now, so the
+      // peer starts on it while we go on with the rest, instead of both sides taking turns.
+      this.flush();
+    } else if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flushNow);
     }
