@@ -429,7 +429,8 @@ export class WeightedRttSelector extends WeightedRoundRobinSelector {
 /**
  * Consistent hashing (Go: `consistentHashSelector`, `SelectMode.ConsistentHash`): the key is
  * {@link consistentHashKey} (or `hashKey`), the node a {@link DoubleJump} over the servers in
- * insertion order. An update adds new servers (in map order) and removes gone ones, as Go does.
+ * insertion order. An update adds new servers (in map order), then removes gone ones in sorted
+ * order, as Go does.
  */
 export class ConsistentHashSelector implements Selector {
   private readonly h = new DoubleJump();
@@ -463,7 +464,10 @@ export class ConsistentHashSelector implements Selector {
 
   updateServer(servers: ServerMap): void {
     for (const k of servers.keys()) this.h.add(k);
-    for (const k of this.servers) if (!servers.has(k)) this.h.remove(k);
+    // Go removes in the order of its sorted server slice (byte order), which decides the
+    // compact list's swaps
+    const old = [...this.servers].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    for (const k of old) if (!servers.has(k)) this.h.remove(k);
     this.servers = new Set(servers.keys());
   }
 
