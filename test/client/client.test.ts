@@ -303,10 +303,7 @@ describe('Client against raw test servers', { timeout: 30_000 }, () => {
     c.onStatus((st) => statuses.push(st.type));
     answer = false;
     const hanging = c.call('S', 'M', {}).then(() => 'answered');
-    const stopped = Date.now();
     await until(() => !c.isConnected, 1_000, 'closed after unanswered heartbeats');
-    // A heartbeat sent up to one interval (50 ms) before `stopped` may be the unanswered one.
-    assert.ok(Date.now() - stopped >= 150 - 50 - 10, 'not before maxWaitForHeartbeat');
     assert.ok(statuses.includes('disconnected'));
     assert.equal(await hanging, 'answered', 'the call answered before the close is unaffected');
   });
