@@ -93,7 +93,8 @@ async function flakyProxy(target: string, failFirst: number): Promise<TcpProxy> 
   return p;
 }
 
-test('TG failover_two_servers: one of two Go servers dies, calls keep succeeding', { timeout: 30_000 }, async (t) => {
+// one of two Go servers dies, calls keep succeeding
+test('TG failover_two_servers', { timeout: 30_000 }, async (t) => {
   if (!requireGo(t, ['server'])) return;
   const [a, b] = await servers(t, 2);
   const xc = createXClient('Arith', { discovery: discovery([a!, b!]), failMode: FailMode.Failover, selectMode: SelectMode.RoundRobin });
@@ -110,7 +111,8 @@ test('TG failover_two_servers: one of two Go servers dies, calls keep succeeding
   await assert.rejects(xc.call('Div', { A: 1, B: 0 }), (e: unknown) => e instanceof ServiceError && e.message === 'divide by zero');
 });
 
-test('TG failtry_same_server: retries go to the same server', { timeout: 30_000 }, async (t) => {
+// retries go to the same server
+test('TG failtry_same_server', { timeout: 30_000 }, async (t) => {
   if (!requireGo(t, ['server'])) return;
   const [a, b] = await servers(t, 2);
   // A is behind a proxy that drops its first connection after the request arrives.
@@ -154,7 +156,8 @@ test('TG failtry_same_server: retries go to the same server', { timeout: 30_000 
   assert.equal(await countOn(b!.address, key), 1, 'Failover moved to B');
 });
 
-test('TG failbackup_latency: a slow first server triggers the backup; the first reply wins', { timeout: 30_000 }, async (t) => {
+// a slow first server triggers the backup; the first reply wins
+test('TG failbackup_latency', { timeout: 30_000 }, async (t) => {
   if (!requireGo(t, ['server'])) return;
   const [a, b] = await servers(t, 2);
   const sorted = [a!, b!].sort((x, y) => Buffer.compare(Buffer.from(x.address), Buffer.from(y.address)));
@@ -201,7 +204,8 @@ test('TG failbackup_latency: a slow first server triggers the backup; the first 
   assert.equal(slowCount, 1, 'the first request reached the slow server');
 });
 
-test('TG broadcast_fork_inform: fan-out success rules match Go over three servers', { timeout: 30_000 }, async (t) => {
+// fan-out success rules match Go over three servers
+test('TG broadcast_fork_inform', { timeout: 30_000 }, async (t) => {
   if (!requireGo(t, ['server'])) return;
   const [a, b, c, d] = await servers(t, 4, [[], [], [], ['-auth', 'secret']]);
   const key = `fan-${Date.now()}`;
@@ -292,7 +296,8 @@ function shapes(i: number): Shape {
   }
 }
 
-test('TG consistent_hash_agrees_with_go: 1,000 keys pick the same servers as Go', { timeout: 60_000 }, async (t) => {
+// 1,000 keys pick the same servers as Go
+test('TG consistent_hash_agrees_with_go', { timeout: 60_000 }, async (t) => {
   if (!requireGo(t, ['hashcheck', 'server'])) return;
   const servers5 = Array.from({ length: 5 }, (_, i) => ({ key: `tcp@10.0.0.${i + 1}:8972`, value: `weight=${i}` }));
   const calls = Array.from({ length: 1000 }, (_, i) => ({ path: i % 3 ? 'Arith' : 'Echo', method: i % 2 ? 'Mul' : 'Add', s: shapes(i) }));
@@ -349,7 +354,8 @@ test('TG consistent_hash_agrees_with_go: 1,000 keys pick the same servers as Go'
   for (let i = 0; i < 5; i++) assert.equal((await own.callWithMetadata('Metadata', e2e[5], { metadata: { x: '1' } })).metadata.get('__ServerAddress'), first);
 });
 
-test('TG weighted_round_robin_agrees_with_go: weights 1, 2, 3 give Go selection sequence', { timeout: 30_000 }, async (t) => {
+// weights 1, 2, 3 give Go selection sequence
+test('TG weighted_round_robin_agrees_with_go', { timeout: 30_000 }, async (t) => {
   if (!requireGo(t, ['hashcheck', 'server'])) return;
   const pairs = [
     { key: 'tcp@10.0.0.1:1', value: 'weight=1' },
@@ -395,7 +401,8 @@ test('TG weighted_round_robin_agrees_with_go: weights 1, 2, 3 give Go selection 
   }
   assert.deepEqual(live.map((p) => counts.get(addr(p.key))), [2, 4, 6]);
 });
-test('TG xclient_deadline_auth_proxy: __ServerTimeout and __AUTH reach Go; typed proxy; oneshot', { timeout: 30_000 }, async (t) => {
+// __ServerTimeout and __AUTH reach Go; typed proxy; oneshot
+test('TG xclient_deadline_auth_proxy', { timeout: 30_000 }, async (t) => {
   if (!requireGo(t, ['server'])) return;
   const [plain, authed] = await servers(t, 2, [[], ['-auth', 'tok']]);
   const xc = createXClient('Echo', { discovery: discovery([plain!]), failMode: FailMode.Failfast });
@@ -435,7 +442,8 @@ test('TG xclient_deadline_auth_proxy: __ServerTimeout and __AUTH reach Go; typed
   assert.equal(n, 1);
 });
 
-test('TG bidirectional_xclient: pushes from every server merged; a dying server is reported', { timeout: 30_000 }, async (t) => {
+// pushes from every server merged; a dying server is reported
+test('TG bidirectional_xclient', { timeout: 30_000 }, async (t) => {
   if (!requireGo(t, ['server'])) return;
   const [a, b] = await servers(t, 2);
   const xc = createBidirectionalXClient('Push', { discovery: discovery([a!, b!]) });
@@ -465,7 +473,8 @@ test('TG bidirectional_xclient: pushes from every server merged; a dying server 
   assert.equal(last.metadata.get(MetaKey.Server), addr(a!.address));
 });
 
-test('TG xclient_sendraw: a raw message through the XClient', { timeout: 20_000 }, async (t) => {
+// a raw message through the XClient
+test('TG xclient_sendraw', { timeout: 20_000 }, async (t) => {
   if (!requireGo(t, ['server'])) return;
   const [a] = await servers(t, 1);
   const xc: XClient = createXClient('Echo', { discovery: discovery([a!]), failMode: FailMode.Failover });
