@@ -487,3 +487,27 @@ test('TG xclient_sendraw', { timeout: 20_000 }, async (t) => {
   assert.equal(msg.metadata.size, 0, "the caller's message is not modified");
   assert.ok(RpcxError);
 });
+
+// Option.Sticky keeps the selected server until it fails; WeightedICMP (TCP connect time here) works end to end
+test('TG xclient_sticky_weighted_rtt', { timeout: 30_000 }, async (t) => {
+  if (!requireGo(t, ['server'])) return;
+  const [a, b] = await servers(t, 2);
+  const xc = createXClient('Echo', { discovery: discovery([a!, b!]), selectMode: SelectMode.RoundRobin, sticky: true, failMode: FailMode.Failover });
+  t.after(() => xc.close());
+  const who = async (i: number): Promise<string> => (await xc.callWithMetadata('Metadata', {}, { metadata: { i: String(i) } })).metadata.get('__ServerAddress')!;
+  const first = await who(0);
+  for (let i = 1; i < 6; i++) assert.equal(await who(i), first, 'sticky');
+  const stuck = [a!, b!].find((s) => addr(s.address) === first)!;
+  const other = [a!, b!].find((s) => s !== stuck)!;
+  await stuck.kill();
+  await sleep(50);
+  assert.equal(await who(6), addr(other.address), 'failed over');
+  for (let i = 7; i < 10; i++) assert.equal(await who(i), addr(other.address), 'sticks to the new server');
+
+  const [c, d] = await servers(t, 2);
+  const rtt = createXClient('Echo', { discovery: discovery([c!, d!]), selectMode: SelectMode.WeightedICMP });
+  t.after(() => rtt.close());
+  const seen = new Set<string>();
+  for (let i = 0; i < 6; i++) seen.add((await rtt.callWithMetadata('Metadata', {}, { metadata: { i: String(i) } })).metadata.get('__ServerAddress')!);
+  assert.equal(seen.size, 2, 'loopback servers both get weight 191');
+});
