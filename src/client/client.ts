@@ -87,7 +87,11 @@ export interface CallOptions {
   metadata?: MetadataInit;
   /** Aborts the call: it rejects with CANCELLED and a late reply is dropped. */
   signal?: AbortSignal;
-  /** Deadline in ms: the call rejects with TIMEOUT, and the remaining time travels as `__ServerTimeout`. */
+  /**
+   * Deadline in ms: the call rejects with TIMEOUT (also while a connection is still being made),
+   * and the timeout travels as `__ServerTimeout`, overriding one given in `metadata` as Go's
+   * `setServerTimeout` does.
+   */
   timeoutMs?: number;
   /** Serialize type of this request (default: the client's). */
   serializeType?: number;
