@@ -588,7 +588,12 @@ export class XClient {
         if ('err' in r) throw r.err;
         return r.v;
       }
-      const second = go();
+      // the backup; if no server can be selected for it, the first request decides alone
+      const second = (async (): Promise<unknown> => {
+        const sel = await this.selectClient(this.servicePath, serviceMethod, args, ctx);
+        if (sel.err !== undefined) return first;
+        return this.attempt(sel.k, sel.client!, serviceMethod, args, options, ctx, withMeta, signal);
+      })();
       second.catch(noop);
       return await Promise.race([first, second, abortPromise(ctx.signal)]);
     } finally {

@@ -202,6 +202,19 @@ test('TG failbackup_latency', { timeout: 30_000 }, async (t) => {
     if (slowCount === 0) await sleep(20);
   }
   assert.equal(slowCount, 1, 'the first request reached the slow server');
+
+  // no server for the backup: the first request still decides (Go would report success without a reply)
+  let picks = 0;
+  const once = createXClient('Echo', {
+    discovery: discovery([fast]),
+    failMode: FailMode.Failbackup,
+    selectMode: SelectMode.SelectByUser,
+    selector: { select: () => (picks++ === 0 ? fast.address : ''), updateServer: () => {} },
+  });
+  t.after(() => once.close());
+  const lone = await once.call<{ SleptMs: number | bigint }>('Sleep', { Ms: 60 });
+  assert.ok(Number(lone.SleptMs) >= 60);
+  assert.equal(picks, 2, 'a backup was attempted');
 });
 
 // fan-out success rules match Go over three servers
