@@ -131,6 +131,10 @@ interface Pending {
   kind: 0 | 1 | 2 | 3;
   replyCodec: CodecOptions | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** `performance.now()` at which the call times out (with `timeoutMs` only). */
+  deadline: number;
+  /** The timeout in ms, for the error text. */
+  timeoutMs: number;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   key: number | bigint;
@@ -416,9 +420,11 @@ export class Client {
     options: Pick<CallOptions, 'signal' | 'timeoutMs'>,
   ): void {
     const key = keyOf(seq);
-    const p: Pending = { resolve, reject, kind, replyCodec, timer: undefined, signal: undefined, onAbort: undefined, key };
+    const p: Pending = { resolve, reject, kind, replyCodec, timer: undefined, deadline: Infinity, timeoutMs: 0, signal: undefined, onAbort: undefined, key };
     if (options.timeoutMs !== undefined) {
       const ms = options.timeoutMs;
+      p.deadline = performance.now() + ms;
+      p.timeoutMs = ms;
       p.timer = setTimeout(() => {
         if (this.take(key) === p) p.reject(timedOut(ms));
       }, ms);
@@ -502,6 +508,13 @@ export class Client {
     const p = this.take(key);
     if (p === undefined) {
       if (log.enabled) log('%s: reply for unknown seq %s dropped', this.address, msg.seq);
+      return;
+    }
+    if (p.deadline !== Infinity && performance.now() >= p.deadline) {
+      // The reply came after the deadline, but before the (lagging) timer ran: the same late
+      // reply would be dropped a moment later, so the outcome must not depend on event-loop lag.
+      // (E.g. Go's own "context deadline exceeded" reply, sent when __ServerTimeout expires.)
+      p.reject(timedOut(p.timeoutMs));
       return;
     }
     this.settle(p, msg);
