@@ -9,7 +9,8 @@
 // pinned to separate cores with taskset, Go runs with GOMAXPROCS=1. A cell with any error is void.
 //
 // Writes bench/results/<date>[-quick].json and .svg and (unless --no-md) the generated section of
-// BENCHMARKS.md. Options: --quick, --smoke (tiny counts, for test/bench-smoke.test.ts), --reps N,
+// BENCHMARKS.md. --quick: 2 repetitions, 400 ms warm-up (a fresh Node client needs that much JIT
+// warm-up; shorter penalises the TS clients), 250 ms windows. Options: --quick, --smoke (tiny counts, for test/bench-smoke.test.ts), --reps N,
 // --warmup MS, --duration MS, --configs 16x1,256x4, --out DIR, --no-md, --no-memory.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -43,9 +44,9 @@ const args = parseArgs(process.argv.slice(2));
 const smoke = args.has('smoke');
 const quick = args.has('quick') || smoke;
 const mode = smoke ? 'smoke' : quick ? 'quick' : 'full';
-const REPS = Number(args.get('reps') ?? (smoke ? 1 : 3));
-const WARMUP = Number(args.get('warmup') ?? (smoke ? 100 : quick ? 150 : 1000));
-const DURATION = Number(args.get('duration') ?? (smoke ? 150 : quick ? 300 : 3000));
+const REPS = Number(args.get('reps') ?? (smoke ? 1 : quick ? 2 : 3));
+const WARMUP = Number(args.get('warmup') ?? (smoke ? 100 : quick ? 400 : 1000));
+const DURATION = Number(args.get('duration') ?? (smoke ? 150 : quick ? 250 : 3000));
 const CONFIGS: Config[] = (args.get('configs') ?? (smoke ? '16x1,256x4' : '1x1,16x1,64x1,256x1,256x4')).split(',').map((s) => {
   const [c, n] = s.split('x').map(Number);
   return { c: c!, conns: n ?? 1 };
