@@ -46,8 +46,8 @@ const quick = args.has('quick') || smoke;
 const mode = smoke ? 'smoke' : quick ? 'quick' : 'full';
 const REPS = Number(args.get('reps') ?? (smoke ? 1 : quick ? 2 : 3));
 const WARMUP = Number(args.get('warmup') ?? (smoke ? 100 : quick ? 400 : 1000));
-const DURATION = Number(args.get('duration') ?? (smoke ? 150 : quick ? 250 : 3000));
-const CONFIGS: Config[] = (args.get('configs') ?? (smoke ? '16x1,256x4' : '1x1,16x1,64x1,256x1,256x4')).split(',').map((s) => {
+const DURATION = Number(args.get('duration') ?? (smoke ? 200 : quick ? 250 : 3000));
+const CONFIGS: Config[] = (args.get('configs') ?? (smoke ? '16x1,64x4' : '1x1,16x1,64x1,256x1,256x4')).split(',').map((s) => {
   const [c, n] = s.split('x').map(Number);
   return { c: c!, conns: n ?? 1 };
 });
