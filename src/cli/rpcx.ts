@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { createServer } from '../server/server.js';
 import { registerDemoServices, demoCodecs } from '../server/demo/services.js';
-import { accessLogPlugin, rateLimitPlugin } from '../server/plugins.js';
+import { accessLogPlugin, rateLimitPlugin, type ServerPlugin } from '../server/plugins.js';
 import { tokenAuth } from '../server/auth.js';
 import type { ServeNetwork } from '../server/listen.js';
 
@@ -27,6 +27,8 @@ options:
   --rate-limit N           requests per second over the whole server (default off)
   --tls-cert FILE --tls-key FILE   serve TLS
   --shutdown-timeout MS    graceful shutdown limit on SIGINT/SIGTERM (default 10000)
+  --exit-after N           for fault tests: exit at once with status 3 right after reading the
+                           Nth non-heartbeat request, before handling it (default 0 = never)
   --quiet                  print only the "listening" line
 Logs: DEBUG=rpcx:server* for connections and an access log.
 `;
@@ -46,6 +48,25 @@ on service "Push"; each push arrives on ch as a *protocol.Message.
 `;
 }
 
+/**
+ * `--exit-after N` (the Go interop server's `-exit-after`): the process dies abruptly, as if
+ * killed, right after the Nth non-heartbeat request was read and before it is handled, so that
+ * tests see a server vanish with calls in flight.
+ */
+function exitAfterPlugin(n: number): ServerPlugin {
+  let read = 0;
+  return {
+    name: 'exit-after',
+    postReadRequest(_conn, req) {
+      if (req.heartbeat) return;
+      if (++read >= n) {
+        process.stderr.write(`exit-after: request ${read} (${req.servicePath}.${req.serviceMethod}) read, exiting with status 3\n`);
+        process.exit(3);
+      }
+    },
+  };
+}
+
 async function serve(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -60,6 +81,7 @@ async function serve(argv: string[]): Promise<void> {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'shutdown-timeout': { type: 'string' },
+      'exit-after': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -87,6 +109,8 @@ async function serve(argv: string[]): Promise<void> {
   const rate = num(values['rate-limit'], 'rate-limit');
   const plugins = [accessLogPlugin()];
   if (rate !== undefined && rate > 0) plugins.unshift(rateLimitPlugin({ ratePerSecond: rate }));
+  const exitAfter = num(values['exit-after'], 'exit-after');
+  if (exitAfter !== undefined && exitAfter > 0) plugins.unshift(exitAfterPlugin(exitAfter));
   const maxMessageLength = num(values['max-message-length'], 'max-message-length');
   const readTimeoutMs = num(values['read-timeout'], 'read-timeout');
   const writeTimeoutMs = num(values['write-timeout'], 'write-timeout');

@@ -1,6 +1,7 @@
-// TG interop cases: call semantics against the Go server peer — metadata, error texts, unknown
-// service/method/codec, bad args, deadlines, cancellation and timeouts.
-import { after, before, describe, it } from 'node:test';
+// TG and TT interop cases: call semantics against the Go server peer (TG) and the TS `rpcx serve`
+// (TT) — metadata, error texts, unknown service/method/codec, bad args, handler throws, deadlines,
+// cancellation and timeouts. Each case runs in the directions of ../support/cases.ts.
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '../../src/client/client.js';
 import { RpcxError, ServiceError } from '../../src/errors.js';
@@ -8,31 +9,29 @@ import { MessageStatusType, SerializeType, createMessage } from '../../src/proto
 import { defaultCodecRegistry } from '../../src/codec/registry.js';
 import { MsgpackCodec } from '../../src/codec/msgpack.js';
 import type { Codec } from '../../src/codec/types.js';
-import { requireGo } from '../support/go.js';
-import { startGoServer, type GoServer } from '../support/go-server.js';
-import { goReady, rejectsWith, sleep, type ArithReply, type SleepReply } from '../support/tg.js';
+import { caseTest, peerName, peerOf, peerReady, startPeerServer, type PeerServer } from '../support/peer.js';
+import { rejectsWith, sleep, type ArithReply, type SleepReply } from '../support/tg.js';
 
 const msgpack = new MsgpackCodec();
 
-describe('TG call semantics (TS Client -> Go server)', { timeout: 60_000 }, () => {
-  let go: GoServer | undefined;
+for (const dir of ['TG', 'TT'] as const) describe(`${dir} call semantics (TS Client -> ${peerName(peerOf(dir))} server)`, { timeout: 60_000 }, () => {
+  let srv: PeerServer | undefined;
   let client: Client;
   const clients: Client[] = [];
 
   before(async () => {
-    if (!goReady()) return;
-    go = await startGoServer();
-    client = await Client.connect(go.address);
+    if (!peerReady(peerOf(dir))) return;
+    srv = await startPeerServer(peerOf(dir));
+    client = await Client.connect(srv.address);
     clients.push(client);
   });
 
   after(async () => {
     for (const c of clients) await c.close({ graceful: false });
-    await go?.kill();
+    await srv?.kill();
   });
 
-  it('TG metadata_round_trip', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'metadata_round_trip', async () => {
     const { reply, metadata } = await client.callWithMetadata('Echo', 'Metadata', {}, { metadata: { a: '1', b: 'two', 'Mixed-Case': 'V' } });
     assert.deepEqual(reply, {});
     assert.equal(metadata.get('a'), '1');
@@ -48,8 +47,7 @@ describe('TG call semantics (TS Client -> Go server)', { timeout: 60_000 }, () =
     assert.equal(r3.metadata.size, 0);
   });
 
-  it('TG metadata_many_entries', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'metadata_many_entries', async () => {
     const md = new Map<string, string>();
     md.set('', 'empty key');
     md.set('empty-value', '');
@@ -62,8 +60,7 @@ describe('TG call semantics (TS Client -> Go server)', { timeout: 60_000 }, () =
     assert.equal(Object.getPrototypeOf({}), Object.prototype, 'no prototype pollution');
   });
 
-  it('TG service_error_text', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'service_error_text', async () => {
     const texts = [
       'plain',
       'tab\there\tand\tthere',
@@ -82,9 +79,8 @@ describe('TG call semantics (TS Client -> Go server)', { timeout: 60_000 }, () =
     assert.deepEqual(await client.call('Arith', 'Mul', { A: 3, B: 3 }), { C: 9 }, 'connection still usable');
   });
 
-  it('TG error_with_payload', async (t) => {
-    if (!requireGo(t, ['server'])) return;
-    for (const c of [client, await connect(go!, { serializeType: SerializeType.JSON })]) {
+  caseTest(dir, 'error_with_payload', async () => {
+    for (const c of [client, await connect(srv!, { serializeType: SerializeType.JSON })]) {
       const err = await rejectsWith(c.call('Arith', 'Div', { A: 1, B: 0 }), 'SERVICE');
       assert.ok(err instanceof ServiceError);
       assert.equal(err.message, 'divide by zero');
@@ -97,8 +93,7 @@ describe('TG call semantics (TS Client -> Go server)', { timeout: 60_000 }, () =
     assert.deepEqual(await client.call('Arith', 'Div', { A: 9, B: 3 }), { C: 3 });
   });
 
-  it('TG unknown_service', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'unknown_service', async () => {
     const err = await rejectsWith(client.call('NoSuchService', 'Mul', { A: 1, B: 1 }), 'SERVICE');
     assert.equal(err.message, "rpcx: can't find service NoSuchService");
     const err2 = await rejectsWith(client.call('', 'Mul', { A: 1, B: 1 }), 'SERVICE');
@@ -106,19 +101,17 @@ describe('TG call semantics (TS Client -> Go server)', { timeout: 60_000 }, () =
     assert.deepEqual(await client.call('Arith', 'Mul', { A: 1, B: 1 }), { C: 1 });
   });
 
-  it('TG unknown_method', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'unknown_method', async () => {
     const err = await rejectsWith(client.call('Arith', 'Pow', { A: 1, B: 1 }), 'SERVICE');
     assert.equal(err.message, "rpcx: can't find method Pow");
     const err2 = await rejectsWith(client.call('Arith', 'mul', { A: 1, B: 1 }), 'SERVICE');
     assert.equal(err2.message, "rpcx: can't find method mul", 'method names are case-sensitive');
   });
 
-  it('TG unknown_codec', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'unknown_codec', async () => {
     // A user codec under serialize type 9, which the Go server does not know.
     const nine: Codec = { serializeType: 9, name: 'nine', encode: (v) => msgpack.encode(v), decode: (d) => msgpack.decode(d) };
-    const c = await connect(go!, { codecs: defaultCodecRegistry().register(nine) });
+    const c = await connect(srv!, { codecs: defaultCodecRegistry().register(nine) });
     const err = await rejectsWith(c.call('Arith', 'Mul', { A: 1, B: 2 }, { serializeType: 9 }), 'SERVICE');
     assert.equal(err.message, 'can not find codec for 9');
     // Without a registered codec the client refuses locally, with the same text.
@@ -127,9 +120,8 @@ describe('TG call semantics (TS Client -> Go server)', { timeout: 60_000 }, () =
     assert.deepEqual(await c.call('Arith', 'Mul', { A: 1, B: 2 }), { C: 2 }, 'connection still usable');
   });
 
-  it('TG bad_args', async (t) => {
-    if (!requireGo(t, ['server'])) return;
-    const c = await connect(go!);
+  caseTest(dir, 'bad_args', async () => {
+    const c = await connect(srv!);
     const socket = c.socket;
     // Malformed msgpack (0xc1 is never used) through sendRaw, and through a codec that lies.
     const r = await c.sendRaw(
@@ -140,7 +132,7 @@ describe('TG call semantics (TS Client -> Go server)', { timeout: 60_000 }, () =
     const text = r.metadata.get('__rpcx_error__') ?? '';
     assert.equal(text, 'msgpack: unexpected code=c1 decoding map length', "vmihailenco/msgpack's error text");
     const liar: Codec = { serializeType: SerializeType.MsgPack, name: 'liar', encode: () => new Uint8Array([0x82, 0xa1, 0x41]), decode: (d) => msgpack.decode(d) };
-    const bad = await connect(go!, { codecs: defaultCodecRegistry().register(liar) });
+    const bad = await connect(srv!, { codecs: defaultCodecRegistry().register(liar) });
     const err = await rejectsWith(bad.call('Arith', 'Mul', { A: 1, B: 2 }), 'SERVICE');
     assert.match(err.message, /EOF/);
     // JSON too.
@@ -157,8 +149,7 @@ describe('TG call semantics (TS Client -> Go server)', { timeout: 60_000 }, () =
     assert.deepEqual(await bad.call('Arith', 'Mul', { A: 4, B: 5 }, { serializeType: SerializeType.JSON }), { C: 20 });
   });
 
-  it('TG deadline_propagation', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'deadline_propagation', async () => {
     const r = await client.call<SleepReply>('Echo', 'Sleep', { Ms: 10 }, { timeoutMs: 3_000 });
     assert.equal(r.HasDeadline, true, 'the Go handler sees a ctx deadline');
     assert.ok(Number(r.RemainingMs) > 2_500 && Number(r.RemainingMs) <= 3_000, `remaining ${r.RemainingMs} ms`);
@@ -178,9 +169,8 @@ describe('TG call semantics (TS Client -> Go server)', { timeout: 60_000 }, () =
     assert.ok(Number(reply.SleptMs) >= 150 && Number(reply.SleptMs) < 2_000, `slept ${reply.SleptMs}`);
   });
 
-  it('TG cancel_before_reply', async (t) => {
-    if (!requireGo(t, ['server'])) return;
-    const c = await connect(go!);
+  caseTest(dir, 'cancel_before_reply', async () => {
+    const c = await connect(srv!);
     const socket = c.socket;
     const ac = new AbortController();
     const started = Date.now();
@@ -204,8 +194,7 @@ describe('TG call semantics (TS Client -> Go server)', { timeout: 60_000 }, () =
     assert.deepEqual(await c.call('Arith', 'Mul', { A: 6, B: 7 }), { C: 42 });
   });
 
-  it('TG timeout_on_sleeping_server', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'timeout_on_sleeping_server', async () => {
     for (const timeoutMs of [400, 1_000]) {
       const started = Date.now();
       const err = await rejectsWith(client.call('Echo', 'Sleep', { Ms: 10_000 }, { timeoutMs }), 'TIMEOUT');
@@ -217,7 +206,24 @@ describe('TG call semantics (TS Client -> Go server)', { timeout: 60_000 }, () =
     assert.equal(client.pendingCalls, 0);
   });
 
-  async function connect(g: GoServer, options: Parameters<typeof Client.connect>[1] = {}): Promise<Client> {
+  caseTest(dir, 'handler_throws', async () => {
+    // Echo.Throw (TS demo only; a Go handler cannot throw): `Text` selects what is thrown.
+    const err = await rejectsWith(client.call('Echo', 'Throw', { Text: 'thrown\tverbatim' }), 'SERVICE', 'Error');
+    assert.ok(err instanceof ServiceError);
+    assert.equal(err.message, 'thrown\tverbatim', "an Error's message verbatim");
+    assert.equal(err.metadata.get('__rpcx_error__'), 'thrown\tverbatim');
+    // Non-Error values: their String() is the text.
+    for (const [kind, text] of [['string', 'thrown string'], ['object', '[object Object]'], ['null', 'null'], ['reject', 'rejected']]) {
+      const e = await rejectsWith(client.call('Echo', 'Throw', { Text: kind }), 'SERVICE', kind);
+      assert.equal(e.message, text, kind);
+    }
+    // The server stays up, on the same connection and for new ones.
+    assert.deepEqual(await client.call('Arith', 'Mul', { A: 2, B: 21 }), { C: 42 });
+    assert.deepEqual(await (await connect(srv!)).call('Arith', 'Mul', { A: 3, B: 3 }), { C: 9 });
+    assert.equal(srv!.proc.exitCode, null, 'the server process is alive');
+  });
+
+  async function connect(g: PeerServer, options: Parameters<typeof Client.connect>[1] = {}): Promise<Client> {
     const c = await Client.connect(g.address, options);
     clients.push(c);
     return c;

@@ -1,7 +1,7 @@
-// TG interop cases: TS Client -> Go rpcx v1.9.4 server peer (interop/go/cmd/server).
-// Payloads and codecs: empty/raw/large payloads, msgpack, JSON, protobuf, thrift, int64 extremes,
+// TG and TT interop cases: TS Client -> Go rpcx v1.9.4 server peer (interop/go/cmd/server) and
+// -> the TS `rpcx serve`, each case in the directions of ../support/cases.ts. Payloads and codecs: empty/raw/large payloads, msgpack, JSON, protobuf, thrift, int64 extremes,
 // unicode, time, nested/nil values. See ../../../shared/interop-cases.md (the case table).
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -14,9 +14,9 @@ import { ProtobufCodec, loadProtoSchemas } from '../../src/codec/protobuf.js';
 import { ThriftCodec, type ThriftStruct } from '../../src/codec/thrift.js';
 import { Timestamp } from '../../src/codec/timestamp.js';
 import { Float32 } from '../../src/codec/gotypes.js';
-import { requireGo, repoRoot } from '../support/go.js';
-import { startGoServer, type GoServer } from '../support/go-server.js';
-import { goReady, type ArithReply } from '../support/tg.js';
+import { repoRoot } from '../support/go.js';
+import { caseTest, peerName, peerOf, peerReady, startPeerServer, type PeerServer } from '../support/peer.js';
+import { type ArithReply } from '../support/tg.js';
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -54,27 +54,26 @@ function sampleObject(over: Record<string, unknown> = {}): Record<string, unknow
   };
 }
 
-describe('TG codecs and payloads (TS Client -> Go server)', { timeout: 60_000 }, () => {
-  let go: GoServer | undefined;
+for (const dir of ['TG', 'TT'] as const) describe(`${dir} codecs and payloads (TS Client -> ${peerName(peerOf(dir))} server)`, { timeout: 60_000 }, () => {
+  let srv: PeerServer | undefined;
   let client: Client;
   let json: Client;
   const clients: Client[] = [];
 
   before(async () => {
-    if (!goReady()) return;
-    go = await startGoServer();
-    client = await Client.connect(go.address);
-    json = await Client.connect(go.address, { serializeType: SerializeType.JSON });
+    if (!peerReady(peerOf(dir))) return;
+    srv = await startPeerServer(peerOf(dir));
+    client = await Client.connect(srv.address);
+    json = await Client.connect(srv.address, { serializeType: SerializeType.JSON });
     clients.push(client, json);
   });
 
   after(async () => {
     for (const c of clients) await c.close({ graceful: false });
-    await go?.kill();
+    await srv?.kill();
   });
 
-  it('TG empty_payload', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'empty_payload', async () => {
     // A 0-byte SerializeNone request to Echo.Bytes gets a 0-byte reply.
     const reply = await client.call<Uint8Array>('Echo', 'Bytes', new Uint8Array(0), { serializeType: SerializeType.SerializeNone });
     assert.ok(reply instanceof Uint8Array);
@@ -83,27 +82,24 @@ describe('TG codecs and payloads (TS Client -> Go server)', { timeout: 60_000 },
     assert.equal(raw.reply.length, 0);
   });
 
-  it('TG arith_msgpack', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'arith_msgpack', async () => {
     assert.deepEqual(await client.call<ArithReply>('Arith', 'Mul', { A: 7, B: 6 }), { C: 42 });
     assert.deepEqual(await client.call<ArithReply>('Arith', 'Add', { A: -3, B: 10 }), { C: 7 });
     assert.deepEqual(await client.call<ArithReply>('RawArith', 'Mul', { A: 3, B: 5 }), { C: 15 });
   });
 
-  it('TG arith_json', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'arith_json', async () => {
     assert.deepEqual(await json.call<ArithReply>('Arith', 'Mul', { A: 7, B: 6 }), { C: 42 });
     // Per-call serialize type on the msgpack client too.
     assert.deepEqual(await client.call<ArithReply>('Arith', 'Add', { A: 40, B: 2 }, { serializeType: SerializeType.JSON }), { C: 42 });
   });
 
-  it('TG arith_protobuf', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'arith_protobuf', async () => {
     const root = await loadProtoSchemas(join(repoRoot, 'interop', 'proto', 'arith.proto'));
     const ArithArgs = root.lookupType('rpcx.interop.ArithArgs');
     const ArithReply = root.lookupType('rpcx.interop.ArithReply');
     const codecs = defaultCodecRegistry().register(new ProtobufCodec());
-    const pb = await Client.connect(go!.address, { serializeType: SerializeType.ProtoBuffer, codecs });
+    const pb = await Client.connect(srv!.address, { serializeType: SerializeType.ProtoBuffer, codecs });
     clients.push(pb);
     const opts = { argsCodec: { type: ArithArgs }, replyCodec: { type: ArithReply } };
     assert.deepEqual(await pb.call('ArithPB', 'Mul', { A: 7n, B: 6n }, opts), { C: 42n });
@@ -112,20 +108,18 @@ describe('TG codecs and payloads (TS Client -> Go server)', { timeout: 60_000 },
     assert.deepEqual(await pb.call('ArithPB', 'Mul', { A: 0n, B: 6n }, opts), {});
   });
 
-  it('TG arith_thrift', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'arith_thrift', async () => {
     const ArithArgs: ThriftStruct = { name: 'ArithArgs', fields: [{ id: 1, name: 'A', type: 'i64' }, { id: 2, name: 'B', type: 'i64' }] };
     const ArithReply: ThriftStruct = { name: 'ArithReply', fields: [{ id: 1, name: 'C', type: 'i64' }] };
     const codecs = defaultCodecRegistry().register(new ThriftCodec());
-    const th = await Client.connect(go!.address, { serializeType: SerializeType.Thrift, codecs });
+    const th = await Client.connect(srv!.address, { serializeType: SerializeType.Thrift, codecs });
     clients.push(th);
     const opts = { argsCodec: { type: ArithArgs }, replyCodec: { type: ArithReply } };
     assert.deepEqual(await th.call('ArithThrift', 'Mul', { A: 7n, B: 6n }, opts), { C: 42n });
     assert.deepEqual(await th.call('ArithThrift', 'Add', { A: -(2n ** 62n), B: 1n }, opts), { C: -(2n ** 62n) + 1n });
   });
 
-  it('TG raw_all_bytes', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'raw_all_bytes', async () => {
     const all = new Uint8Array(256).map((_, i) => i);
     const reply = await client.call<Uint8Array>('Echo', 'Bytes', all, { serializeType: SerializeType.SerializeNone });
     assert.deepEqual(Buffer.from(reply), Buffer.from(all));
@@ -135,8 +129,7 @@ describe('TG codecs and payloads (TS Client -> Go server)', { timeout: 60_000 },
     assert.equal(viaJson, Buffer.from(all).toString('base64'));
   });
 
-  it('TG large_payload', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'large_payload', async () => {
     const big = randomBytes(4 * 1024 * 1024);
     const reply = await client.call<Uint8Array>('Echo', 'Bytes', big, { serializeType: SerializeType.SerializeNone, timeoutMs: 20_000 });
     assert.equal(reply.length, big.length);
@@ -150,8 +143,7 @@ describe('TG codecs and payloads (TS Client -> Go server)', { timeout: 60_000 },
     assert.ok(Buffer.from(b).equals(big.subarray(1)));
   });
 
-  it('TG int64_extremes', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'int64_extremes', async () => {
     const obj = sampleObject({ Int: INT64_MAX, Int64: INT64_MIN, Uint64: UINT64_MAX, Uint: P53, Ints: [INT64_MIN, INT64_MAX, P53, -P53] });
     for (const [name, c] of [['msgpack', client], ['json', json]] as const) {
       const r = await c.call<Record<string, unknown>>('Echo', 'Object', obj);
@@ -168,8 +160,7 @@ describe('TG codecs and payloads (TS Client -> Go server)', { timeout: 60_000 },
     assert.deepEqual(await json.call('Arith', 'Mul', { A: INT64_MIN, B: 1 }), { C: INT64_MIN });
   });
 
-  it('TG unicode_strings', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'unicode_strings', async () => {
     const text = 'e\u0301 \u{1F600} \u{1D11E} 漢字 \u200d \uFEFF';
     for (const [name, c] of [['msgpack', client], ['json', json]] as const) {
       const r = await c.call<Record<string, unknown>>('Echo', 'Object', sampleObject({ String: text, Strings: [text, ''], MapSS: { [text]: text } }));
@@ -184,11 +175,10 @@ describe('TG codecs and payloads (TS Client -> Go server)', { timeout: 60_000 },
     await assert.rejects(client.call('Échо', 'Mul', {}), { message: `rpcx: can't find service Échо` });
   });
 
-  it('TG time_values', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'time_values', async () => {
     // msgpack: ext -1 with nanoseconds, decoded losslessly with { time: 'timestamp' }.
     const codecs = defaultCodecRegistry().register(new MsgpackCodec({ time: 'timestamp' })).register(new JsonCodec());
-    const ts = await Client.connect(go!.address, { codecs });
+    const ts = await Client.connect(srv!.address, { codecs });
     clients.push(ts);
     const cases = [
       new Timestamp(1_700_000_000n, 123_456_789),
@@ -214,8 +204,7 @@ describe('TG codecs and payloads (TS Client -> Go server)', { timeout: 60_000 },
     }
   });
 
-  it('TG nested_and_nil', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'nested_and_nil', async () => {
     const obj = sampleObject({
       Nested: { Name: 'n', Value: -1 },
       Ptr: { Name: 'p', Value: 2 },

@@ -1,19 +1,20 @@
-// TG interop fault cases, each with its own Go server process: a frozen server (SIGSTOP) found
-// by heartbeats, a server that dies with calls in flight, and a server restarted on the same port.
-import { after, describe, it } from 'node:test';
+// TG and TT interop fault cases, each with its own server process (the Go peer for TG, the TS
+// `rpcx serve` for TT; directions from ../support/cases.ts): a frozen server (SIGSTOP) found by
+// heartbeats, a server that dies with calls in flight, a server restarted on the same port, and a
+// graceful shutdown (SIGTERM) with calls in flight.
+import { after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, type ClientStatus } from '../../src/client/client.js';
 import { RpcxError } from '../../src/errors.js';
 import { MessageStatusType, MessageType, type Message } from '../../src/protocol/index.js';
-import { requireGo } from '../support/go.js';
-import { startGoServer, type GoServer } from '../support/go-server.js';
-import { freePort, rejectsWith, sleep, until, within } from '../support/tg.js';
+import { caseTest, peerName, peerOf, startPeerServer, type PeerOptions, type PeerServer } from '../support/peer.js';
+import { freePort, rejectsWith, sleep, until, within, type SleepReply } from '../support/tg.js';
 
-describe('TG faults (TS Client -> Go server)', { timeout: 60_000 }, () => {
-  const servers: GoServer[] = [];
+for (const dir of ['TG', 'TT'] as const) describe(`${dir} faults (TS Client -> ${peerName(peerOf(dir))} server)`, { timeout: 60_000 }, () => {
+  const servers: PeerServer[] = [];
   const clients: Client[] = [];
-  const start = async (args: string[] = []): Promise<GoServer> => {
-    const s = await startGoServer(args);
+  const start = async (opts: PeerOptions = {}): Promise<PeerServer> => {
+    const s = await startPeerServer(peerOf(dir), opts);
     servers.push(s);
     return s;
   };
@@ -29,12 +30,11 @@ describe('TG faults (TS Client -> Go server)', { timeout: 60_000 }, () => {
     await Promise.all(servers.map((s) => s.kill()));
   });
 
-  it('TG frozen_peer_detected', async (t) => {
-    if (!requireGo(t, ['server'])) return;
-    const go = await start();
+  caseTest(dir, 'frozen_peer_detected', async () => {
+    const srv = await start();
     const interval = 200;
     const maxWait = 600;
-    const c = await open(go.address, { heartbeat: true, heartbeatIntervalMs: interval, maxWaitForHeartbeatMs: maxWait });
+    const c = await open(srv.address, { heartbeat: true, heartbeatIntervalMs: interval, maxWaitForHeartbeatMs: maxWait });
     const statuses: ClientStatus[] = [];
     c.onStatus((s) => statuses.push(s));
     assert.deepEqual(await c.call('Arith', 'Mul', { A: 2, B: 3 }), { C: 6 });
@@ -43,7 +43,7 @@ describe('TG faults (TS Client -> Go server)', { timeout: 60_000 }, () => {
     try {
       const pending = [c.call('Echo', 'Sleep', { Ms: 30_000 }), c.call('Echo', 'Sleep', { Ms: 30_000 })];
       await sleep(50);
-      go.proc.kill('SIGSTOP');
+      srv.proc.kill('SIGSTOP');
       const stopped = Date.now();
       const errors = await within(
         Promise.all(pending.map((p) => rejectsWith(p, 'CONNECTION', 'pending call on a frozen server'))),
@@ -57,17 +57,16 @@ describe('TG faults (TS Client -> Go server)', { timeout: 60_000 }, () => {
       const disc = statuses.find((s) => s.type === 'disconnected');
       assert.ok(disc !== undefined && disc.type === 'disconnected' && disc.error instanceof RpcxError);
     } finally {
-      go.proc.kill('SIGCONT');
+      srv.proc.kill('SIGCONT');
     }
     // Once the server runs again, the next call reconnects (as Go's client does).
     assert.deepEqual(await within(c.call('Arith', 'Mul', { A: 4, B: 4 }), 5_000, 'call after SIGCONT'), { C: 16 });
   });
 
-  it('TG server_killed_mid_call', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'server_killed_mid_call', async () => {
     // The 6th non-heartbeat request makes the server exit(3) before it is dispatched.
-    const go = await start(['-exit-after', '6']);
-    const c = await open(go.address);
+    const srv = await start({ exitAfter: 6 });
+    const c = await open(srv.address);
     const pushes: Message[] = [];
     c.onMessage((m) => pushes.push(m));
     assert.deepEqual(await c.call('Arith', 'Mul', { A: 1, B: 2 }), { C: 2 }); // request 1
@@ -79,9 +78,9 @@ describe('TG faults (TS Client -> Go server)', { timeout: 60_000 }, () => {
         return e;
       }),
     );
-    const code = await within(go.exited, 10_000, 'server exit');
+    const code = await within(srv.exited, 10_000, 'server exit');
     const exitedAt = Date.now();
-    assert.equal(code, 3, 'the server exited via -exit-after');
+    assert.equal(code, 3, 'the server exited via exit-after');
     await within(Promise.all(pending), 1_000, 'every pending call rejects within 1 s');
     const worst = Math.max(...settled) - exitedAt;
     assert.ok(worst < 1_000, `last rejection ${worst} ms after the exit`);
@@ -91,17 +90,16 @@ describe('TG faults (TS Client -> Go server)', { timeout: 60_000 }, () => {
     const m = pushes[0]!;
     assert.equal(m.messageType, MessageType.Request);
     assert.equal(m.messageStatusType, MessageStatusType.Error);
-    assert.equal(m.metadata.get('server'), go.address.slice(go.address.indexOf('@') + 1));
+    assert.equal(m.metadata.get('server'), srv.address.slice(srv.address.indexOf('@') + 1));
     assert.ok((m.metadata.get('__rpcx_error__') ?? '').length > 0);
     // The next call fails fast too (nothing listens any more).
     await rejectsWith(within(c.call('Arith', 'Mul', { A: 1, B: 1 }), 5_000, 'call to a dead server'), 'CONNECTION');
   });
 
-  it('TG server_restart_reconnect', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'server_restart_reconnect', async () => {
     const port = await freePort();
     const addr = `127.0.0.1:${port}`;
-    const first = await start(['-addr', addr]);
+    const first = await start({ addr });
     assert.equal(first.address, `tcp@${addr}`);
     const lazy = await open(first.address); // Go's way: the next call reconnects
     const eager = await open(first.address, { reconnect: { initialDelayMs: 50, maxDelayMs: 200, jitter: 0 } });
@@ -115,7 +113,7 @@ describe('TG faults (TS Client -> Go server)', { timeout: 60_000 }, () => {
     await rejectsWith(lazy.call('Arith', 'Mul', { A: 1, B: 1 }), 'CONNECTION', 'call while the server is down');
     await sleep(300); // the eager client retries meanwhile, with backoff
 
-    const second = await start(['-addr', addr]);
+    const second = await start({ addr });
     assert.equal(second.address, first.address, 'same port');
     assert.deepEqual(await within(lazy.call('Arith', 'Mul', { A: 3, B: 5 }), 5_000, 'call after restart'), { C: 15 });
     await until(() => eager.isConnected, 3_000, 'background reconnect');
@@ -125,5 +123,30 @@ describe('TG faults (TS Client -> Go server)', { timeout: 60_000 }, () => {
     // Calls really go to the new process: its counter starts from zero.
     const key = `restart-${Date.now()}`;
     assert.equal(Number((await lazy.call<{ Count: number }>('Echo', 'Count', { Key: key })).Count), 1);
+  });
+
+  caseTest(dir, 'graceful_shutdown_in_flight', async () => {
+    const srv = await start({ shutdownTimeoutMs: 10_000 });
+    const c = await open(srv.address);
+    const idle = await open(srv.address);
+    assert.deepEqual(await idle.call('Arith', 'Mul', { A: 2, B: 2 }), { C: 4 });
+    const N = 20;
+    const sleepMs = 500;
+    const calls = Array.from({ length: N }, () => c.call<SleepReply>('Echo', 'Sleep', { Ms: sleepMs }, { timeoutMs: 10_000 }));
+    // Requests are read in order: once this one is answered, the sleeps are all in their handlers.
+    assert.deepEqual(await c.call('Arith', 'Mul', { A: 3, B: 3 }), { C: 9 });
+    assert.equal(c.pendingCalls, N, 'all in flight');
+    const signalled = Date.now();
+    srv.proc.kill('SIGTERM');
+    const replies = await within(Promise.all(calls), 5_000, 'in-flight calls after SIGTERM');
+    for (const r of replies) {
+      assert.equal(r.Cancelled, false, 'the handler ran to its end');
+      assert.ok(Number(r.SleptMs) >= sleepMs - 1, `slept ${r.SleptMs} ms`);
+    }
+    assert.ok(Date.now() - signalled < sleepMs + 2_000);
+    assert.equal(await within(srv.exited, 5_000, 'server exit after shutdown'), 0, 'a clean exit once the replies are out');
+    // Then every connection is closed and nothing listens any more.
+    await until(() => !c.isConnected && !idle.isConnected, 2_000, 'connections closed at the end of the shutdown');
+    await rejectsWith(within(Client.connect(srv.address), 5_000, 'connect after shutdown'), 'CONNECTION');
   });
 });

@@ -1,21 +1,22 @@
-// TG interop cases that need server flags: auth (-auth), the frame size limit
-// (-max-message-length) and the idle read timeout (-read-timeout) against heartbeats.
-import { after, describe, it } from 'node:test';
+// TG and TT interop cases that need server flags (Go peer for TG, TS `rpcx serve` for TT;
+// directions from ../support/cases.ts): auth, the frame size limit and the idle read timeout
+// against heartbeats; and garbage bytes, which close only their own connection.
+import { after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, type ClientStatus } from '../../src/client/client.js';
 import { ServiceError } from '../../src/errors.js';
-import { SerializeType } from '../../src/protocol/index.js';
-import { requireGo } from '../support/go.js';
-import { startGoServer, type GoServer } from '../support/go-server.js';
+import { connect, type Socket } from 'node:net';
+import { SerializeType, encodeMessage, heartbeatRequest } from '../../src/protocol/index.js';
+import { caseTest, peerName, peerOf, startPeerServer, type PeerOptions, type PeerServer } from '../support/peer.js';
 import { startFrameProxy, type FrameProxy } from '../support/frame-proxy.js';
 import { rejectsWith, sleep, until, within } from '../support/tg.js';
 
-describe('TG auth, limits and idle timeout (TS Client -> Go server)', { timeout: 60_000 }, () => {
-  const servers: GoServer[] = [];
+for (const dir of ['TG', 'TT'] as const) describe(`${dir} auth, limits and idle timeout (TS Client -> ${peerName(peerOf(dir))} server)`, { timeout: 60_000 }, () => {
+  const servers: PeerServer[] = [];
   const clients: Client[] = [];
   const proxies: FrameProxy[] = [];
-  const start = async (args: string[]): Promise<GoServer> => {
-    const s = await startGoServer(args);
+  const start = async (opts: PeerOptions = {}): Promise<PeerServer> => {
+    const s = await startPeerServer(peerOf(dir), opts);
     servers.push(s);
     return s;
   };
@@ -31,10 +32,9 @@ describe('TG auth, limits and idle timeout (TS Client -> Go server)', { timeout:
     await Promise.all(servers.map((s) => s.kill()));
   });
 
-  it('TG auth_ok', async (t) => {
-    if (!requireGo(t, ['server'])) return;
-    const go = await start(['-auth', 'séc ret\t1']);
-    const c = await open(go.address, { auth: 'séc ret\t1', heartbeat: true, heartbeatIntervalMs: 100 });
+  caseTest(dir, 'auth_ok', async () => {
+    const srv = await start({ auth: 'séc ret\t1' });
+    const c = await open(srv.address, { auth: 'séc ret\t1', heartbeat: true, heartbeatIntervalMs: 100 });
     assert.deepEqual(await c.call('Arith', 'Mul', { A: 6, B: 7 }), { C: 42 });
     const { metadata } = await c.callWithMetadata('Echo', 'Metadata', {}, { metadata: { x: '1' } });
     assert.equal(metadata.get('__AUTH'), 'séc ret\t1', '__AUTH travels on every call');
@@ -45,11 +45,10 @@ describe('TG auth, limits and idle timeout (TS Client -> Go server)', { timeout:
     assert.deepEqual(await c.call('Arith', 'Add', { A: 1, B: 1 }), { C: 2 });
   });
 
-  it('TG auth_rejected_closes', async (t) => {
-    if (!requireGo(t, ['server'])) return;
-    const go = await start(['-auth', 'right']);
+  caseTest(dir, 'auth_rejected_closes', async () => {
+    const srv = await start({ auth: 'right' });
     for (const auth of ['wrong', undefined]) {
-      const c = await open(go.address, auth === undefined ? {} : { auth });
+      const c = await open(srv.address, auth === undefined ? {} : { auth });
       const statuses: ClientStatus[] = [];
       c.onStatus((s) => statuses.push(s));
       const err = await rejectsWith(c.call('Arith', 'Mul', { A: 1, B: 2 }), 'SERVICE', `auth ${auth}`);
@@ -62,18 +61,17 @@ describe('TG auth, limits and idle timeout (TS Client -> Go server)', { timeout:
       assert.equal((await rejectsWith(c.call('Arith', 'Mul', { A: 1, B: 2 }), 'SERVICE')).message, 'invalid token');
     }
     // A client with the right token on the same server is unaffected.
-    const ok = await open(go.address, { auth: 'right' });
+    const ok = await open(srv.address, { auth: 'right' });
     assert.deepEqual(await ok.call('Arith', 'Mul', { A: 2, B: 2 }), { C: 4 });
   });
 
-  it('TG max_message_length', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'max_message_length', async () => {
     const limit = 4096;
-    const go = await start(['-max-message-length', String(limit)]);
-    const proxy = await startFrameProxy(go.address);
+    const srv = await start({ maxMessageLength: limit });
+    const proxy = await startFrameProxy(srv.address);
     proxies.push(proxy);
     const big = await open(proxy.address, { serializeType: SerializeType.SerializeNone });
-    const other = await open(go.address, { serializeType: SerializeType.SerializeNone });
+    const other = await open(srv.address, { serializeType: SerializeType.SerializeNone });
     const otherSocket = other.socket;
     // totalLen = 4+4 (Echo) +4+5 (Bytes) +4 (metadata) +4 + payload = 25 + payload.
     const atLimit = new Uint8Array(limit - 25).fill(1);
@@ -95,11 +93,10 @@ describe('TG auth, limits and idle timeout (TS Client -> Go server)', { timeout:
     assert.notEqual(big.socket, firstSocket);
   });
 
-  it('TG heartbeat_keeps_idle_alive', async (t) => {
-    if (!requireGo(t, ['server'])) return;
-    const go = await start(['-read-timeout', '1s']);
-    const beating = await open(go.address, { heartbeat: true, heartbeatIntervalMs: 250, maxWaitForHeartbeatMs: 1_000 });
-    const silent = await open(go.address);
+  caseTest(dir, 'heartbeat_keeps_idle_alive', async () => {
+    const srv = await start({ readTimeoutMs: 1_000 });
+    const beating = await open(srv.address, { heartbeat: true, heartbeatIntervalMs: 250, maxWaitForHeartbeatMs: 1_000 });
+    const silent = await open(srv.address);
     const beatingStatus: ClientStatus['type'][] = [];
     const silentStatus: ClientStatus['type'][] = [];
     beating.onStatus((s) => beatingStatus.push(s.type));
@@ -114,4 +111,67 @@ describe('TG auth, limits and idle timeout (TS Client -> Go server)', { timeout:
     assert.equal(beating.socket, socket, 'the same connection');
     assert.deepEqual(await beating.call('Arith', 'Mul', { A: 5, B: 5 }), { C: 25 });
   });
+
+  caseTest(dir, 'garbage_bytes', async () => {
+    const srv = await start();
+    const other = await open(srv.address);
+    assert.deepEqual(await other.call('Arith', 'Mul', { A: 2, B: 2 }), { C: 4 });
+    const otherSocket = other.socket;
+    // Seeded bytes (xorshift32), as the Go client's rand.NewSource(7): the same garbage every run.
+    let x = 7;
+    const rand = (): number => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return x & 0xff;
+    };
+    for (let round = 0; round < 3; round++) {
+      const raw = await rawDial(srv.address);
+      const garbage = Buffer.from(Array.from({ length: 4096 }, rand));
+      garbage[0] = 0xff; // never the 0x08 magic (nor an HTTP method)
+      garbage.write('\r\n\r\n', 100);
+      raw.socket.write(garbage);
+      await within(raw.closed, 5_000, `round ${round}: connection closed after garbage`);
+      assert.ok(raw.received.length === 0 || raw.received[0] !== 0x08, `round ${round}: the server answered garbage with an rpcx frame`);
+    }
+    // A wrong magic byte on a connection that already exchanged a valid frame closes it too.
+    const raw = await rawDial(srv.address);
+    const good = Buffer.from(encodeMessage(heartbeatRequest(9n, 1n)));
+    raw.socket.write(good);
+    await until(() => raw.received.length >= good.length, 5_000, 'heartbeat answered');
+    const answered = raw.received.length;
+    raw.socket.write(Buffer.concat([Buffer.from([0x09]), good.subarray(1)]));
+    await within(raw.closed, 5_000, 'connection closed after a wrong magic byte');
+    assert.equal(raw.received.length, answered, 'no answer to a wrong magic byte');
+    // The server keeps serving: the other connection untouched, new ones accepted.
+    assert.deepEqual(await other.call('Arith', 'Mul', { A: 3, B: 3 }), { C: 9 });
+    assert.equal(other.socket, otherSocket, 'the other connection is the same');
+    assert.deepEqual(await (await open(srv.address)).call('Arith', 'Mul', { A: 4, B: 4 }), { C: 16 });
+    assert.equal(srv.proc.exitCode, null);
+  });
 });
+
+interface RawConn {
+  socket: Socket;
+  /** Every byte received so far. */
+  received: Buffer;
+  /** Resolves when the socket has closed. */
+  closed: Promise<void>;
+}
+
+/** A bare TCP connection to `tcp@host:port` that records what it receives. */
+async function rawDial(address: string): Promise<RawConn> {
+  const target = address.slice(address.indexOf('@') + 1);
+  const i = target.lastIndexOf(':');
+  const socket = connect({ host: target.slice(0, i), port: Number(target.slice(i + 1)) });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const conn: RawConn = { socket, received: Buffer.alloc(0), closed: new Promise((resolve) => socket.once('close', () => resolve())) };
+  socket.on('error', () => {}); // a reset after garbage is a close too
+  socket.on('data', (d: Buffer) => {
+    conn.received = Buffer.concat([conn.received, d]);
+  });
+  return conn;
+}

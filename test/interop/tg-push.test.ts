@@ -1,37 +1,43 @@
-// TG interop cases: server pushes from the Go server peer (Server.SendMessage via Push.Start /
-// Push.Burst) to the TS Client's push stream — basic fields, a 10,000-push burst under the
-// blocking policy, pushes sent before the reply, and a slow consumer under the drop policy.
-import { after, before, describe, it } from 'node:test';
+// TG and TT interop cases: server pushes from the Go server peer (Server.SendMessage via
+// Push.Start / Push.Burst) or the TS `rpcx serve` (server.sendMessage) to the TS Client's push
+// stream — basic fields, a 10,000-push burst under the blocking policy, pushes sent before the
+// reply, a slow consumer under the drop policy; TT also pushes to a closed connection and
+// broadcasts. Directions from ../support/cases.ts.
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Client } from '../../src/client/client.js';
-import { CompressType, MessageType, SerializeType, type Message } from '../../src/protocol/index.js';
-import { requireGo } from '../support/go.js';
-import { startGoServer, type GoServer } from '../support/go-server.js';
-import { goReady, pushIndex, pushPayload, sleep, utf8, within, type PushArgs } from '../support/tg.js';
+import { CompressType, MessageStatusType, MessageType, SerializeType, type Message } from '../../src/protocol/index.js';
+import { createServer, type RpcxServer, type ServerConnection } from '../../src/server/index.js';
+import { demoCodecs, registerDemoServices } from '../../src/server/demo/services.js';
+import { caseTest, peerName, peerOf, peerReady, startPeerServer, type PeerServer } from '../support/peer.js';
+import { pushIndex, pushPayload, rejectsWith, sleep, until, utf8, within, type PushArgs } from '../support/tg.js';
 
-describe('TG server pushes (Go server -> TS Client)', { timeout: 60_000 }, () => {
-  let go: GoServer | undefined;
+for (const dir of ['TG', 'TT'] as const) describe(`${dir} server pushes (${peerName(peerOf(dir))} server -> TS Client)`, { timeout: 60_000 }, () => {
+  let srv: PeerServer | undefined;
+  const servers: PeerServer[] = [];
+  const inProcess: RpcxServer[] = [];
   const clients: Client[] = [];
   const open = async (options: Parameters<typeof Client.connect>[1] = {}): Promise<Client> => {
-    const c = await Client.connect(go!.address, options);
+    const c = await Client.connect(srv!.address, options);
     clients.push(c);
     return c;
   };
 
   before(async () => {
-    if (!goReady()) return;
-    go = await startGoServer();
+    if (!peerReady(peerOf(dir))) return;
+    srv = await startPeerServer(peerOf(dir));
   });
 
   after(async () => {
     for (const c of clients) await c.close({ graceful: false });
-    await go?.kill();
+    await srv?.kill();
+    await Promise.all(servers.map((s) => s.kill()));
+    await Promise.all(inProcess.map((s) => s.close()));
   });
 
-  it('TG push_basic', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'push_basic', async (t) => {
     const c = await open();
     const prefix = utf8('hello \u{1F600}');
     const args: PushArgs = { Path: 'IoT', Method: 'Notify', Metadata: { device: 'd1', 'ключ': 'значение', empty: '' }, Payload: prefix, Count: 3, IntervalMs: 20 };
@@ -63,8 +69,7 @@ describe('TG server pushes (Go server -> TS Client)', { timeout: 60_000 }, () =>
     assert.deepEqual(await c.call('Arith', 'Mul', { A: 2, B: 21 }), { C: 42 });
   });
 
-  it('TG push_burst_in_order', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'push_burst_in_order', async (t) => {
     const N = 10_000;
     const c = await open({ pushPolicy: 'block', pushBufferSize: 8 });
     const prefix = new Uint8Array(200).fill(0x5a);
@@ -95,8 +100,7 @@ describe('TG server pushes (Go server -> TS Client)', { timeout: 60_000 }, () =>
     assert.deepEqual(await c.call('Arith', 'Mul', { A: 3, B: 3 }), { C: 9 });
   });
 
-  it('TG push_before_reply', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'push_before_reply', async (t) => {
     const c = await open();
     const seen: number[] = [];
     c.onMessage((m) => seen.push(pushIndex(m.payload)));
@@ -123,8 +127,7 @@ describe('TG server pushes (Go server -> TS Client)', { timeout: 60_000 }, () =>
     }
   });
 
-  it('TG push_slow_consumer', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'push_slow_consumer', async (t) => {
     setFlagsFromString('--expose_gc');
     const gc = runInNewContext('gc') as () => void;
     const N = 4_000;
@@ -164,5 +167,96 @@ describe('TG server pushes (Go server -> TS Client)', { timeout: 60_000 }, () =>
     const more = await within(it2.next(), 1_000, 'push after draining');
     assert.equal(more.done, false);
     assert.equal(c.droppedMessages, N - cap);
+  });
+
+  caseTest(dir, 'push_to_closed_connection', async () => {
+    // In process, to reach the server's connections: the demo services on createServer.
+    const server = createServer({ codecs: demoCodecs() });
+    registerDemoServices(server);
+    inProcess.push(server);
+    const conns: ServerConnection[] = [];
+    const gone = new Set<ServerConnection>();
+    server.on('connect', (conn) => conns.push(conn));
+    server.on('disconnect', (conn) => gone.add(conn));
+    const address = await server.serve('tcp', '127.0.0.1:0');
+
+    // 1. The client goes away while the server keeps pushing (Push.Start every 5 ms).
+    const c = await Client.connect(address);
+    clients.push(c);
+    const statuses: string[] = [];
+    c.onStatus((st) => statuses.push(st.type));
+    const it1 = c.messages()[Symbol.asyncIterator]();
+    await c.call('Push', 'Start', { Path: 'P', Method: 'Tick', Metadata: {}, Payload: new Uint8Array(0), Count: 100_000, IntervalMs: 5 } satisfies PushArgs);
+    for (let i = 0; i < 3; i++) {
+      const next = await within(it1.next(), 5_000, `push ${i}`);
+      assert.ok(next.done !== true);
+      assert.equal(next.value.serviceMethod, 'Tick');
+      assert.equal(pushIndex(next.value.payload), i);
+    }
+    assert.equal(conns.length, 1);
+    const conn = conns[0]!;
+    await c.close();
+    // The client saw its close event: the `closed` status, and its push stream ends.
+    assert.deepEqual(statuses, ['closed']);
+    for (let i = 0; i < 1_000; i++) {
+      const next = await within(it1.next(), 1_000, 'push stream end');
+      if (next.done === true) break;
+      assert.ok(i < 999, 'the push stream ended');
+    }
+    await until(() => gone.has(conn), 2_000, 'server saw the close');
+    assert.equal(conn.isOpen, false);
+    const err = await rejectsWith(server.sendMessage(conn, 'P', 'Late', { k: 'v' }, new Uint8Array([1])), 'CONNECTION', 'push to the gone connection');
+    assert.match(err.message, /closed/);
+    const b = await server.broadcast('P', 'All', {}, new Uint8Array(0));
+    assert.deepEqual(b, { sent: 0, failed: 0 }, 'the gone connection is no longer a target');
+
+    // 2. The server drops the connection: the client sees `disconnected` and, as Go's client
+    // injects into its push channel, one error message naming the server.
+    const c2 = await Client.connect(address);
+    clients.push(c2);
+    const st2: string[] = [];
+    c2.onStatus((st) => st2.push(st.type));
+    const pushes: Message[] = [];
+    c2.onMessage((m) => pushes.push(m));
+    assert.deepEqual(await c2.call('Arith', 'Mul', { A: 2, B: 3 }), { C: 6 });
+    const conn2 = conns[1]!;
+    conn2.destroy();
+    await until(() => st2.includes('disconnected'), 2_000, 'client saw the server close');
+    await until(() => pushes.length > 0, 1_000, 'close event on the push stream');
+    assert.equal(pushes[0]!.messageStatusType, MessageStatusType.Error);
+    assert.equal(pushes[0]!.metadata.get('server'), address.slice(address.indexOf('@') + 1));
+    await rejectsWith(server.sendMessage(conn2, 'P', 'Late'), 'CONNECTION', 'push after the server closed it');
+
+    // The server keeps serving: the next call (a new connection) works.
+    await sleep(50);
+    assert.deepEqual(await c2.call('Arith', 'Mul', { A: 3, B: 3 }), { C: 9 });
+  });
+
+  caseTest(dir, 'push_broadcast', async () => {
+    // Its own server, so that exactly these connections are open.
+    const own = await startPeerServer(peerOf(dir));
+    servers.push(own);
+    const n = 3;
+    const cs = await Promise.all(Array.from({ length: n }, () => Client.connect(own.address)));
+    clients.push(...cs);
+    // A call on each first: the server has registered every connection once it replied.
+    for (const c of cs) assert.deepEqual(await c.call('Arith', 'Mul', { A: 1, B: 1 }), { C: 1 });
+    const got = cs.map(() => [] as Message[]);
+    cs.forEach((c, i) => c.onMessage((m) => got[i]!.push(m)));
+    const prefix = utf8('all');
+    const r = await cs[0]!.call<{ Sent: number }>('Push', 'Broadcast', { Path: 'B', Method: 'Cast', Metadata: { k: 'v' }, Payload: prefix, Count: 2 } satisfies PushArgs);
+    assert.equal(Number(r.Sent), n * 2, 'one write per connection per push');
+    await until(() => got.every((g) => g.length === 2), 5_000, 'every client got both pushes');
+    got.forEach((g, i) => {
+      g.forEach((m, j) => {
+        assert.equal(m.servicePath, 'B', `client ${i}`);
+        assert.equal(m.serviceMethod, 'Cast');
+        assert.equal(m.oneway, true);
+        assert.deepEqual(Object.fromEntries(m.metadata), { k: 'v' });
+        assert.deepEqual(Buffer.from(m.payload), Buffer.from(pushPayload(prefix, j)));
+      });
+    });
+    // Each write is a sendMessage (Go's SendMessage): its own seq from the server-wide counter.
+    assert.equal(new Set(got.flatMap((g) => g.map((m) => m.seq))).size, n * 2);
   });
 });

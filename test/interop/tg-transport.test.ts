@@ -1,6 +1,7 @@
-// TG interop cases over other transports: a unix socket and TLS with a test CA made by `openssl`
+// TG and TT interop cases (Go peer for TG, TS `rpcx serve` for TT; directions from
+// ../support/cases.ts) over other transports: a unix socket and TLS with a test CA made by `openssl`
 // at test time (no openssl: the TLS case skips loudly, since Node cannot sign X.509 itself).
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,8 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from '../../src/client/client.js';
 import { ServiceError } from '../../src/errors.js';
 import { SerializeType, type Message } from '../../src/protocol/index.js';
-import { requireGo } from '../support/go.js';
-import { startGoServer, type GoServer } from '../support/go-server.js';
+import { caseTest, peerName, peerOf, startPeerServer, type PeerServer } from '../support/peer.js';
 import { rejectsWith, pushIndex, sleep, within, type PushArgs } from '../support/tg.js';
 
 /** The basics every transport must carry: codecs, raw bytes, errors, pushes, heartbeats. */
@@ -36,62 +36,60 @@ async function basics(c: Client): Promise<void> {
   calls.forEach((reply, i) => assert.equal(reply.C, i + 1));
 }
 
-describe('TG transports (TS Client -> Go server)', { timeout: 60_000 }, () => {
-  const servers: GoServer[] = [];
+for (const dir of ['TG', 'TT'] as const) describe(`${dir} transports (TS Client -> ${peerName(peerOf(dir))} server)`, { timeout: 60_000 }, () => {
+  const servers: PeerServer[] = [];
   const clients: Client[] = [];
-  let dir: string;
+  let tmp: string;
 
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'rpcx-tg-'));
+    tmp = mkdtempSync(join(tmpdir(), `rpcx-${dir.toLowerCase()}-`));
   });
 
   after(async () => {
     for (const c of clients) await c.close({ graceful: false });
     await Promise.all(servers.map((s) => s.kill()));
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('TG unix_socket', async (t) => {
-    if (!requireGo(t, ['server'])) return;
-    const path = join(dir, 'rpcx.sock');
-    const go = await startGoServer(['-network', 'unix', '-addr', path]);
-    servers.push(go);
-    assert.equal(go.address, `unix@${path}`);
-    const c = await Client.connect(go.address, { heartbeat: true, heartbeatIntervalMs: 100 });
+  caseTest(dir, 'unix_socket', async (t) => {
+    const path = join(tmp, 'rpcx.sock');
+    const srv = await startPeerServer(peerOf(dir), { unixPath: path });
+    servers.push(srv);
+    assert.equal(srv.address, `unix@${path}`);
+    const c = await Client.connect(srv.address, { heartbeat: true, heartbeatIntervalMs: 100 });
     clients.push(c);
     await basics(c);
     await sleep(250);
     assert.equal(c.isConnected, true, 'heartbeats answered over the unix socket');
     // A missing socket file is a CONNECTION error.
-    await rejectsWith(Client.connect(`unix@${join(dir, 'missing.sock')}`), 'CONNECTION');
+    await rejectsWith(Client.connect(`unix@${join(tmp, 'missing.sock')}`), 'CONNECTION');
   });
 
-  it('TG tls', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'tls', async (t) => {
     if (spawnSync('openssl', ['version']).status !== 0) {
       const banner = '!'.repeat(78);
-      console.warn(`${banner}\nopenssl not found: SKIPPING "TG tls" (Node cannot sign a test certificate itself).\n${banner}`);
+      console.warn(`${banner}\nopenssl not found: SKIPPING "${dir} tls" (Node cannot sign a test certificate itself).\n${banner}`);
       t.skip('openssl not found');
       return;
     }
-    const { ca, cert, key } = makeTestPki(dir);
-    const go = await startGoServer(['-tls-cert', cert, '-tls-key', key]);
-    servers.push(go);
+    const { ca, cert, key } = makeTestPki(tmp);
+    const srv = await startPeerServer(peerOf(dir), { tls: { cert, key } });
+    servers.push(srv);
     const caPem = readFileSync(ca);
-    const c = await Client.connect(go.address, { tls: { ca: caPem }, heartbeat: true, heartbeatIntervalMs: 100 });
+    const c = await Client.connect(srv.address, { tls: { ca: caPem }, heartbeat: true, heartbeatIntervalMs: 100 });
     clients.push(c);
     await basics(c);
     await sleep(250);
     assert.equal(c.isConnected, true, 'heartbeats answered over TLS');
     // By host name too (the certificate names localhost as well).
-    const byName = await Client.connect(go.address.replace('127.0.0.1', 'localhost'), { tls: { ca: caPem } });
+    const byName = await Client.connect(srv.address.replace('127.0.0.1', 'localhost'), { tls: { ca: caPem } });
     clients.push(byName);
     assert.deepEqual(await byName.call('Arith', 'Mul', { A: 2, B: 2 }), { C: 4 });
     // Without the test CA the certificate is refused: a CONNECTION error, not a hang.
-    await rejectsWith(within(Client.connect(go.address, { tls: {} }), 5_000, 'untrusted'), 'CONNECTION', 'unknown CA');
-    await rejectsWith(within(Client.connect(go.address, { tls: { ca: caPem, servername: 'other.example' } }), 5_000, 'bad name'), 'CONNECTION', 'wrong name');
+    await rejectsWith(within(Client.connect(srv.address, { tls: {} }), 5_000, 'untrusted'), 'CONNECTION', 'unknown CA');
+    await rejectsWith(within(Client.connect(srv.address, { tls: { ca: caPem, servername: 'other.example' } }), 5_000, 'bad name'), 'CONNECTION', 'wrong name');
     // A plain client against the TLS port fails rather than hanging.
-    const plain = new Client(go.address, { connectTimeoutMs: 2_000 });
+    const plain = new Client(srv.address, { connectTimeoutMs: 2_000 });
     clients.push(plain);
     await rejectsWith(within(plain.call('Arith', 'Mul', { A: 1, B: 1 }, { timeoutMs: 2_000 }), 5_000, 'plain to TLS'), plainFailureCode);
   });

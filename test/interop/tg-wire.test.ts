@@ -1,21 +1,20 @@
-// TG interop cases that look at the wire: every client talks to the Go server peer through a
-// recording proxy (../support/frame-proxy.ts) so the tests can see the compress bit, heartbeat
+// TG and TT interop cases that look at the wire (directions from ../support/cases.ts): every
+// client talks to the server peer (Go for TG, the TS `rpcx serve` for TT) through a recording proxy (../support/frame-proxy.ts) so the tests can see the compress bit, heartbeat
 // echo bytes, the absence of a oneway reply, reply order and metadata bytes.
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Client } from '../../src/client/client.js';
 import { CompressType, MessageType, SerializeType, createMessage, heartbeatRequest, readHeartbeatPayload } from '../../src/protocol/index.js';
 import { MsgpackCodec } from '../../src/codec/msgpack.js';
-import { requireGo } from '../support/go.js';
-import { startGoServer, type GoServer } from '../support/go-server.js';
+import { caseTest, peerName, peerOf, peerReady, startPeerServer, type PeerServer } from '../support/peer.js';
 import { startFrameProxy, type FrameProxy } from '../support/frame-proxy.js';
-import { goReady, sleep, until, type ArithReply, type SleepReply } from '../support/tg.js';
+import { sleep, until, type ArithReply, type SleepReply } from '../support/tg.js';
 
 const msgpack = new MsgpackCodec();
 
-describe('TG wire-level cases (TS Client -> proxy -> Go server)', { timeout: 60_000 }, () => {
-  let go: GoServer | undefined;
+for (const dir of ['TG', 'TT'] as const) describe(`${dir} wire-level cases (TS Client -> proxy -> ${peerName(peerOf(dir))} server)`, { timeout: 60_000 }, () => {
+  let srv: PeerServer | undefined;
   let proxy: FrameProxy | undefined;
   const clients: Client[] = [];
   const open = async (options: Parameters<typeof Client.connect>[1] = {}): Promise<Client> => {
@@ -25,19 +24,18 @@ describe('TG wire-level cases (TS Client -> proxy -> Go server)', { timeout: 60_
   };
 
   before(async () => {
-    if (!goReady()) return;
-    go = await startGoServer();
-    proxy = await startFrameProxy(go.address);
+    if (!peerReady(peerOf(dir))) return;
+    srv = await startPeerServer(peerOf(dir));
+    proxy = await startFrameProxy(srv.address);
   });
 
   after(async () => {
     for (const c of clients) await c.close({ graceful: false });
     await proxy?.close();
-    await go?.kill();
+    await srv?.kill();
   });
 
-  it('TG gzip_above_threshold', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'gzip_above_threshold', async () => {
     const c = await open({ compressType: CompressType.Gzip, serializeType: SerializeType.SerializeNone });
     const data = randomBytes(1025);
     const reply = await c.call<Uint8Array>('Echo', 'Bytes', data);
@@ -60,8 +58,7 @@ describe('TG wire-level cases (TS Client -> proxy -> Go server)', { timeout: 60_
     assert.equal(res2[0]!.msg.compressType, CompressType.None, 'a reply of <= 1024 bytes is not compressed');
   });
 
-  it('TG gzip_at_threshold', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'gzip_at_threshold', async () => {
     const c = await open({ compressType: CompressType.Gzip, serializeType: SerializeType.SerializeNone });
     const data = randomBytes(1024);
     const reply = await c.call<Uint8Array>('Echo', 'Bytes', data);
@@ -74,8 +71,35 @@ describe('TG wire-level cases (TS Client -> proxy -> Go server)', { timeout: 60_
     assert.equal(res[0]!.msg.compressType, CompressType.None);
   });
 
-  it('TG metadata_non_utf8', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'gzip_reply_needs_compressed_request', async () => {
+    // Large payload, but the client does not compress: the large reply must not be compressed.
+    const plain = await open({ serializeType: SerializeType.SerializeNone });
+    const data = randomBytes(8192);
+    assert.ok(Buffer.from(await plain.call<Uint8Array>('Echo', 'Bytes', data)).equals(data));
+    const req = proxy!.select('c2s', (f) => f.msg.serviceMethod === 'Bytes' && f.msg.payload.length === 8192);
+    assert.equal(req.length, 1);
+    assert.equal(req[0]!.msg.compressType, CompressType.None);
+    const res = proxy!.select('s2c', (f) => f.conn === req[0]!.conn && f.msg.seq === req[0]!.msg.seq);
+    assert.equal(res.length, 1);
+    assert.equal(res[0]!.msg.payload.length, 8192);
+    assert.equal(res[0]!.msg.compressType, CompressType.None, 'an 8 KiB reply to an uncompressed request is not compressed');
+    assert.equal(res[0]!.bytes[2]! & 0x1c, 0, 'compress bits clear');
+    // A gzip client whose request is small (<= 1024 B, so sent uncompressed) gets a large reply
+    // uncompressed too: the reply follows the request's compress type. Echo.Object replies every
+    // field of Go's Object, so a ~1000-byte request gets a larger reply.
+    const gz = await open({ compressType: CompressType.Gzip });
+    const obj = await gz.call<Record<string, unknown>>('Echo', 'Object', { String: 'x'.repeat(1_000) });
+    assert.equal(obj['String'], 'x'.repeat(1_000));
+    const req2 = proxy!.select('c2s', (f) => f.msg.serviceMethod === 'Object' && f.msg.payload.length > 1_000);
+    assert.equal(req2.length, 1);
+    assert.ok(req2[0]!.msg.payload.length <= 1024);
+    assert.equal(req2[0]!.msg.compressType, CompressType.None, 'a small request goes uncompressed');
+    const res2 = proxy!.select('s2c', (f) => f.conn === req2[0]!.conn && f.msg.seq === req2[0]!.msg.seq);
+    assert.ok(res2[0]!.msg.payload.length > 1024, `the reply is large: ${res2[0]!.msg.payload.length} B`);
+    assert.equal(res2[0]!.msg.compressType, CompressType.None, 'not compressed');
+  });
+
+  caseTest(dir, 'metadata_non_utf8', async () => {
     const c = await open();
     // Lone surrogates U+DC80..U+DCFF stand for the raw bytes 0x80..0xff (surrogateescape).
     const value = 'a\uDCFFb\uDC80\uDCC3(';
@@ -90,8 +114,7 @@ describe('TG wire-level cases (TS Client -> proxy -> Go server)', { timeout: 60_
     assert.ok(res[0]!.bytes.includes(wireValue), 'Go echoed the raw bytes');
   });
 
-  it('TG oneway', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'oneway', async () => {
     const c = await open();
     const key = `oneway-${process.pid}-${Date.now()}`;
     await c.oneway('Echo', 'Count', { Key: key });
@@ -116,8 +139,7 @@ describe('TG wire-level cases (TS Client -> proxy -> Go server)', { timeout: 60_
     assert.equal(c.pendingCalls, 0);
   });
 
-  it('TG seq_beyond_2_53', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'seq_beyond_2_53', async () => {
     const c = await open();
     for (const seq of [2n ** 53n + 1n, 2n ** 63n + 7n, 2n ** 64n - 1n]) {
       const msg = createMessage({
@@ -138,8 +160,7 @@ describe('TG wire-level cases (TS Client -> proxy -> Go server)', { timeout: 60_
     assert.deepEqual(await c.call('Arith', 'Mul', { A: 2, B: 3 }), { C: 6 });
   });
 
-  it('TG concurrent_out_of_order', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'concurrent_out_of_order', async () => {
     const c = await open();
     const N = 1_000;
     const calls: Promise<void>[] = [];
@@ -175,8 +196,7 @@ describe('TG wire-level cases (TS Client -> proxy -> Go server)', { timeout: 60_
     assert.notDeepEqual(resSeqs, reqSeqs);
   });
 
-  it('TG heartbeat_echo_exact', async (t) => {
-    if (!requireGo(t, ['server'])) return;
+  caseTest(dir, 'heartbeat_echo_exact', async () => {
     const c = await open({ heartbeat: true, heartbeatIntervalMs: 100, maxWaitForHeartbeatMs: 2_000 });
     await c.call('Arith', 'Mul', { A: 1, B: 1 });
     const conn = proxy!.frames.at(-1)!.conn;

@@ -1,9 +1,12 @@
-// Starts the Go rpcx server peer (interop/go/cmd/server) on a loopback port for a test.
+// Starts the Go rpcx server peer (interop/go/cmd/server) on a loopback port for a test; and, in
+// general, any server program that prints `listening <key>` as its first stdout line (the TS
+// `rpcx serve` too: see peer.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { goBinary, goDir } from './go.js';
 
-export interface GoServer {
+/** A server peer running as a child process. */
+export interface ServerProcess {
   /** The rpcx key, e.g. `tcp@127.0.0.1:40123`. */
   address: string;
   proc: ChildProcess;
@@ -15,9 +18,20 @@ export interface GoServer {
   stderr(): string;
 }
 
+/** The Go server peer process. */
+export type GoServer = ServerProcess;
+
 /** Starts `interop/go/bin/server` with `args` and waits for its `listening <key>` line (max 20 s). */
 export async function startGoServer(args: readonly string[] = []): Promise<GoServer> {
-  const proc = spawn(goBinary('server'), [...args], { cwd: goDir, stdio: ['ignore', 'pipe', 'pipe'] });
+  return startServerProcess('Go server', goBinary('server'), args, goDir);
+}
+
+/**
+ * Spawns `command args` in `cwd` and waits (max 20 s) for its first stdout line, which must be
+ * `listening <key>`. `label` names the program in errors.
+ */
+export async function startServerProcess(label: string, command: string, args: readonly string[], cwd: string): Promise<ServerProcess> {
+  const proc = spawn(command, [...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   proc.stderr!.setEncoding('utf8');
   proc.stderr!.on('data', (d: string) => {
@@ -27,16 +41,16 @@ export async function startGoServer(args: readonly string[] = []): Promise<GoSer
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const rl = createInterface({ input: proc.stdout! });
   const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Go server did not start within 20 s: ${err}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`${label} did not start within 20 s: ${err}`)), 20_000);
     rl.once('line', (line) => {
       clearTimeout(timer);
       const m = /^listening (\S+)$/.exec(line);
       if (m) resolve(m[1]!);
-      else reject(new Error(`unexpected first line from Go server: ${line}`));
+      else reject(new Error(`unexpected first line from ${label}: ${line}`));
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`Go server exited with ${code} before listening: ${err}`));
+      reject(new Error(`${label} exited with ${code} before listening: ${err}`));
     });
   });
   return {

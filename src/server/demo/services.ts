@@ -1,10 +1,12 @@
-import { ServiceError } from '../../errors.js';
+import { ErrorCode, RpcxError, ServiceError } from '../../errors.js';
 import { CodecRegistry } from '../../codec/registry.js';
 import { JsonCodec } from '../../codec/json.js';
 import { MsgpackCodec } from '../../codec/msgpack.js';
+import { Timestamp } from '../../codec/timestamp.js';
+import type { CodecOptions } from '../../codec/types.js';
 import { RawCodec } from '../../codec/none.js';
 import { ProtobufCodec, parseProto } from '../../codec/protobuf.js';
-import { Float32 } from '../../codec/gotypes.js';
+import { Float32, Float64 } from '../../codec/gotypes.js';
 import { ThriftCodec } from '../../codec/thrift.js';
 import type { RequestContext } from '../context.js';
 import type { ServerConnection } from '../connection.js';
@@ -18,6 +20,31 @@ import { ThriftAllTypes, ThriftArithArgs, ThriftArithReply } from './thrift-sche
  * so that one Go client test suite passes against both servers.
  */
 
+/** The args type hint of methods whose Go args are a struct (see {@link DemoMsgpackCodec}). */
+const GO_STRUCT: unique symbol = Symbol('Go struct args');
+
+/**
+ * msgpack as the Go server decodes args into a struct (vmihailenco/msgpack v5): a payload that
+ * does not start with a map (or an array, or nil) fails with Go's text, `msgpack: unexpected
+ * code=c1 decoding map length`, rather than the generic `decoding interface{}` one.
+ */
+class DemoMsgpackCodec extends MsgpackCodec {
+  override decode(data: Uint8Array, options?: CodecOptions): unknown {
+    if (options?.type === GO_STRUCT && data.length > 0) {
+      const c = data[0]!;
+      if (!(c === 0xc0 || (c >= 0x80 && c <= 0x9f) || (c >= 0xdc && c <= 0xdf))) {
+        throw new RpcxError(ErrorCode.CODEC, `msgpack: unexpected code=${c.toString(16)} decoding map length`);
+      }
+    }
+    return super.decode(data);
+  }
+}
+
+/** Type hints for `methods` whose Go args are structs. */
+function goStructArgs(...methods: string[]): Record<string, { args: symbol }> {
+  return Object.fromEntries(methods.map((m) => [m, { args: GO_STRUCT }]));
+}
+
 /**
  * The codecs the demo server uses: msgpack keeps Go's int64 (`d3`) as bigint and time.Time with
  * nanoseconds, so echoed values go back to Go as Go sent them; plus protobuf and thrift.
@@ -27,7 +54,7 @@ export function demoCodecs(): CodecRegistry {
     new RawCodec(),
     new JsonCodec(),
     new ProtobufCodec(),
-    new MsgpackCodec({ bigint: 'int64', time: 'timestamp' }),
+    new DemoMsgpackCodec({ bigint: 'int64', time: 'timestamp' }),
     new ThriftCodec(),
   ]);
 }
@@ -174,6 +201,43 @@ function sleepSignal(ms: number, signal: AbortSignal): Promise<boolean> {
   });
 }
 
+/** Go's zero `time.Time` (0001-01-01T00:00:00Z). */
+const GO_ZERO_TIME = new Timestamp(-62_135_596_800n, 0);
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof Map);
+}
+
+/** Go `services.Inner{Name string; Value int64}` as Go decodes it: missing fields are zero. */
+function goInner(v: unknown): { Name: unknown; Value: unknown } {
+  const o = isRecord(v) ? v : {};
+  return { Name: o.Name ?? '', Value: o.Value ?? 0n };
+}
+
+/**
+ * The fields of Go `services.Object`, in declaration order: `zero` for a value type (a missing or
+ * null field is the zero value), `null` for a nil-able one (pointer, slice, map, []byte).
+ */
+const OBJECT_FIELDS: readonly [string, (() => unknown) | null][] = [
+  ...['Int', 'Int8', 'Int16', 'Int32'].map((k) => [k, () => 0] as [string, () => unknown]),
+  ['Int64', () => 0n], // d3, as Go writes an int64
+  ...['Uint', 'Uint8', 'Uint16', 'Uint32', 'Uint64'].map((k) => [k, () => 0] as [string, () => unknown]),
+  ['Float32', () => new Float32(0)],
+  ['Float64', () => new Float64(0)], // cb, as Go writes a float64
+  ['Bool', () => false],
+  ['String', () => ''],
+  ['Bytes', null],
+  ['Time', () => GO_ZERO_TIME],
+  ['Nested', () => goInner(undefined)],
+  ['Ptr', null],
+  ['NilPtr', null],
+  ['Ints', null],
+  ['Strings', null],
+  ['Items', null],
+  ['MapSS', null],
+  ['MapSI', null],
+];
+
 /** Go: `services.Echo` — reflects what it receives. */
 export class Echo {
   readonly #counts = new Map<string, bigint>();
@@ -183,12 +247,24 @@ export class Echo {
     return args ?? null;
   }
 
-  /** Echoes an Object (as decoded; `Float32` re-tagged so it goes back as a float32, as Go sends it). */
+  /**
+   * Echoes an Object as Go does after decoding it into `services.Object`: every field, in Go's
+   * order, missing ones as Go zero values, unknown ones dropped; `Float32` re-tagged so it goes
+   * back as a float32, as Go sends it.
+   */
   Object(args: unknown): unknown {
-    if (args !== null && typeof args === 'object' && typeof (args as Record<string, unknown>).Float32 === 'number') {
-      (args as Record<string, unknown>).Float32 = new Float32((args as Record<string, number>).Float32 as number);
+    const a = isRecord(args) ? args : {};
+    const out: Record<string, unknown> = {};
+    for (const [k, zero] of OBJECT_FIELDS) {
+      const v = a[k];
+      out[k] = v === undefined || (v === null && zero !== null) ? (zero === null ? null : zero()) : v;
     }
-    return args;
+    if (typeof out.Float32 === 'number') out.Float32 = new Float32(out.Float32);
+    if (isRecord(out.Nested)) out.Nested = goInner(out.Nested);
+    if (out.Ptr !== null) out.Ptr = goInner(out.Ptr);
+    if (out.NilPtr !== null) out.NilPtr = goInner(out.NilPtr);
+    if (Array.isArray(out.Items)) out.Items = out.Items.map(goInner);
+    return out;
   }
 
   /** Copies every request metadata entry into the response metadata; replies `Empty{}`. */
@@ -443,8 +519,8 @@ export interface DemoServices {
 export function registerDemoServices(server: RpcxServer): DemoServices {
   const echo = new Echo();
   const push = new Push(server);
-  server.register(new Arith(), { name: 'Arith' });
-  server.register(echo, { name: 'Echo' });
+  server.register(new Arith(), { name: 'Arith', types: goStructArgs('Mul', 'Add', 'Div') });
+  server.register(echo, { name: 'Echo', types: goStructArgs('Object', 'Metadata', 'Sleep', 'Error', 'Count', 'GetCount') });
   server.register(push, { name: 'Push' });
 
   const arith = parseProto(ARITH_PROTO);
@@ -470,7 +546,7 @@ export function registerDemoServices(server: RpcxServer): DemoServices {
     }],
   ] as const) {
     server.addHandler('RawArith', method, (ctx) => {
-      const args = ctx.bind<{ A?: Int; B?: Int }>();
+      const args = ctx.bind<{ A?: Int; B?: Int }>(GO_STRUCT);
       ctx.write(fn(args ?? {}, ctx));
     });
   }
