@@ -142,6 +142,8 @@ interface Pending {
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const EMPTY_BYTES = new Uint8Array(0);
+/** The metadata of requests that carry none; never mutated. */
+const NO_METADATA: Map<string, string> = new Map();
 
 function keyOf(seq: bigint): number | bigint {
   return seq <= MAX_SAFE ? Number(seq) : seq;
@@ -276,7 +278,7 @@ export class Client {
     }
     return new Promise<RawResult>((resolve, reject) => {
       this.register(msg.seq, resolve as (v: never) => void, reject, 2, undefined, options);
-      conn.send(msg, this.failOnWriteError(msg.seq));
+      this.sendOrFail(conn, msg);
     });
   }
 
@@ -379,18 +381,26 @@ export class Client {
   }
 
   private buildRequest(servicePath: string, serviceMethod: string, payload: Uint8Array, st: number, options: CallOptions): Message {
-    const metadata = toMetadataMap(options.metadata);
-    if (this.options.auth !== undefined) metadata.set(MetaKey.Auth, this.options.auth);
-    if (options.timeoutMs !== undefined) metadata.set(MetaKey.ServerTimeout, String(Math.max(0, Math.floor(options.timeoutMs))));
-    return createMessage({
+    let metadata = NO_METADATA; // read only by the encoder: no Map per call when there is nothing to send
+    if (options.metadata !== undefined || this.options.auth !== undefined || options.timeoutMs !== undefined) {
+      metadata = toMetadataMap(options.metadata);
+      if (this.options.auth !== undefined) metadata.set(MetaKey.Auth, this.options.auth);
+      if (options.timeoutMs !== undefined) metadata.set(MetaKey.ServerTimeout, String(Math.max(0, Math.floor(options.timeoutMs))));
+    }
+    return {
+      version: 0,
       messageType: MessageType.Request,
-      serializeType: st,
+      heartbeat: false,
+      oneway: false,
       compressType: clientCompressType(options.compressType ?? this.compressType, payload.length),
+      messageStatusType: MessageStatusType.Normal,
+      serializeType: st,
+      seq: 0n,
       servicePath,
       serviceMethod,
       metadata,
       payload,
-    });
+    };
   }
 
   private dispatch(conn: FrameConnection, msg: Message, kind: 0 | 1, options: CallOptions): Promise<unknown> {
@@ -399,16 +409,23 @@ export class Client {
     msg.seq = seq;
     return new Promise((resolve, reject) => {
       this.register(seq, resolve as (v: never) => void, reject, kind, options.replyCodec, options);
-      conn.send(msg, this.failOnWriteError(seq));
+      this.sendOrFail(conn, msg);
     });
   }
 
-  private failOnWriteError(seq: bigint): (err?: RpcxError) => void {
-    return (err) => {
-      if (err === undefined) return;
-      const p = this.take(keyOf(seq));
-      p?.reject(err);
-    };
+  /**
+   * Queues a request whose pending entry is registered. No per-call write callback: a write that
+   * fails closes the connection, and closing fails every pending call; a frame that cannot even be
+   * queued (or encoded) fails its own call here.
+   */
+  private sendOrFail(conn: FrameConnection, msg: Message): void {
+    let err: RpcxError | undefined;
+    try {
+      err = conn.send(msg);
+    } catch (e) {
+      err = RpcxError.from(e, ErrorCode.CODEC);
+    }
+    if (err !== undefined) this.take(keyOf(msg.seq))?.reject(err);
   }
 
   private register(
@@ -660,7 +677,7 @@ export class Client {
       const msg = heartbeatRequest(seq, sent);
       new Promise<Message>((resolve, reject) => {
         this.register(seq, resolve as (v: never) => void, reject, 3, undefined, { timeoutMs: maxWait });
-        conn.send(msg, this.failOnWriteError(seq));
+        this.sendOrFail(conn, msg);
       }).then(
         (reply) => {
           if (readHeartbeatPayload(reply.payload) !== sent && log.enabled) log('%s: heartbeat reply differs from request', this.address);

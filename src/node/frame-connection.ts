@@ -99,8 +99,13 @@ export class FrameConnection {
     return this.queueBytes + this.socket.writableLength;
   }
 
-  /** Encodes and queues a message. `cb` runs once the frame is handed to the OS or the connection fails. */
-  send(msg: Message, cb?: WriteCallback): void {
+  /**
+   * Encodes and queues a message. `cb` runs once the frame is handed to the OS or the connection
+   * fails. Without `cb`, a frame that cannot be queued (connection closed, output over its limit)
+   * is returned as an error instead, so a caller that tracks its own failures (the client fails
+   * every pending call when the connection closes) needs no closure per frame.
+   */
+  send(msg: Message, cb?: WriteCallback): RpcxError | undefined {
     let frame: Uint8Array;
     try {
       frame = encodeMessage(msg, { compressors: this.compressors });
@@ -108,27 +113,27 @@ export class FrameConnection {
       const e = RpcxError.from(err, ErrorCode.INTERNAL);
       if (cb) cb(e);
       else throw e;
-      return;
+      return undefined;
     }
-    this.sendFrame(frame, cb);
+    return this.sendFrame(frame, cb);
   }
 
   /** Queues an encoded frame (see `send`). */
-  sendFrame(frame: Uint8Array, cb?: WriteCallback): void {
+  sendFrame(frame: Uint8Array, cb?: WriteCallback): RpcxError | undefined {
     if (this.closed || this.closing) {
       const err = this.closeError ?? new RpcxError(ErrorCode.CONNECTION, `connection to ${this.remoteAddress} is closed`);
       if (cb) queueMicrotask(() => cb(err));
-      return;
+      return err;
     }
     if (this.queueBytes + frame.length > this.maxQueuedBytes && this.queueBytes > 0) {
       const err = new RpcxError(ErrorCode.LIMIT, `more than ${this.maxQueuedBytes} bytes queued for ${this.remoteAddress}`);
       if (cb) queueMicrotask(() => cb(err));
-      return;
+      return err;
     }
     const n = this.queue.push(frame);
     this.queueBytes += frame.length;
     if (cb) this.callbacks.push(cb);
-    if (this.waitingDrain) return;
+    if (this.waitingDrain) return undefined;
     if (n >= EARLY_FLUSH_FRAMES || this.queueBytes >= EARLY_FLUSH_BYTES) {
       // A long batch (many frames decoded from one chunk): hand this part to the OS now, so the
       // peer starts on it while we go on with the rest, instead of both sides taking turns.
@@ -137,6 +142,7 @@ export class FrameConnection {
       this.flushScheduled = true;
       setImmediate(this.flushNow);
     }
+    return undefined;
   }
 
   /** Resolves once everything queued so far has been handed to the OS. */

@@ -59,19 +59,56 @@ export function utf8Encode(str: string): Buffer {
 export function utf8Decode(buf: Uint8Array, start: number, end: number): string {
   const len = end - start;
   if (len === 0) return '';
-  if (len < 32) {
-    let s = '';
-    for (let i = start; i < end; i++) {
-      const c = buf[i]!;
-      if (c > 0x7f) return decodeSlow(buf, start, end);
-      s += String.fromCharCode(c);
-    }
-    return s;
-  }
+  if (len <= INTERN_MAX) return internShort(buf, start, end);
   const b = buf instanceof Buffer ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const s = b.toString('utf8', start, end);
   if (s.indexOf('\ufffd') === -1) return s;
   return decodeSlow(buf, start, end);
+}
+
+/**
+ * Short strings (service paths, methods, metadata keys) repeat on every frame. They are interned
+ * in a small direct-mapped table keyed by a hash of their bytes, so decoding one allocates
+ * nothing once it has been seen; a slot whose bytes differ is simply replaced.
+ */
+const INTERN_MAX = 32;
+const INTERN_SLOTS = 1024;
+const internBytes: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(INTERN_SLOTS);
+const internStrings: string[] = new Array<string>(INTERN_SLOTS).fill('');
+
+function internShort(buf: Uint8Array, start: number, end: number): string {
+  let h = end - start;
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c > 0x7f) ascii = false;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  const slot = (h ^ (h >>> 15)) & (INTERN_SLOTS - 1);
+  const known = internBytes[slot];
+  if (known !== undefined && known.length === end - start) {
+    let same = true;
+    for (let i = 0; i < known.length; i++) {
+      if (known[i] !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return internStrings[slot]!;
+  }
+  let s: string;
+  if (ascii) {
+    s = String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+  } else {
+    const b = buf instanceof Buffer ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    s = b.toString('utf8', start, end);
+    if (s.indexOf('\ufffd') !== -1) s = decodeSlow(buf, start, end);
+  }
+  const copy = new Uint8Array(end - start); // a copy: the caller's chunk may be reused
+  copy.set(buf.subarray(start, end));
+  internBytes[slot] = copy;
+  internStrings[slot] = s;
+  return s;
 }
 
 function isWellFormed(str: string): boolean {
