@@ -113,6 +113,23 @@ export class PluginContainer {
   }
 }
 
+/** A token bucket refilled at `ratePerSecond` up to `burst` (default `max(1, ratePerSecond)`); `take()` spends one token if there is one. */
+function tokenBucket(options: { ratePerSecond: number; burst?: number }): () => boolean {
+  const rate = options.ratePerSecond;
+  if (!(rate > 0)) throw new RpcxError(ErrorCode.INVALID_ARGUMENT, 'ratePerSecond must be > 0');
+  const burst = options.burst ?? Math.max(1, rate);
+  let tokens = burst;
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    tokens = Math.min(burst, tokens + ((now - last) / 1000) * rate);
+    last = now;
+    if (tokens < 1) return false;
+    tokens--;
+    return true;
+  };
+}
+
 /**
  * A token-bucket request rate limiter (Go: `serverplugin.NewReqRateLimitingPlugin` without
  * blocking, as the interop Go server configures it): over the limit a request gets Go's
@@ -120,21 +137,12 @@ export class PluginContainer {
  * counted. `burst` defaults to `max(1, ratePerSecond)`.
  */
 export function rateLimitPlugin(options: { ratePerSecond: number; burst?: number }): ServerPlugin {
-  const rate = options.ratePerSecond;
-  if (!(rate > 0)) throw new RpcxError(ErrorCode.INVALID_ARGUMENT, 'ratePerSecond must be > 0');
-  const burst = options.burst ?? Math.max(1, rate);
-  let tokens = burst;
-  let last = performance.now();
+  const take = tokenBucket(options);
   return {
     name: 'rateLimit',
     postReadRequest(_conn, req) {
       if (req.heartbeat) return;
-      const now = performance.now();
-      tokens = Math.min(burst, tokens + ((now - last) / 1000) * rate);
-      last = now;
-      if (tokens < 1) return ErrReqReachLimit;
-      tokens--;
-      return;
+      return take() ? undefined : ErrReqReachLimit;
     },
   };
 }
@@ -144,20 +152,11 @@ export function rateLimitPlugin(options: { ratePerSecond: number; burst?: number
  * when the bucket is empty is closed at once.
  */
 export function connectionRateLimitPlugin(options: { ratePerSecond: number; burst?: number }): ServerPlugin {
-  const rate = options.ratePerSecond;
-  if (!(rate > 0)) throw new RpcxError(ErrorCode.INVALID_ARGUMENT, 'ratePerSecond must be > 0');
-  const burst = options.burst ?? Math.max(1, rate);
-  let tokens = burst;
-  let last = performance.now();
+  const take = tokenBucket(options);
   return {
     name: 'connectionRateLimit',
     postConnAccept() {
-      const now = performance.now();
-      tokens = Math.min(burst, tokens + ((now - last) / 1000) * rate);
-      last = now;
-      if (tokens < 1) return false;
-      tokens--;
-      return true;
+      return take();
     },
   };
 }

@@ -20,6 +20,7 @@ import {
 } from '../../src/protocol/index.js';
 import { defaultCompressors } from '../../src/node/gzip.js';
 import { MsgpackCodec } from '../../src/codec/msgpack.js';
+import { TestClients } from '../support/clients.js';
 import { rejectsWith, sleep, until, within } from '../support/tg.js';
 
 const msgpack = new MsgpackCodec();
@@ -74,20 +75,16 @@ function reply(req: Message, value: unknown, init: Partial<Message> = {}): Uint8
 
 describe('Client against raw test servers', { timeout: 30_000 }, () => {
   const servers: RawServer[] = [];
-  const clients: Client[] = [];
+  const clients = new TestClients();
+  const open = clients.open;
   const serve = async (onRequest: (msg: Message, socket: Socket) => void): Promise<RawServer> => {
     const s = await rawServer(onRequest);
     servers.push(s);
     return s;
   };
-  const open = async (address: string, options: Parameters<typeof Client.connect>[1] = {}): Promise<Client> => {
-    const c = await Client.connect(address, options);
-    clients.push(c);
-    return c;
-  };
 
   after(async () => {
-    for (const c of clients) await c.close({ graceful: false });
+    await clients.closeAll();
     for (const s of servers) await s.close();
   });
 
@@ -255,7 +252,7 @@ describe('Client against raw test servers', { timeout: 30_000 }, () => {
     const port = (silent.address() as { port: number }).port;
     try {
       const c = new Client(`tcp@127.0.0.1:${port}`, { tls: {}, connectTimeoutMs: 10_000 });
-      clients.push(c);
+      clients.add(c);
       const started = Date.now();
       await rejectsWith(c.call('S', 'M', {}, { timeoutMs: 200 }), 'TIMEOUT');
       const took = Date.now() - started;

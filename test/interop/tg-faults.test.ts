@@ -7,25 +7,22 @@ import assert from 'node:assert/strict';
 import { Client, type ClientStatus } from '../../src/client/client.js';
 import { RpcxError } from '../../src/errors.js';
 import { MessageStatusType, MessageType, type Message } from '../../src/protocol/index.js';
+import { TestClients } from '../support/clients.js';
 import { caseTest, peerName, peerOf, startPeerServer, type PeerOptions, type PeerServer } from '../support/peer.js';
 import { freePort, rejectsWith, sleep, until, within, type SleepReply } from '../support/tg.js';
 
 for (const dir of ['TG', 'TT'] as const) describe(`${dir} faults (TS Client -> ${peerName(peerOf(dir))} server)`, { timeout: 60_000 }, () => {
   const servers: PeerServer[] = [];
-  const clients: Client[] = [];
+  const clients = new TestClients();
+  const open = clients.open;
   const start = async (opts: PeerOptions = {}): Promise<PeerServer> => {
     const s = await startPeerServer(peerOf(dir), opts);
     servers.push(s);
     return s;
   };
-  const open = async (address: string, options: Parameters<typeof Client.connect>[1] = {}): Promise<Client> => {
-    const c = await Client.connect(address, options);
-    clients.push(c);
-    return c;
-  };
 
   after(async () => {
-    for (const c of clients) await c.close({ graceful: false });
+    await clients.closeAll();
     // kill() sends SIGKILL, which also ends a SIGSTOPped process.
     await Promise.all(servers.map((s) => s.kill()));
   });

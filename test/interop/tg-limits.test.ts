@@ -7,27 +7,24 @@ import { Client, type ClientStatus } from '../../src/client/client.js';
 import { ServiceError } from '../../src/errors.js';
 import { connect, type Socket } from 'node:net';
 import { SerializeType, encodeMessage, heartbeatRequest } from '../../src/protocol/index.js';
+import { TestClients } from '../support/clients.js';
 import { caseTest, peerName, peerOf, startPeerServer, type PeerOptions, type PeerServer } from '../support/peer.js';
 import { startFrameProxy, type FrameProxy } from '../support/frame-proxy.js';
 import { rejectsWith, sleep, until, within } from '../support/tg.js';
 
 for (const dir of ['TG', 'TT'] as const) describe(`${dir} auth, limits and idle timeout (TS Client -> ${peerName(peerOf(dir))} server)`, { timeout: 60_000 }, () => {
   const servers: PeerServer[] = [];
-  const clients: Client[] = [];
+  const clients = new TestClients();
+  const open = clients.open;
   const proxies: FrameProxy[] = [];
   const start = async (opts: PeerOptions = {}): Promise<PeerServer> => {
     const s = await startPeerServer(peerOf(dir), opts);
     servers.push(s);
     return s;
   };
-  const open = async (address: string, options: Parameters<typeof Client.connect>[1] = {}): Promise<Client> => {
-    const c = await Client.connect(address, options);
-    clients.push(c);
-    return c;
-  };
 
   after(async () => {
-    for (const c of clients) await c.close({ graceful: false });
+    await clients.closeAll();
     for (const p of proxies) await p.close();
     await Promise.all(servers.map((s) => s.kill()));
   });
