@@ -55,6 +55,18 @@ describe('examples run against the Go server peer', { timeout: 60_000 }, () => {
     assert.deepEqual(r.lines.slice(1), [0, 1, 2, 3, 4].map((i) => `IoT.Temperature from sensor-1: ${i}`));
   });
 
+  it('example xclient (two Go servers: round robin, proxy, inform)', async (t) => {
+    if (!requireGo(t, ['server'])) return;
+    const second = await startGoServer();
+    try {
+      const r = await runExample('xclient', [go!.address, second.address]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.lines, ['{ C: 42 }', '42', '[ 42, 42 ]']);
+    } finally {
+      await second.kill();
+    }
+  });
+
   it('example async-calls', async (t) => {
     if (!requireGo(t, ['server'])) return;
     const r = await runExample('async-calls', [go!.address]);
