@@ -148,8 +148,14 @@ for (const dir of ['TG', 'TT'] as const) describe(`${dir} server pushes (${peerN
       { timeoutMs: 20_000 },
     );
     assert.equal(reply.Sent, N, 'the server wrote every push; the client kept reading (drop never blocks)');
-    gc();
-    const grown = mem() - before;
+    // Freed ArrayBuffer memory is returned off the main thread after a GC; on a busy machine
+    // that lags, so measure again a few times (bounded) before judging.
+    let grown = Infinity;
+    for (let i = 0; i < 10 && grown >= 16 * 1024 * 1024; i++) {
+      gc();
+      grown = mem() - before;
+      if (grown >= 16 * 1024 * 1024) await sleep(50);
+    }
     t.diagnostic(`memory grew ${(grown / 1048576).toFixed(1)} MiB for ${(N * size) / 1048576} MiB pushed`);
     assert.equal(c.droppedMessages, N - cap, 'overflow is dropped and counted');
     assert.ok(grown < 16 * 1024 * 1024, `memory stays bounded: grew ${(grown / 1048576).toFixed(1)} MiB for ${(N * size) / 1048576} MiB pushed`);
