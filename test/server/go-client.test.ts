@@ -94,60 +94,73 @@ const PLAIN_CASES = [
   'garbage_bytes',
 ] as const;
 
-describe('Go rpcx client -> Node server (GT)', { concurrency: true }, () => {
+// Every case is its own test named `GT <case>` (npm run interop -- <case> selects it); each runs
+// the Go client peer with just that case against a Node server set up as the case needs.
+describe('Go rpcx client -> Node server (GT)', () => {
   const servers: RpcxServer[] = [];
   after(async () => {
     await Promise.all(servers.map((s) => s.close()));
   });
-
-  test('every plain case', async (t) => {
-    if (!requireGo(t, ['client'])) return;
-    const { server, key } = await startServer();
-    servers.push(server);
-    const results = await runGoClient(['-addr', key, '-case', PLAIN_CASES.join(',')]);
-    check(t, results, PLAIN_CASES);
-    assert.ok(!results.some((r) => r.skipped !== undefined && (r.case === 'handler_throws' || r.case === 'push_broadcast')), 'TS-only services missing');
-  });
-
-  test('auth_ok, auth_rejected_closes', async (t) => {
-    if (!requireGo(t, ['client'])) return;
-    const { server, key } = await startServer({ authFunc: tokenAuth('s3cret') });
-    servers.push(server);
-    const cases = ['auth_ok', 'auth_rejected_closes'];
-    const results = await runGoClient(['-addr', key, '-auth', 's3cret', '-case', cases.join(',')]);
+  const serverFor = new Map<string, Promise<string>>();
+  /** One in-process server per setup, started when the first case that needs it runs. */
+  const keyFor = (setup: string, options: ServerOptions = {}, network: ServeNetwork = 'tcp', address = '127.0.0.1:0'): Promise<string> => {
+    let key = serverFor.get(setup);
+    if (key === undefined) {
+      key = startServer(options, network, address).then(({ server, key: k }) => {
+        servers.push(server);
+        return k;
+      });
+      serverFor.set(setup, key);
+    }
+    return key;
+  };
+  const runCase = async (t: TestContext, name: string, key: string, args: readonly string[] = [], also: readonly string[] = []): Promise<CaseResult[]> => {
+    const cases = [name, ...also];
+    const results = await runGoClient(['-addr', key, ...args, '-case', cases.join(',')]);
     check(t, results, cases);
-    assert.ok(results.every((r) => r.skipped === undefined));
-  });
+    return results;
+  };
 
-  test('heartbeat_keeps_idle_alive, max_message_length (server read timeout 1 s, limit 1 MiB)', async (t) => {
-    if (!requireGo(t, ['client'])) return;
-    const { server, key } = await startServer({ readTimeoutMs: 1000, maxMessageLength: 1 << 20 });
-    servers.push(server);
-    const cases = ['heartbeat_keeps_idle_alive', 'max_message_length'];
-    const results = await runGoClient(['-addr', key, '-read-timeout', '1s', '-max-message-length', String(1 << 20), '-case', cases.join(',')]);
-    check(t, results, cases);
-    assert.ok(results.every((r) => r.skipped === undefined));
-  });
+  for (const name of PLAIN_CASES) {
+    test(`GT ${name}`, async (t) => {
+      if (!requireGo(t, ['client'])) return;
+      const results = await runCase(t, name, await keyFor('plain'));
+      if (name === 'handler_throws' || name === 'push_broadcast') assert.equal(results[0]!.skipped, undefined, 'TS-only demo services missing');
+    });
+  }
 
-  test('unix_socket', async (t) => {
+  for (const name of ['auth_ok', 'auth_rejected_closes']) {
+    test(`GT ${name}`, async (t) => {
+      if (!requireGo(t, ['client'])) return;
+      const results = await runCase(t, name, await keyFor('auth', { authFunc: tokenAuth('s3cret') }), ['-auth', 's3cret']);
+      assert.ok(results.every((r) => r.skipped === undefined));
+    });
+  }
+
+  // server read timeout 1 s, frame limit 1 MiB
+  for (const name of ['heartbeat_keeps_idle_alive', 'max_message_length']) {
+    test(`GT ${name}`, async (t) => {
+      if (!requireGo(t, ['client'])) return;
+      const key = await keyFor('limits', { readTimeoutMs: 1000, maxMessageLength: 1 << 20 });
+      const results = await runCase(t, name, key, ['-read-timeout', '1s', '-max-message-length', String(1 << 20)]);
+      assert.ok(results.every((r) => r.skipped === undefined));
+    });
+  }
+
+  test('GT unix_socket', async (t) => {
     if (!requireGo(t, ['client'])) return;
     const path = join(tmpdir(), `rpcx-gt-${process.pid}.sock`);
     rmSync(path, { force: true });
-    const { server, key } = await startServer({}, 'unix', path);
-    servers.push(server);
-    const results = await runGoClient(['-addr', key, '-case', 'unix_socket,arith_msgpack,push_basic']);
-    check(t, results, ['arith_msgpack', 'push_basic', 'unix_socket']);
+    await runCase(t, 'unix_socket', await keyFor('unix', {}, 'unix', path), [], ['arith_msgpack', 'push_basic']);
   });
 
-  test('http CONNECT transport', async (t) => {
+  test('GT http_connect', async (t) => {
     if (!requireGo(t, ['client'])) return;
-    const { server, key } = await startServer({}, 'http');
-    servers.push(server);
-    const results = await runGoClient(['-addr', key, '-case', 'arith_msgpack,push_basic,heartbeat_echo_exact']);
+    const results = await runGoClient(['-addr', await keyFor('http', {}, 'http'), '-case', 'arith_msgpack,push_basic,heartbeat_echo_exact']);
     check(t, results, ['arith_msgpack', 'heartbeat_echo_exact', 'push_basic']);
   });
 
-  test('tls (test CA made with openssl)', async (t) => {
+  test('GT tls', async (t) => {
     if (!requireGo(t, ['client'])) return;
     if (spawnSync('openssl', ['version']).status !== 0) {
       t.skip('openssl not found');
@@ -174,7 +187,8 @@ describe('Go rpcx client -> Node server (GT)', { concurrency: true }, () => {
     }
   });
 
-  test('graceful_shutdown_in_flight (server.shutdown after the INFLIGHT line)', async (t) => {
+  // server.shutdown() once the Go client prints its INFLIGHT line
+  test('GT graceful_shutdown_in_flight', async (t) => {
     if (!requireGo(t, ['client'])) return;
     const { server, key } = await startServer();
     servers.push(server);
