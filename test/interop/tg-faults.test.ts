@@ -8,23 +8,18 @@ import { Client, type ClientStatus } from '../../src/client/client.js';
 import { RpcxError } from '../../src/errors.js';
 import { MessageStatusType, MessageType, type Message } from '../../src/protocol/index.js';
 import { TestClients } from '../support/clients.js';
-import { caseTest, peerName, peerOf, startPeerServer, type PeerOptions, type PeerServer } from '../support/peer.js';
+import { TestPeers, caseTest, peerName, peerOf } from '../support/peer.js';
 import { freePort, rejectsWith, sleep, until, within, type SleepReply } from '../support/tg.js';
 
 for (const dir of ['TG', 'TT'] as const) describe(`${dir} faults (TS Client -> ${peerName(peerOf(dir))} server)`, { timeout: 60_000 }, () => {
-  const servers: PeerServer[] = [];
+  const servers = new TestPeers(peerOf(dir));
+  const start = servers.start;
   const clients = new TestClients();
   const open = clients.open;
-  const start = async (opts: PeerOptions = {}): Promise<PeerServer> => {
-    const s = await startPeerServer(peerOf(dir), opts);
-    servers.push(s);
-    return s;
-  };
 
   after(async () => {
     await clients.closeAll();
-    // kill() sends SIGKILL, which also ends a SIGSTOPped process.
-    await Promise.all(servers.map((s) => s.kill()));
+    await servers.killAll();
   });
 
   caseTest(dir, 'frozen_peer_detected', async () => {

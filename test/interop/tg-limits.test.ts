@@ -8,25 +8,21 @@ import { ServiceError } from '../../src/errors.js';
 import { connect, type Socket } from 'node:net';
 import { SerializeType, encodeMessage, heartbeatRequest } from '../../src/protocol/index.js';
 import { TestClients } from '../support/clients.js';
-import { caseTest, peerName, peerOf, startPeerServer, type PeerOptions, type PeerServer } from '../support/peer.js';
+import { TestPeers, caseTest, peerName, peerOf } from '../support/peer.js';
 import { startFrameProxy, type FrameProxy } from '../support/frame-proxy.js';
 import { rejectsWith, sleep, until, within } from '../support/tg.js';
 
 for (const dir of ['TG', 'TT'] as const) describe(`${dir} auth, limits and idle timeout (TS Client -> ${peerName(peerOf(dir))} server)`, { timeout: 60_000 }, () => {
-  const servers: PeerServer[] = [];
+  const servers = new TestPeers(peerOf(dir));
+  const start = servers.start;
   const clients = new TestClients();
   const open = clients.open;
   const proxies: FrameProxy[] = [];
-  const start = async (opts: PeerOptions = {}): Promise<PeerServer> => {
-    const s = await startPeerServer(peerOf(dir), opts);
-    servers.push(s);
-    return s;
-  };
 
   after(async () => {
     await clients.closeAll();
     for (const p of proxies) await p.close();
-    await Promise.all(servers.map((s) => s.kill()));
+    await servers.killAll();
   });
 
   caseTest(dir, 'auth_ok', async () => {

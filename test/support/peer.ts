@@ -111,3 +111,22 @@ export function caseTest(dir: ClientDirection, name: string, fn: (t: TestContext
     await fn(t);
   });
 }
+
+/** Peer server processes a test suite starts, killed together in its `after` hook. */
+export class TestPeers {
+  private readonly servers: PeerServer[] = [];
+
+  constructor(private readonly kind: PeerKind) {}
+
+  /** Starts a peer server of this suite's kind and remembers it. */
+  start = async (opts: PeerOptions = {}): Promise<PeerServer> => {
+    const s = await startPeerServer(this.kind, opts);
+    this.servers.push(s);
+    return s;
+  };
+
+  /** Kills every server (SIGKILL, which also ends a SIGSTOPped process). */
+  async killAll(): Promise<void> {
+    await Promise.all(this.servers.splice(0).map((s) => s.kill()));
+  }
+}
