@@ -72,8 +72,12 @@ export class ServiceError extends RpcxError {
   /** The reply payload Go sends with a method error, decoded when a codec was given. */
   readonly reply: unknown;
 
-  constructor(message: string, metadata: Map<string, string> = new Map(), reply?: unknown) {
-    super(ErrorCode.SERVICE, message);
+  /**
+   * `code` is `SERVICE`, or `UNAUTHENTICATED` when the client recognised the text as an auth
+   * rejection (`ClientOptions.isAuthError`): rpcx marks nothing else on the wire.
+   */
+  constructor(message: string, metadata: Map<string, string> = new Map(), reply?: unknown, code: typeof ErrorCode.SERVICE | typeof ErrorCode.UNAUTHENTICATED = ErrorCode.SERVICE) {
+    super(code, message);
     this.metadata = metadata;
     this.reply = reply;
   }

@@ -71,6 +71,13 @@ export interface ClientOptions extends DialOptions {
   maxWaitForHeartbeatMs?: number;
   /** Token sent as `__AUTH` on every call (Go: `XClient.Auth`). */
   auth?: string;
+  /**
+   * Recognises a server's auth-rejection text (Go: whatever the server's `AuthFunc` returned, e.g.
+   * `invalid token`). rpcx marks an auth failure on the wire only by that text and the server
+   * closing the connection after it; an error reply whose text this returns true for rejects with
+   * a `ServiceError` of code `UNAUTHENTICATED` instead of `SERVICE`. Default: none.
+   */
+  isAuthError?: (text: string) => boolean;
   /** Buffered server pushes before the policy applies (default 1,024). */
   pushBufferSize?: number;
   /** `block` stops reading the socket while the buffer is full; `drop` drops and counts (default `block`). */
@@ -582,7 +589,9 @@ export class Client {
       }
     }
     if (isError) {
-      p.reject(new ServiceError(msg.metadata.get(MetaKey.ServiceError) ?? '', msg.metadata, reply));
+      const text = msg.metadata.get(MetaKey.ServiceError) ?? '';
+      const code = this.options.isAuthError?.(text) === true ? ErrorCode.UNAUTHENTICATED : ErrorCode.SERVICE;
+      p.reject(new ServiceError(text, msg.metadata, reply, code));
       return;
     }
     p.resolve((p.kind === 0 ? reply : { reply, metadata: msg.metadata }) as never);

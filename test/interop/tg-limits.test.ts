@@ -53,6 +53,10 @@ for (const dir of ['TG', 'TT'] as const) describe(`${dir} auth, limits and idle 
       // The next call reconnects and is rejected again.
       assert.equal((await rejectsWith(c.call('Arith', 'Mul', { A: 1, B: 2 }), 'SERVICE')).message, 'invalid token');
     }
+    // With the server's rejection text declared, the same failure carries code UNAUTHENTICATED.
+    const typed = await open(srv.address, { auth: 'wrong', isAuthError: (text) => text === 'invalid token' });
+    const denied = await rejectsWith(typed.call('Arith', 'Mul', { A: 1, B: 2 }), 'UNAUTHENTICATED');
+    assert.ok(denied instanceof ServiceError && denied.message === 'invalid token');
     // A client with the right token on the same server is unaffected.
     const ok = await open(srv.address, { auth: 'right' });
     assert.deepEqual(await ok.call('Arith', 'Mul', { A: 2, B: 2 }), { C: 4 });
