@@ -2,6 +2,7 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { RpcxError, ErrorCode } from '../errors.js';
 import { fromSocketError } from './socket-error.js';
+import { DirectReader, registerDirectReader } from './direct-read.js';
 
 /** Networks this client can dial (Go: `client.Connect`'s network argument). */
 export type Network = 'tcp' | 'tcp4' | 'tcp6' | 'unix' | 'http';
@@ -106,8 +107,11 @@ export function dial(target: ServerAddress, options: DialOptions = {}): Promise<
       socket.on('data', onData);
     };
 
+    // Plain tcp and unix sockets read through `onread` (see direct-read.ts); TLS and the http
+    // CONNECT handshake need the stream.
+    const direct = options.tls === undefined && target.network !== 'http' ? new DirectReader() : undefined;
     if (target.network === 'unix') {
-      socket = netConnect({ path: target.address }, ready);
+      socket = netConnect(direct === undefined ? { path: target.address } : { path: target.address, onread: direct.onread }, ready);
     } else {
       const { host, port } = splitHostPort(target.address);
       const family = target.network === 'tcp4' ? 4 : target.network === 'tcp6' ? 6 : 0;
@@ -115,8 +119,9 @@ export function dial(target: ServerAddress, options: DialOptions = {}): Promise<
         ? // SNI carries host names only (RFC 6066; Node warns with DEP0123 for an IP). The
           // certificate is still checked against the IP address.
           tlsConnect({ ...(isIP(host) === 0 ? { servername: host } : {}), ...options.tls, host, port }, ready)
-        : netConnect({ host, port, family }, ready);
+        : netConnect(direct === undefined ? { host, port, family } : { host, port, family, onread: direct.onread }, ready);
     }
+    if (direct !== undefined) registerDirectReader(socket, direct);
     socket.on('error', onError);
     if (options.signal?.aborted) return onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });

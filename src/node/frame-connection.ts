@@ -5,6 +5,7 @@ import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { encodeMessage, type DecodeOptions, type Message } from '../protocol/message.js';
 import type { CompressorTable } from '../protocol/compress.js';
 import { fromSocketError } from './socket-error.js';
+import { directReaderOf } from './direct-read.js';
 
 const log = createDebug('rpcx:conn');
 
@@ -63,7 +64,9 @@ export class FrameConnection {
     this.compressors = options.compressors;
     this.maxQueuedBytes = options.maxQueuedBytes ?? 256 * 1024 * 1024;
     this.decoder = new FrameDecoder(options);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    const direct = directReaderOf(socket);
+    if (direct !== undefined) direct.attach((chunk) => this.onData(chunk));
+    else socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
       this.waitingDrain = false;
       if (this.queue.length > 0) this.flush();
