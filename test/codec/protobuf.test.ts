@@ -19,6 +19,7 @@ import {
   toHex,
 } from '../fixtures/canonical.js';
 import { goJsonLines, repoRoot, requireGo } from '../support/go.js';
+import { randomInputs } from './random-inputs.js';
 
 const protoDir = join(repoRoot, 'interop', 'proto');
 const files = ['arith.proto', 'benchmark.proto', 'alltypes.proto'];
@@ -346,17 +347,8 @@ describe('ProtobufCodec: bad input', () => {
   });
 
   test('random bytes never throw anything but RpcxError CODEC', () => {
-    let seed = 12345;
-    const rand = (): number => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed;
-    };
-    for (let i = 0; i < 3000; i++) {
-      const len = rand() % 64;
-      const buf = new Uint8Array(len);
-      for (let j = 0; j < len; j++) buf[j] = rand() & 0xff;
-      // sometimes start from a valid message and flip bytes
-      const input = i % 2 === 0 ? buf : fullPayload.map((b) => (rand() % 50 === 0 ? b ^ (rand() & 0xff) : b));
+    // random bytes, and valid messages with bytes flipped
+    for (const input of randomInputs(12345, fullPayload, 3000, 50)) {
       for (const type of [all, arith, nestedType]) {
         try {
           codec.decode(input, { type });

@@ -15,6 +15,7 @@ import {
   toHex,
 } from '../fixtures/canonical.js';
 import { goJsonLines, requireGo } from '../support/go.js';
+import { randomInputs } from './random-inputs.js';
 import { ThriftAllTypes, ThriftArithArgs, ThriftArithReply, ThriftEmpty, ThriftInner } from '../../src/server/demo/thrift-schemas.js';
 
 // Descriptors mirroring interop/thrift/interop.thrift, shared with the demo services.
@@ -306,16 +307,8 @@ describe('ThriftCodec: bad input', () => {
   });
 
   test('random bytes never throw anything but RpcxError', () => {
-    let seed = 987654;
-    const rand = (): number => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed;
-    };
-    for (let i = 0; i < 3000; i++) {
-      const len = rand() % 64;
-      const buf = new Uint8Array(len);
-      for (let j = 0; j < len; j++) buf[j] = rand() & 0xff;
-      const input = i % 2 === 0 ? buf : fullPayload.map((b) => (rand() % 40 === 0 ? b ^ (rand() & 0xff) : b));
+    // random bytes, and valid structs with bytes flipped
+    for (const input of randomInputs(987654, fullPayload, 3000, 40)) {
       for (const type of [AllTypes, ArithArgs, Empty]) {
         try {
           codec.decode(input, { type });
