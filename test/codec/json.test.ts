@@ -8,6 +8,7 @@ import { JsonCodec } from '../../src/codec/json.js';
 import { Timestamp } from '../../src/codec/timestamp.js';
 import { goJsonLines, requireGo } from '../support/go.js';
 import { compareCanonical, fromCanonical, loadCodecVectors, vectorPayload } from './canonical.js';
+import { codecError } from './assertions.js';
 
 const vectors = loadCodecVectors('codec-json.json');
 const codec = new JsonCodec();
@@ -34,15 +35,6 @@ function dec(s: string, c: JsonCodec = codec): unknown {
   return c.decode(utf8.encode(s));
 }
 
-function codecError(fn: () => unknown, message?: string | RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof RpcxError, `not an RpcxError: ${String(err)}`);
-    assert.ok(err.code === 'CODEC' || err.code === 'LIMIT', err.code);
-    if (typeof message === 'string') assert.equal(err.message, message);
-    else if (message) assert.match(err.message, message);
-    return true;
-  });
-}
 
 describe('JSON codec: Go vectors', () => {
   it('has vectors', () => assert.ok(vectors.length >= 60, `only ${vectors.length} vectors`));

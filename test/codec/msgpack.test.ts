@@ -16,6 +16,7 @@ import {
   sha256Hex,
   vectorPayload,
 } from './canonical.js';
+import { codecError } from './assertions.js';
 
 const vectors = loadCodecVectors('codec-msgpack.json');
 const codec = new MsgpackCodec();
@@ -78,15 +79,6 @@ function reencodable(tagged: unknown): boolean {
   return walk(tagged);
 }
 
-function codecError(fn: () => unknown, message?: string | RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof RpcxError, `not an RpcxError: ${String(err)}`);
-    assert.ok(err.code === 'CODEC' || err.code === 'LIMIT', err.code);
-    if (typeof message === 'string') assert.equal(err.message, message);
-    else if (message) assert.match(err.message, message);
-    return true;
-  });
-}
 
 describe('MsgPack codec: Go vectors', () => {
   it('has vectors', () => assert.ok(vectors.length >= 60, `only ${vectors.length} vectors`));
