@@ -184,7 +184,7 @@ test('TG failbackup_latency', { timeout: 30_000 }, async (t) => {
   // backup to the other server answers long before it would.
   const frozen = createXClient('Echo', { discovery: discovery([a!, b!]), failMode: FailMode.Failbackup, selectMode: SelectMode.RoundRobin });
   t.after(() => frozen.close());
-  slow.proc.kill('SIGSTOP');
+  await slow.freeze();
   try {
     const t1 = performance.now();
     const r = await within(frozen.call<{ Count: number }>('Count', { Key: key }), 5_000, 'failbackup call');

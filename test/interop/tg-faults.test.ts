@@ -35,7 +35,7 @@ for (const dir of ['TG', 'TT'] as const) describe(`${dir} faults (TS Client -> $
     try {
       const pending = [c.call('Echo', 'Sleep', { Ms: 30_000 }), c.call('Echo', 'Sleep', { Ms: 30_000 })];
       await sleep(50);
-      srv.proc.kill('SIGSTOP');
+      await srv.freeze();
       const stopped = Date.now();
       const errors = await within(
         Promise.all(pending.map((p) => rejectsWith(p, 'CONNECTION', 'pending call on a frozen server'))),

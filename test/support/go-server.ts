@@ -2,6 +2,7 @@
 // general, any server program that prints `listening <key>` as its first stdout line (the TS
 // `rpcx serve` too: see peer.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { goBinary, goDir } from './go.js';
 
@@ -16,6 +17,22 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
   /** Everything the server wrote to stderr so far. */
   stderr(): string;
+  /**
+   * SIGSTOP, then waits (max 2 s) until the kernel reports the process stopped: `kill()` returns
+   * before delivery on some kernels and sandboxes, and a server that still runs for a few
+   * milliseconds answers the request a test meant to leave unanswered.
+   */
+  freeze(): Promise<void>;
+}
+
+/** The state letter of `/proc/<pid>/stat` ('T' stopped), or undefined where there is no /proc. */
+function procState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The Go server peer process. */
@@ -65,5 +82,16 @@ export async function startServerProcess(label: string, command: string, args: r
       return exited;
     },
     stderr: () => err,
+    freeze: async () => {
+      proc.kill('SIGSTOP');
+      const pid = proc.pid!;
+      for (let i = 0; i < 200; i++) {
+        const st = procState(pid);
+        if (st === undefined) return void (await new Promise((r) => setTimeout(r, 50)));
+        if (st === 'T' || st === 't') return;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error(`${label} (pid ${pid}) did not stop within 2 s of SIGSTOP`);
+    },
   };
 }
