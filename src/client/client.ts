@@ -23,6 +23,7 @@ import { defaultCompressors } from '../node/gzip.js';
 import { dial, parseAddress, type DialOptions, type ServerAddress } from '../node/dial.js';
 import { FrameConnection } from '../node/frame-connection.js';
 import { AsyncQueue } from './async-queue.js';
+import { PendingTable } from './pending-table.js';
 
 const log = createDebug('rpcx:client');
 
@@ -180,7 +181,7 @@ export class Client {
 
   private conn: FrameConnection | undefined;
   private connecting: Promise<FrameConnection> | undefined;
-  private pending = new Map<number | bigint, Pending>();
+  private pending = new PendingTable<Pending>();
   private seq = 0;
   private closedByUser = false;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
@@ -273,8 +274,9 @@ export class Client {
   }
 
   /**
-   * Sends a message as given, seq included (Go: `Client.SendRaw`: no automatic seq, so a seq
-   * in use by another call collides). Resolves to the response's metadata and raw payload; a
+   * Sends a message as given, seq included (Go: `Client.SendRaw`: no automatic seq). A seq that
+   * a call still awaiting its reply uses is refused with INVALID_ARGUMENT (in Go the two calls
+   * collide and one never completes). Resolves to the response's metadata and raw payload; a
    * oneway message resolves once written, with an empty result.
    */
   async sendRaw(msg: Message, options: Pick<CallOptions, 'signal' | 'timeoutMs'> = {}): Promise<RawResult> {
@@ -282,6 +284,9 @@ export class Client {
     if (msg.oneway) {
       await new Promise<void>((resolve, reject) => conn.send(msg, (err) => (err ? reject(err) : resolve())));
       return { metadata: new Map(), payload: EMPTY_BYTES, message: msg };
+    }
+    if (this.pending.has(keyOf(msg.seq))) {
+      throw new RpcxError(ErrorCode.INVALID_ARGUMENT, `seq ${msg.seq} is in use by a call awaiting its reply on ${this.address}`);
     }
     return new Promise<RawResult>((resolve, reject) => {
       this.register(msg.seq, resolve as (v: never) => void, reject, 2, undefined, options);
@@ -412,7 +417,7 @@ export class Client {
 
   private dispatch(conn: FrameConnection, msg: Message, kind: 0 | 1, options: CallOptions): Promise<unknown> {
     if (options.signal?.aborted) return Promise.reject(cancelled(options.signal));
-    const seq = BigInt(this.seq++);
+    const seq = BigInt(this.nextSeq());
     msg.seq = seq;
     return new Promise((resolve, reject) => {
       this.register(seq, resolve as (v: never) => void, reject, kind, options.replyCodec, options);
@@ -461,14 +466,20 @@ export class Client {
       };
       signal.addEventListener('abort', p.onAbort, { once: true });
     }
-    this.pending.set(key, p);
+    this.pending.set(p);
+  }
+
+  /** The next seq for a call that awaits a reply, skipping one a `sendRaw` call still holds. */
+  private nextSeq(): number {
+    let n = this.seq++;
+    while (this.pending.has(n)) n = this.seq++;
+    return n;
   }
 
   /** Removes a pending call and clears its timer and abort listener. */
   private take(key: number | bigint): Pending | undefined {
-    const p = this.pending.get(key);
+    const p = this.pending.take(key);
     if (p === undefined) return undefined;
-    this.pending.delete(key);
     if (p.timer !== undefined) clearTimeout(p.timer);
     if (p.onAbort !== undefined) p.signal!.removeEventListener('abort', p.onAbort);
     return p;
@@ -647,7 +658,7 @@ export class Client {
 
   private failAll(err: RpcxError): void {
     if (this.pending.size === 0) return;
-    const all = [...this.pending.values()];
+    const all = this.pending.values();
     for (const p of all) {
       this.take(p.key);
       p.reject(err);
@@ -681,7 +692,7 @@ export class Client {
     if (interval <= 0) return;
     this.heartbeatTimer = setInterval(() => {
       if (!conn.isOpen) return this.stopHeartbeat();
-      const seq = BigInt(this.seq++);
+      const seq = BigInt(this.nextSeq());
       const sent = BigInt(Date.now()) * 1_000_000n;
       const msg = heartbeatRequest(seq, sent);
       new Promise<Message>((resolve, reject) => {

@@ -9,6 +9,7 @@ import { Client, type ClientStatus } from '../../src/client/client.js';
 import { RpcxError, ServiceError } from '../../src/errors.js';
 import {
   FrameDecoder,
+  createMessage,
   MessageStatusType,
   MessageType,
   SerializeType,
@@ -160,6 +161,49 @@ describe('Client against raw test servers', { timeout: 30_000 }, () => {
     assert.deepEqual(await c.call('S', 'M', {}), { C: 'right' });
     assert.equal(c.isConnected, true);
     assert.equal(c.pendingCalls, 0);
+  });
+
+  it('replies in any order match their calls while one call stays pending for thousands of seqs', async () => {
+    // the pending table is a ring indexed by seq: a call that outlives a ring's worth of later
+    // calls makes it grow, and must still get its own reply
+    let held: { req: Message; socket: Socket } | undefined;
+    const srv = await serve((req, socket) => {
+      if (req.heartbeat) return;
+      const v = msgpack.decode(req.payload) as { I: number };
+      if (v.I === -1) held = { req, socket };
+      else setTimeout(() => socket.write(reply(req, { I: v.I })), (v.I * 7) % 5);
+    });
+    const c = await open(srv.address);
+    const first = c.call<{ I: number }>('S', 'M', { I: -1 });
+    for (let round = 0; round < 10; round++) {
+      const got = await Promise.all(Array.from({ length: 300 }, (_, i) => c.call<{ I: number }>('S', 'M', { I: round * 300 + i })));
+      got.forEach((r, i) => assert.equal(r.I, round * 300 + i));
+    }
+    assert.equal(c.pendingCalls, 1);
+    held!.socket.write(reply(held!.req, { I: -1 }));
+    assert.deepEqual(await first, { I: -1 });
+    assert.equal(c.pendingCalls, 0);
+  });
+
+  it('sendRaw refuses a seq a pending call holds; calls skip a seq sendRaw holds', async () => {
+    const waiting: Array<{ req: Message; socket: Socket }> = [];
+    const srv = await serve((req, socket) => {
+      if (!req.heartbeat) waiting.push({ req, socket });
+    });
+    const c = await open(srv.address, { serializeType: SerializeType.SerializeNone });
+    const raw = (seq: bigint) => createMessage({ seq, servicePath: 'S', serviceMethod: 'Raw', serializeType: SerializeType.SerializeNone });
+    const a = c.call<Uint8Array>('S', 'M', new Uint8Array([1])); // seq 0
+    await until(() => waiting.length === 1, 2_000, 'first request');
+    await rejectsWith(c.sendRaw(raw(waiting[0]!.req.seq)), 'INVALID_ARGUMENT', 'sendRaw on a pending seq');
+    const r = c.sendRaw(raw(1n)); // takes seq 1 ahead of the next call
+    await until(() => waiting.length === 2, 2_000, 'raw request');
+    const b = c.call<Uint8Array>('S', 'M', new Uint8Array([2]));
+    await until(() => waiting.length === 3, 2_000, 'third request');
+    assert.deepEqual(waiting.map((w) => w.req.seq), [0n, 1n, 2n], 'the call skipped seq 1');
+    for (const w of waiting.reverse()) w.socket.write(encodeMessage({ ...responseFor(w.req), payload: new Uint8Array([Number(w.req.seq) + 10]) }));
+    assert.deepEqual([...(await a)], [10]);
+    assert.deepEqual([...(await r).payload], [11]);
+    assert.deepEqual([...(await b)], [12]);
   });
 
   it('replies split byte by byte and coalesced are all matched', async () => {
