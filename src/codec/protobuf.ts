@@ -188,6 +188,13 @@ function normaliseMessage(type: Type, value: unknown, path: string, depth: numbe
 // is unusual or wrong: maps, a non-array repeated value, an open enum with an undeclared number
 // (where `enc` and `ver` differ), a value toLong would refuse, nesting past MAX_DEPTH. The caller
 // then runs the reference, so results and error texts stay exactly the same.
+//
+// The fast path also checks every value the way protobufjs's `verify` would (a string for a
+// string field, an integer for int32, a declared number for an enum, an array for a repeated
+// field...) and gives up on anything verify would refuse, so a message it accepts needs no
+// `verify` pass (a third of the encode cost): the reference path runs verify and words the error.
+// Types with a real oneof are still verified (verify refuses two members set at once); a proto2
+// required field that is missing or null goes to the reference too.
 
 const SLOW: unique symbol = Symbol('slow');
 const K_PLAIN = 0;
@@ -201,11 +208,65 @@ interface FieldPlan {
   readonly kind: number;
   readonly repeated: boolean;
   readonly field: protobuf.Field;
+  /** For K_PLAIN: whether a value passes protobufjs's verify for this scalar type. */
+  readonly ok: (v: unknown) => boolean;
 }
 
 interface TypePlan {
   readonly fieldsArray: protobuf.Field[];
   readonly copy: (src: Record<string, unknown>, depth: number) => unknown;
+}
+
+const isNumber = (v: unknown): boolean => typeof v === 'number';
+const isInteger = (v: unknown): boolean => Number.isInteger(v);
+const isString = (v: unknown): boolean => typeof v === 'string';
+const isBoolean = (v: unknown): boolean => typeof v === 'boolean';
+const isBytes = (v: unknown): boolean => v instanceof Uint8Array;
+const never = (): boolean => false;
+
+/** protobufjs's verify rule for a scalar type, narrowed to the common case (the rest goes SLOW). */
+function scalarCheck(type: string): (v: unknown) => boolean {
+  switch (type) {
+    case 'double':
+    case 'float':
+      return isNumber;
+    case 'int32':
+    case 'uint32':
+    case 'sint32':
+    case 'fixed32':
+    case 'sfixed32':
+      return isInteger;
+    case 'string':
+      return isString;
+    case 'bool':
+      return isBoolean;
+    case 'bytes':
+      return isBytes;
+    default:
+      return never;
+  }
+}
+
+const verifyFree = new WeakMap<Type, boolean>();
+
+/** Whether `type` and every message type it reaches lack a real oneof (see above). */
+function needsNoVerify(type: Type, seen: Set<Type> = new Set()): boolean {
+  const known = verifyFree.get(type);
+  if (known !== undefined) return known;
+  if (seen.has(type)) return true;
+  seen.add(type);
+  let r = !type.oneofsArray.some((o) => (o as unknown as { isProto3Optional?: boolean }).isProto3Optional !== true);
+  if (r) {
+    for (const field of type.fieldsArray) {
+      const rt = field.resolve().resolvedType;
+      if (rt instanceof protobuf.Type && !needsNoVerify(rt, seen)) {
+        r = false;
+        break;
+      }
+    }
+  }
+  if (seen.size === 1 || !r) verifyFree.set(type, r);
+  return r;
 }
 
 const plans = new WeakMap<Type, TypePlan>();
@@ -224,7 +285,7 @@ function planOf(type: Type): TypePlan {
     else if (rt instanceof protobuf.Enum) kind = K_ENUM;
     else if (LONG_TYPES.has(field.type)) kind = K_LONG;
     else kind = K_PLAIN;
-    return { name: field.name, kind, repeated: field.repeated, field };
+    return { name: field.name, kind, repeated: field.repeated, field, ok: scalarCheck(field.type) };
   });
   plan = { fieldsArray: fa, copy: compileCopier(fields) };
   plans.set(type, plan);
@@ -240,7 +301,11 @@ function fastLong(v: unknown, fieldType: string): unknown {
   } else if (typeof v === 'string') {
     if (!/^-?\d+$/.test(v)) return SLOW;
     big = BigInt(v);
-  } else return v;
+  } else {
+    // a Long (or anything shaped like one) is what verify accepts besides integers
+    const l = v as { low?: unknown; high?: unknown } | null;
+    return typeof l === 'object' && l !== null && Number.isInteger(l.low) && Number.isInteger(l.high) ? v : SLOW;
+  }
   const unsigned = UNSIGNED_LONG.has(fieldType);
   if (unsigned ? big < 0n || big > UINT64_MAX : big < INT64_MIN || big > INT64_MAX) return SLOW;
   const bits = BigInt.asUintN(64, big);
@@ -252,7 +317,7 @@ function fastValue(p: FieldPlan, v: unknown, depth: number): unknown {
   if (v === null || v === undefined) return v;
   switch (p.kind) {
     case K_PLAIN:
-      return v;
+      return p.ok(v) ? v : SLOW;
     case K_LONG:
       return fastLong(v, p.field.type);
     case K_MESSAGE:
@@ -260,10 +325,9 @@ function fastValue(p: FieldPlan, v: unknown, depth: number): unknown {
     case K_ENUM: {
       const rt = p.field.resolvedType as protobuf.Enum;
       if (typeof v === 'string' && hasOwn.call(rt.values, v)) return rt.values[v];
-      if (typeof v === 'number' && Number.isInteger(v) && v >= -2147483648 && v <= 2147483647 && isOpenEnum(rt)) {
-        return hasOwn.call(rt.valuesById, v) || Object.keys(rt.values).length === 0 ? v : SLOW;
-      }
-      return v;
+      // verify accepts declared numbers only; the rest (an open enum's undeclared number too) is the reference's
+      if (typeof v === 'number' && hasOwn.call(rt.valuesById, v)) return v;
+      return SLOW;
     }
     default:
       return SLOW;
@@ -280,7 +344,9 @@ function fastRepeated(p: FieldPlan, v: unknown, depth: number): unknown {
   if (!Array.isArray(v)) return SLOW;
   const arr = new Array<unknown>(v.length);
   for (let j = 0; j < v.length; j++) {
-    const x = fastValue(p, v[j], depth);
+    const e: unknown = v[j];
+    if (e === null || e === undefined) return SLOW; // verify refuses a null element
+    const x = fastValue(p, e, depth);
     if (x === SLOW) return SLOW;
     arr[j] = x;
   }
@@ -298,10 +364,13 @@ function compileCopier(fields: readonly FieldPlan[]): Copier {
   const lines = ['var o={},v;'];
   fields.forEach((p, i) => {
     const k = JSON.stringify(p.name);
+    // verify refuses a proto2 required field that is missing or null
+    if (p.field.required) lines.push(`if(!h.call(s,${k})||s[${k}]==null)return S;`);
     lines.push(`if(h.call(s,${k})){v=s[${k}];`);
     if (p.kind === K_SLOW) lines.push('return S;');
     else if (p.repeated) lines.push(`v=r(P[${i}],v,d);if(v===S)return S;`);
     else if (p.kind !== K_PLAIN) lines.push(`v=f(P[${i}],v,d);if(v===S)return S;`);
+    else lines.push(`if(v!=null&&!P[${i}].ok(v))return S;`);
     lines.push(`o[${k}]=v;}`);
   });
   lines.push('return o;');
@@ -409,13 +478,15 @@ export class ProtobufCodec implements Codec {
     }
     const fast = fastMessage(type, value, 0);
     const normalised = fast !== SLOW ? { enc: fast, ver: fast } : normaliseMessage(type, value, '', 0);
-    let reason: string | null;
-    try {
-      reason = type.verify(normalised.ver as Record<string, unknown>);
-    } catch (err) {
-      throw codecError(`${type.fullName}: ${(err as Error).message}`, undefined, err);
+    if (fast === SLOW || !needsNoVerify(type)) {
+      let reason: string | null;
+      try {
+        reason = type.verify(normalised.ver as Record<string, unknown>);
+      } catch (err) {
+        throw codecError(`${type.fullName}: ${(err as Error).message}`, undefined, err);
+      }
+      if (reason !== null) throw codecError(`${type.fullName}: ${reason}`, fieldOf(reason));
     }
-    if (reason !== null) throw codecError(`${type.fullName}: ${reason}`, fieldOf(reason));
     try {
       prepareGoOrder(type);
       return type.encode(normalised.enc as Record<string, unknown>).finish();

@@ -237,6 +237,46 @@ describe('ProtobufCodec: encode', () => {
     expectCodecError(() => codec.encode({}, { type: typeOf('rpcx.interop.BenchmarkMessage') }), /field1/);
   });
 
+  test('types without a oneof skip verify only for values verify accepts: every other value gets verify\'s error', () => {
+    // No oneof anywhere: encode takes the fast path and checks values itself (see protobuf.ts).
+    const root = parseProto(`
+      syntax = "proto2";
+      enum Closed { C_ZERO = 0; C_ONE = 1; }
+      message Inner { optional string s = 1; }
+      message Flat {
+        required string req = 1;
+        optional double d = 2; optional float f = 3; optional int32 i32 = 4; optional uint32 u32 = 5;
+        optional sint32 s32 = 6; optional fixed32 x32 = 7; optional sfixed32 sx32 = 8; optional int64 i64 = 9;
+        optional uint64 u64 = 10; optional bool b = 11; optional string str = 12; optional bytes by = 13;
+        optional Closed e = 14; optional Inner inner = 15;
+        repeated int32 ri = 16; repeated string rs = 17; repeated Inner rinner = 18; repeated Closed re = 19;
+      }`);
+    const flat = root.lookupType('Flat');
+    const good: Record<string, unknown> = {
+      req: 'r', d: 1.5, f: 2, i32: -3, u32: 4, s32: -5, x32: 6, sx32: -7, i64: 8n, u64: '9', b: true, str: 's',
+      by: new Uint8Array([1, 2]), e: 1, inner: { s: 'x' }, ri: [1, 2], rs: ['a'], rinner: [{ s: 'y' }], re: ['C_ONE', 0],
+    };
+    // the same bytes protobufjs itself writes for the value
+    const expected = flat.encode(flat.fromObject({ ...good, i64: 8, u64: 9 })).finish();
+    assert.equal(toHex(codec.encode(good, { type: flat })), toHex(expected));
+    const bad: Array<[string, unknown]> = [
+      ['d', 'x'], ['f', true], ['i32', 1.5], ['i32', '1'], ['u32', {}], ['s32', NaN], ['x32', Infinity],
+      ['sx32', false], ['i64', true], ['i64', {}], ['u64', 1.5], ['b', 1], ['b', 'true'], ['str', 5], ['str', {}], ['by', 5],
+      ['e', 7], ['e', 'NOPE'], ['e', true], ['inner', 'x'], ['inner', { s: 5 }], ['ri', 5], ['ri', [1, 'x']], ['ri', [1, null]],
+      ['rs', [1]], ['rinner', [{ s: 1 }]], ['re', [9]], ['req', null], ['req', 5],
+    ];
+    for (const [field, value] of bad) {
+      const v = { ...good, [field]: value };
+      const e = expectCodecError(() => codec.encode(v, { type: flat }));
+      assert.ok(e.message.includes(field), `${field} = ${String(value)}: ${e.message}`);
+    }
+    const missing: Record<string, unknown> = { ...good };
+    delete missing.req;
+    expectCodecError(() => codec.encode(missing, { type: flat }), /req/);
+    // null and undefined optional fields are left out, as protobufjs does
+    assert.equal(toHex(codec.encode({ req: 'r', d: null, str: undefined }, { type: flat })), toHex(flat.encode(flat.fromObject({ req: 'r' })).finish()));
+  });
+
   test('open proto3 enums take any int32 (as Go does) and enum names', () => {
     assert.equal(toHex(codec.encode({ f_enum: 99 }, { type: all })), '800163');
     assert.equal(toHex(codec.encode({ f_enum: 'COLOR_BLUE' }, { type: all })), '800103');
