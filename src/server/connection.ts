@@ -34,7 +34,14 @@ export class ServerConnection {
   readingStopped = false;
 
   readonly #limits: ConnectionLimits;
-  #tracked: Set<RequestContext> | undefined;
+  /**
+   * Contexts whose signal was asked for, in slots reused through `#freeSlots`. Not a `Set`: one
+   * add and one delete per request make V8 rehash it over and over, and its obsolete tables link
+   * to their successors, which makes every scavenge promote the live table and what it holds
+   * (see src/client/pending-table.ts for the measurements).
+   */
+  #tracked: (RequestContext | undefined)[] = [];
+  #freeSlots: number[] = [];
   #pausedInFlight = false;
   #pausedWrite = false;
   #closed = false;
@@ -154,12 +161,19 @@ export class ServerConnection {
 
   /** @internal A context whose signal was asked for: aborted if the connection closes first. */
   track(ctx: RequestContext): void {
-    (this.#tracked ??= new Set()).add(ctx);
+    if (ctx.trackSlot >= 0) return;
+    const slot = this.#freeSlots.pop() ?? this.#tracked.length;
+    this.#tracked[slot] = ctx;
+    ctx.trackSlot = slot;
   }
 
   /** @internal */
   untrack(ctx: RequestContext): void {
-    this.#tracked?.delete(ctx);
+    const slot = ctx.trackSlot;
+    if (slot < 0 || this.#tracked[slot] !== ctx) return;
+    this.#tracked[slot] = undefined;
+    this.#freeSlots.push(slot);
+    ctx.trackSlot = -1;
   }
 
   /** @internal Called once by the server when the socket is gone. */
@@ -168,10 +182,16 @@ export class ServerConnection {
     this.#closed = true;
     this.#closeError = err;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    if (this.#tracked !== undefined) {
+    if (this.#tracked.length > 0) {
       const reason = contextCanceled(err);
-      for (const ctx of this.#tracked) ctx.cancel(reason);
-      this.#tracked.clear();
+      const tracked = this.#tracked;
+      this.#tracked = [];
+      this.#freeSlots = [];
+      for (const ctx of tracked) {
+        if (ctx === undefined) continue;
+        ctx.trackSlot = -1;
+        ctx.cancel(reason);
+      }
     }
     for (const f of this.#closeWaiters.splice(0)) f();
     for (const f of this.#idleWaiters.splice(0)) f();

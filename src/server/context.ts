@@ -67,6 +67,8 @@ export class RequestContext {
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** Set once the reply is decided: the signal is then no longer tied to the deadline. */
   #done = false;
+  /** @internal The connection's slot for this context while its signal is tracked, else -1. */
+  trackSlot = -1;
 
   constructor(server: RpcxServer, connection: ServerConnection, request: Message, startedAt: number, writer: RawReplyWriter) {
     this.server = server;

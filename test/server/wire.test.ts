@@ -11,6 +11,7 @@ import { defaultCompressors } from '../../src/node/gzip.js';
 import { createServer, type RpcxServer, type ServerOptions, type RequestContext, tokenAuth, rateLimitPlugin } from '../../src/server/index.js';
 import { registerDemoServices, demoCodecs } from '../../src/server/demo/services.js';
 import { RawClient, enc, dec, sleep } from './support.js';
+import { until } from '../support/tg.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -333,6 +334,43 @@ describe('deadlines, concurrency, pushes', () => {
       for (let i = 0; i < 100 && closedReason === undefined; i++) await sleep(10);
       assert.ok(closedReason instanceof RpcxError);
       assert.equal((closedReason as RpcxError).message, 'context canceled');
+    } finally {
+      c.close();
+      await server.close();
+    }
+  });
+
+  test('a close aborts the signals of the handlers still running only, after many finished ones reused their slots', async () => {
+    const finished: AbortSignal[] = [];
+    const running: AbortSignal[] = [];
+    const { server, address } = await start({}, (s) => {
+      s.register(
+        {
+          Quick(a: { N: number }, ctx: RequestContext) {
+            finished.push(ctx.signal);
+            return { N: a.N };
+          },
+          async Slow(_a: unknown, ctx: RequestContext) {
+            running.push(ctx.signal);
+            await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+            return {};
+          },
+        },
+        { name: 'K' },
+      );
+    });
+    const c = await RawClient.connect(address);
+    try {
+      for (let round = 0; round < 3; round++) {
+        // some handlers hold a slot while many others take and free theirs
+        c.send({ servicePath: 'K', serviceMethod: 'Slow', serializeType: 3, payload: mp.encode({}) });
+        await Promise.all(Array.from({ length: 50 }, (_, i) => c.call({ servicePath: 'K', serviceMethod: 'Quick', serializeType: 3, payload: mp.encode({ N: i }) })));
+      }
+      await until(() => running.length === 3, 2_000, 'slow handlers');
+      assert.equal(finished.length, 150);
+      c.close();
+      await until(() => running.every((sig) => sig.aborted), 2_000, 'running handlers aborted');
+      assert.equal(finished.filter((sig) => sig.aborted).length, 0, 'a finished handler\'s signal is never aborted');
     } finally {
       c.close();
       await server.close();
