@@ -26,6 +26,13 @@ type WriteCallback = (err?: RpcxError) => void;
  */
 const EARLY_FLUSH_FRAMES = 16;
 const EARLY_FLUSH_BYTES = 64 * 1024;
+/**
+ * Also flushed once the oldest queued frame has waited this long (ms): when each frame costs
+ * real work (protobuf: about 6 us to encode or decode a 581-byte message), 16 frames are a
+ * quarter of a millisecond, and the peer would sit idle for it. bench T cell, benchmark581,
+ * c = 16: 30-35k -> 63-78k calls/s; raw100 unchanged (its batches fill 16 frames sooner).
+ */
+const EARLY_FLUSH_MS = 0.02;
 
 /**
  * A socket that carries rpcx frames, shared by client and server. Incoming bytes go through one
@@ -51,6 +58,7 @@ export class FrameConnection {
   private queueBytes = 0;
   private callbacks: WriteCallback[] = [];
   private flushScheduled = false;
+  private batchStart = 0;
   private waitingDrain = false;
   private paused = 0;
   private closed = false;
@@ -137,7 +145,9 @@ export class FrameConnection {
     this.queueBytes += frame.length;
     if (cb) this.callbacks.push(cb);
     if (this.waitingDrain) return undefined;
-    if (n >= EARLY_FLUSH_FRAMES || this.queueBytes >= EARLY_FLUSH_BYTES) {
+    const now = performance.now();
+    if (n === 1) this.batchStart = now;
+    if (n >= EARLY_FLUSH_FRAMES || this.queueBytes >= EARLY_FLUSH_BYTES || now - this.batchStart >= EARLY_FLUSH_MS) {
       // A long batch (many frames decoded from one chunk): hand this part to the OS now, so the
       // peer starts on it while we go on with the rest, instead of both sides taking turns.
       this.flush();
