@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Root, Type } from 'protobufjs';
 import protobuf from 'protobufjs';
-import { ProtobufCodec, loadProtoSchemas, parseProto } from '../../src/codec/protobuf.js';
+import { ProtobufCodec, decodeShortUtf8, loadProtoSchemas, parseProto } from '../../src/codec/protobuf.js';
 import { RpcxError } from '../../src/errors.js';
 import {
   fromHex,
@@ -196,6 +196,76 @@ describe('ProtobufCodec: Go vectors (codec-protobuf.json)', () => {
     });
     const answers = await goJsonLines<{ case: string; ok: boolean; error?: string; got?: string }>('codeccheck', inputs);
     for (const a of answers) assert.equal(a.ok, true, `${a.case}: ${a.error ?? ''} ${a.got ?? ''}`);
+  });
+});
+
+describe('ProtobufCodec: strings on decode', () => {
+  /** xorshift32, so a failure replays from its seed. */
+  function rng(seed: number): () => number {
+    let x = seed >>> 0 || 1;
+    return () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) / 2 ** 32;
+    };
+  }
+  const pick = (r: () => number): string => {
+    const x = r();
+    if (x < 0.3) return String.fromCharCode(0x20 + Math.floor(r() * 0x5f));
+    if (x < 0.5) return String.fromCharCode(0x80 + Math.floor(r() * 0x780));
+    if (x < 0.8) return String.fromCharCode(0x800 + Math.floor(r() * 0xd000));
+    if (x < 0.9) return String.fromCharCode(0xe000 + Math.floor(r() * 0x2000));
+    return String.fromCodePoint(0x10000 + Math.floor(r() * 0x100000));
+  };
+
+  test('the JS decoder of short strings gives what utf8Slice gives, for valid and broken UTF-8', () => {
+    const r = rng(7);
+    for (let i = 0; i < 20_000; i++) {
+      let text = '';
+      const n = Math.floor(r() * 40);
+      for (let k = 0; k < n; k++) text += pick(r);
+      const bytes = Buffer.from(text, 'utf8');
+      // every third input gets broken: a flipped bit, a cut sequence, or a stray byte
+      if (i % 3 === 0 && bytes.length > 0) {
+        const at = Math.floor(r() * bytes.length);
+        const how = r();
+        if (how < 0.4) bytes[at] = bytes[at]! ^ (1 << Math.floor(r() * 8));
+        else if (how < 0.7) bytes[at] = [0x80, 0xbf, 0xc0, 0xc1, 0xed, 0xf4, 0xf5, 0xff][Math.floor(r() * 8)]!;
+      }
+      const cut = i % 3 === 0 && r() < 0.3 ? Math.floor(r() * bytes.length) : bytes.length;
+      const b = bytes.subarray(0, cut);
+      const want = b.toString('utf8');
+      const got = decodeShortUtf8(b, 0, b.length);
+      if (got !== undefined) assert.equal(got, want, `input ${b.toString('hex')}`);
+    }
+    // the cases that must take the JS path
+    for (const t of ['é', '许多往事', 'a😀b', '\u07ff\u0800\uffff', String.fromCodePoint(0x10ffff)]) assert.equal(decodeShortUtf8(Buffer.from(t), 0, Buffer.byteLength(t)), t);
+    // and those that must not: ASCII, surrogates, overlong forms, beyond U+10FFFF
+    for (const hex of ['616263', 'eda080', 'c0af', 'e080af', 'f08080af', 'f4908080', 'c3']) assert.equal(decodeShortUtf8(Buffer.from(hex, 'hex'), 0, hex.length / 2), undefined, hex);
+  });
+
+  test('decoded strings match protobufjs, including broken UTF-8 and strings cut by the frame', () => {
+    const type = typeOf('rpcx.interop.BenchmarkMessage');
+    const base = Buffer.from(codec.encode({ field1: 'x', field2: 1, field3: 2 }, { type }));
+    const r = rng(11);
+    for (let i = 0; i < 2_000; i++) {
+      let text = '';
+      const n = Math.floor(r() * 60);
+      for (let k = 0; k < n; k++) text += pick(r);
+      const s = Buffer.from(text, 'utf8');
+      if (i % 2 === 0 && s.length > 0) s[Math.floor(r() * s.length)] = Math.floor(r() * 256);
+      // field 9 (string): tag 0x4a, length, bytes
+      const frame = Buffer.concat([base, Buffer.from([0x4a]), Buffer.from(protobuf.Writer.create().uint32(s.length).finish()), s]);
+      const want = type.toObject(type.decode(frame), { longs: BigInt, enums: Number, defaults: false }) as Record<string, unknown>;
+      const got = codec.decode(frame, { type }) as Record<string, unknown>;
+      assert.equal(got.field9, want.field9, `input ${s.toString('hex')}`);
+      // the same string cut short by the end of the payload is an error, not a shorter string
+      if (s.length > 0) {
+        const cutAt = frame.length - 1 - Math.floor(r() * s.length);
+        assert.throws(() => codec.decode(frame.subarray(0, cutAt), { type }), (e: unknown) => e instanceof RpcxError && e.code === 'CODEC');
+      }
+    }
   });
 });
 

@@ -476,11 +476,25 @@ describe('deadlines, concurrency, pushes', () => {
 
 describe('graceful shutdown', () => {
   test('calls in flight get their replies; then connections close and new ones are refused', async () => {
-    const { server, address } = await start();
+    // a handler that counts its starts: shutdown begins once all of them were read (a request
+    // still in the socket buffer when reading stops gets no reply, as in Go)
+    let started = 0;
+    const { server, address } = await start({}, (s) => {
+      s.register(
+        {
+          async Sleep(a: { Ms: number }) {
+            started++;
+            await sleep(a.Ms);
+            return { SleptMs: a.Ms };
+          },
+        },
+        { name: 'Slow' },
+      );
+    });
     const c = await RawClient.connect(address);
     const n = 50;
-    for (let i = 0; i < n; i++) c.send({ servicePath: 'Echo', serviceMethod: 'Sleep', serializeType: 3, payload: mp.encode({ Ms: 100 + i }) });
-    await sleep(30);
+    for (let i = 0; i < n; i++) c.send({ servicePath: 'Slow', serviceMethod: 'Sleep', serializeType: 3, payload: mp.encode({ Ms: 100 + i }) });
+    await until(() => started === n, 5_000, 'all requests read');
     const t0 = Date.now();
     await server.shutdown({ timeoutMs: 5000 });
     assert.ok(Date.now() - t0 >= 90);
@@ -493,10 +507,29 @@ describe('graceful shutdown', () => {
   });
 
   test('shutdown past its timeout closes everything and rejects with TIMEOUT', async () => {
-    const { server, address } = await start();
+    let started = 0;
+    const { server, address } = await start({}, (s) => {
+      s.register(
+        {
+          async Sleep(a: { Ms: number }, ctx: RequestContext) {
+            started++;
+            // ends when the connection is cut, so no timer outlives the test
+            await new Promise<void>((resolve) => {
+              const t = setTimeout(resolve, a.Ms);
+              ctx.signal.addEventListener('abort', () => {
+                clearTimeout(t);
+                resolve();
+              });
+            });
+            return {};
+          },
+        },
+        { name: 'Slow' },
+      );
+    });
     const c = await RawClient.connect(address);
-    c.send({ servicePath: 'Echo', serviceMethod: 'Sleep', serializeType: 3, payload: mp.encode({ Ms: 5000 }) });
-    await sleep(30);
+    c.send({ servicePath: 'Slow', serviceMethod: 'Sleep', serializeType: 3, payload: mp.encode({ Ms: 5000 }) });
+    await until(() => started === 1, 5_000, 'the request read');
     await assert.rejects(server.shutdown({ timeoutMs: 100 }), (e: unknown) => e instanceof RpcxError && e.code === ErrorCode.TIMEOUT);
     await c.closed;
   });
