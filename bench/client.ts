@@ -26,6 +26,8 @@ const warmupMs = Number(args.get('warmup') ?? 1000);
 const durationMs = Number(args.get('duration') ?? 3000);
 const serverPid = Number(args.get('server-pid') ?? 0);
 const pendingN = Number(args.get('pending') ?? 0);
+/** --spin-us N: the Client's `spinUs` (default: the library's). */
+const spinUs = args.has('spin-us') ? Number(args.get('spin-us')) : undefined;
 const [host, portText] = [addr.slice(0, addr.lastIndexOf(':')), addr.slice(addr.lastIndexOf(':') + 1)];
 const port = Number(portText);
 if (!(conns >= 1 && conc >= conns)) throw new Error('need 1 <= --conns <= --c');
@@ -78,7 +80,7 @@ interface Caller {
 
 async function rpcxCaller(): Promise<Caller> {
   const codecs = new CodecRegistry([new RawCodec(), new ProtobufCodec()]);
-  const clients = await Promise.all(Array.from({ length: conns }, () => Client.connect(addr, { codecs, serializeType: SerializeType.SerializeNone })));
+  const clients = await Promise.all(Array.from({ length: conns }, () => Client.connect(addr, { codecs, serializeType: SerializeType.SerializeNone, ...(spinUs === undefined ? {} : { spinUs }) })));
   if (payload === 'raw100') {
     const data = raw100();
     const opts = { serializeType: SerializeType.SerializeNone };

@@ -73,6 +73,14 @@ export interface ClientOptions extends DialOptions {
   /** Token sent as `__AUTH` on every call (Go: `XClient.Auth`). */
   auth?: string;
   /**
+   * After each read while calls are pending, keep the event loop polling this many microseconds
+   * instead of sleeping (default 15; 0 turns it off). The next reply is then picked up without a
+   * wake-up, which on a VM the server pays for (see src/node/keep-hot.ts): against Go's server
+   * at 64 calls in flight this took its CPU per call from 10.4-10.5 to 9.9 us, as for Go's own
+   * client, for about 0.5 us more client CPU per call. Costs at most that long per read.
+   */
+  spinUs?: number;
+  /**
    * Recognises a server's auth-rejection text (Go: whatever the server's `AuthFunc` returned, e.g.
    * `invalid token`). rpcx marks an auth failure on the wire only by that text and the server
    * closing the connection after it; an error reply whose text this returns true for rejects with
@@ -520,6 +528,8 @@ export class Client {
       ...(this.options.maxMessageLength !== undefined ? { maxMessageLength: this.options.maxMessageLength } : {}),
       ...(this.options.maxDecompressedLength !== undefined ? { maxDecompressedLength: this.options.maxDecompressedLength } : {}),
       ...(this.options.maxMetadataEntries !== undefined ? { maxMetadataEntries: this.options.maxMetadataEntries } : {}),
+      spinUs: this.options.spinUs ?? 15,
+      busy: () => this.pending.size > 0,
     });
     this.conn = conn;
     this.reconnectAttempt = 0;

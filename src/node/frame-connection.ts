@@ -6,6 +6,7 @@ import { encodeMessage, type DecodeOptions, type Message } from '../protocol/mes
 import type { CompressorTable } from '../protocol/compress.js';
 import { fromSocketError } from './socket-error.js';
 import { directReaderOf } from './direct-read.js';
+import { keepHot } from './keep-hot.js';
 
 const log = createDebug('rpcx:conn');
 
@@ -13,6 +14,10 @@ export interface FrameConnectionOptions extends DecodeOptions {
   compressors: CompressorTable;
   /** Frames queued beyond this many bytes while the socket is not draining make `send` fail with LIMIT. Default 256 MiB. */
   maxQueuedBytes?: number;
+  /** After a read, keep the event loop polling this many microseconds while `busy()` holds (see keep-hot.ts). Default 0. */
+  spinUs?: number;
+  /** Whether the owner expects more input soon (the client: calls are pending). */
+  busy?: () => boolean;
 }
 
 type WriteCallback = (err?: RpcxError) => void;
@@ -65,12 +70,19 @@ export class FrameConnection {
   private closing = false;
   private closeError: RpcxError | undefined;
   private readonly flushNow = (): void => this.flush();
+  private readonly spinMs: number;
+  private readonly busy: () => boolean;
+  private lastRead = 0;
+  /** How often a read came within `spinMs` of the previous one, moving average in [0, 1]. */
+  private closeReads = 0;
 
   constructor(socket: Duplex, remoteAddress: string, options: FrameConnectionOptions) {
     this.socket = socket;
     this.remoteAddress = remoteAddress;
     this.compressors = options.compressors;
     this.maxQueuedBytes = options.maxQueuedBytes ?? 256 * 1024 * 1024;
+    this.spinMs = Math.max(0, options.spinUs ?? 0) / 1000;
+    this.busy = options.busy ?? (() => false);
     this.decoder = new FrameDecoder(options);
     const direct = directReaderOf(socket);
     if (direct !== undefined) direct.attach((chunk) => this.onData(chunk));
@@ -206,6 +218,14 @@ export class FrameConnection {
       return;
     }
     this.drainDecoder();
+    if (this.spinMs > 0) {
+      // Spinning pays only when reads follow each other closely (a peer that writes each reply
+      // on its own, as Go does); a peer that answers in batches would keep us polling for nothing.
+      const now = performance.now();
+      this.closeReads = this.closeReads * 0.875 + (now - this.lastRead < this.spinMs ? 0.125 : 0);
+      this.lastRead = now;
+      if (this.closeReads > 0.5 && this.busy()) keepHot(this.spinMs);
+    }
   }
 
   private drainDecoder(): void {
