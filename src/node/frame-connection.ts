@@ -6,7 +6,7 @@ import { encodeMessage, type DecodeOptions, type Message } from '../protocol/mes
 import type { CompressorTable } from '../protocol/compress.js';
 import { fromSocketError } from './socket-error.js';
 import { directReaderOf } from './direct-read.js';
-import { keepHot } from './keep-hot.js';
+import { afterRead } from './keep-hot.js';
 
 const log = createDebug('rpcx:conn');
 
@@ -72,9 +72,6 @@ export class FrameConnection {
   private readonly flushNow = (): void => this.flush();
   private readonly spinMs: number;
   private readonly busy: () => boolean;
-  private lastRead = 0;
-  /** How often a read came within `spinMs` of the previous one, moving average in [0, 1]. */
-  private closeReads = 0;
 
   constructor(socket: Duplex, remoteAddress: string, options: FrameConnectionOptions) {
     this.socket = socket;
@@ -218,14 +215,9 @@ export class FrameConnection {
       return;
     }
     this.drainDecoder();
-    if (this.spinMs > 0) {
-      // Spinning pays only when reads follow each other closely (a peer that writes each reply
-      // on its own, as Go does); a peer that answers in batches would keep us polling for nothing.
-      const now = performance.now();
-      this.closeReads = this.closeReads * 0.875 + (now - this.lastRead < this.spinMs ? 0.125 : 0);
-      this.lastRead = now;
-      if (this.closeReads > 0.5 && this.busy()) keepHot(this.spinMs);
-    }
+    // Spinning pays only when reads follow each other closely (a peer that writes each reply on
+    // its own, as Go does); see keep-hot.ts.
+    if (this.spinMs > 0) afterRead(this.spinMs, this.busy());
   }
 
   private drainDecoder(): void {

@@ -20,6 +20,21 @@ function step(): void {
   else running = false;
 }
 
+let lastRead = 0;
+let closeReads = 0;
+
+/**
+ * Called after a connection's read: keeps the loop polling for `ms` if reads in this process
+ * (on any connection) have been coming within `ms` of each other and `busy` (the connection
+ * expects more). A peer that answers in batches gives nothing to catch, so no spin then.
+ */
+export function afterRead(ms: number, busy: boolean): void {
+  const now = performance.now();
+  closeReads = closeReads * 0.875 + (now - lastRead < ms ? 0.125 : 0);
+  lastRead = now;
+  if (busy && closeReads > 0.5) keepHot(ms);
+}
+
 /** Keeps the event loop polling for at least `ms` more milliseconds. */
 export function keepHot(ms: number): void {
   const until = performance.now() + ms;

@@ -2,7 +2,7 @@
 // time asked, and a client that spins still settles every call and lets the process go idle.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isHot, keepHot } from '../../src/node/keep-hot.js';
+import { afterRead, isHot, keepHot } from '../../src/node/keep-hot.js';
 import { Client } from '../../src/client/client.js';
 import { createServer } from '../../src/server/index.js';
 import { sleep, until } from '../support/tg.js';
@@ -13,19 +13,28 @@ describe('keepHot', () => {
     keepHot(20);
     keepHot(5); // a shorter request does not cut the longer one
     assert.equal(isHot(), true);
-    // the loop keeps turning (immediates run) without anything else scheduled
-    let turns = 0;
-    const count = (): void => {
-      turns++;
-      if (performance.now() - t0 < 10) setImmediate(count);
-    };
-    setImmediate(count);
     await until(() => !isHot(), 2_000, 'the spin to end');
     const took = performance.now() - t0;
     assert.ok(took >= 19, `stopped after ${took.toFixed(1)} ms, asked for 20`);
-    assert.ok(turns > 10, `only ${turns} loop turns in 10 ms`);
     await sleep(20);
     assert.equal(isHot(), false, 'nothing restarts it');
+  });
+
+  it('afterRead spins only while reads come close together and the connection expects more', async () => {
+    await until(() => !isHot(), 2_000, 'no spin left from before');
+    // reads 5 ms apart with a 1 ms window: never close, never a spin
+    for (let i = 0; i < 12; i++) {
+      afterRead(1, true);
+      assert.equal(isHot(), false, `read ${i}`);
+      await sleep(5);
+    }
+    // back-to-back reads, but nothing pending: no spin
+    for (let i = 0; i < 12; i++) afterRead(1, false);
+    assert.equal(isHot(), false);
+    // back-to-back reads with calls pending: the spin starts
+    afterRead(1, true);
+    assert.equal(isHot(), true);
+    await until(() => !isHot(), 2_000, 'the spin to end');
   });
 
   it('a Client against a server that answers each call on its own keeps calling correctly and goes idle after', async () => {
