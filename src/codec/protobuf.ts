@@ -247,26 +247,42 @@ function scalarCheck(type: string): (v: unknown) => boolean {
   }
 }
 
-const verifyFree = new WeakMap<Type, boolean>();
+/**
+ * Whether `test` holds for `type` or for any message type its fields reach, memoised in `cache`.
+ * A true answer is final; a false one only for the outermost call (inner ones may stop at a
+ * cycle before seeing everything).
+ */
+function anyReachable(type: Type, test: (t: Type) => boolean, cache: WeakMap<Type, boolean>): boolean {
+  const known = cache.get(type); // the hot path: answered once per type
+  return known !== undefined ? known : walkReachable(type, test, cache, new Set());
+}
 
-/** Whether `type` and every message type it reaches lack a real oneof (see above). */
-function needsNoVerify(type: Type, seen: Set<Type> = new Set()): boolean {
-  const known = verifyFree.get(type);
+function walkReachable(type: Type, test: (t: Type) => boolean, cache: WeakMap<Type, boolean>, seen: Set<Type>): boolean {
+  const known = cache.get(type);
   if (known !== undefined) return known;
-  if (seen.has(type)) return true;
+  if (seen.has(type)) return false;
+  const outermost = seen.size === 0;
   seen.add(type);
-  let r = !type.oneofsArray.some((o) => (o as unknown as { isProto3Optional?: boolean }).isProto3Optional !== true);
-  if (r) {
+  let r = test(type);
+  if (!r) {
     for (const field of type.fieldsArray) {
       const rt = field.resolve().resolvedType;
-      if (rt instanceof protobuf.Type && !needsNoVerify(rt, seen)) {
-        r = false;
+      if (rt instanceof protobuf.Type && walkReachable(rt, test, cache, seen)) {
+        r = true;
         break;
       }
     }
   }
-  if (seen.size === 1 || !r) verifyFree.set(type, r);
+  if (outermost || r) cache.set(type, r);
   return r;
+}
+
+const oneofReach = new WeakMap<Type, boolean>();
+const hasRealOneof = (t: Type): boolean => t.oneofsArray.some((o) => (o as unknown as { isProto3Optional?: boolean }).isProto3Optional !== true);
+
+/** Whether `type` and every message type it reaches lack a real oneof (see above). */
+function needsNoVerify(type: Type): boolean {
+  return !anyReachable(type, hasRealOneof, oneofReach);
 }
 
 const plans = new WeakMap<Type, TypePlan>();
@@ -461,23 +477,11 @@ class FastStringReader extends protobuf.BufferReader {
 const NodeBuffer = (protobuf.util as unknown as { Buffer: { from(b: ArrayBufferLike, o: number, l: number): Uint8Array } | null }).Buffer;
 
 const bytesReach = new WeakMap<Type, boolean>();
+const holdsBytes = (t: Type): boolean => t.fieldsArray.some((f) => f.type === 'bytes');
 
 /** Whether a decoded `type` can hold a `bytes` value (which would be a view of the input). */
-function reachesBytes(type: Type, seen: Set<Type> = new Set()): boolean {
-  const known = bytesReach.get(type);
-  if (known !== undefined) return known;
-  if (seen.has(type)) return false;
-  seen.add(type);
-  let r = false;
-  for (const field of type.fieldsArray) {
-    const rt = field.resolve().resolvedType;
-    if (field.type === 'bytes' || (rt instanceof protobuf.Type && reachesBytes(rt, seen))) {
-      r = true;
-      break;
-    }
-  }
-  if (seen.size === 1 || r) bytesReach.set(type, r);
-  return r;
+function reachesBytes(type: Type): boolean {
+  return anyReachable(type, holdsBytes, bytesReach);
 }
 
 /**
@@ -513,7 +517,7 @@ const prepared = new WeakSet<Type>();
 function prepareGoOrder(type: Type, depth = 0): void {
   if (prepared.has(type) || depth > MAX_DEPTH) return;
   prepared.add(type);
-  const hasOneof = type.oneofsArray.some((o) => (o as unknown as { isProto3Optional?: boolean }).isProto3Optional !== true);
+  const hasOneof = hasRealOneof(type);
   if (hasOneof) {
     const util = protobuf.util as unknown as { compareFieldsById: (a: protobuf.Field, b: protobuf.Field) => number };
     const original = util.compareFieldsById;

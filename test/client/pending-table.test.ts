@@ -4,21 +4,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PendingTable } from '../../src/client/pending-table.js';
+import { prng as rng } from '../support/splits.js';
 
 interface E {
   key: number | bigint;
   n: number;
-}
-
-/** xorshift32, so a failure replays from its seed. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
 }
 
 function check(t: PendingTable<E>, ref: Map<number | bigint, E>): void {

@@ -21,6 +21,7 @@ import {
 import { goJsonLines, repoRoot, requireGo } from '../support/go.js';
 import { randomInputs } from './random-inputs.js';
 import { decodesOrRpcxError } from './assertions.js';
+import { prng as rng } from '../support/splits.js';
 
 const protoDir = join(repoRoot, 'interop', 'proto');
 const files = ['arith.proto', 'benchmark.proto', 'alltypes.proto'];
@@ -200,16 +201,6 @@ describe('ProtobufCodec: Go vectors (codec-protobuf.json)', () => {
 });
 
 describe('ProtobufCodec: strings on decode', () => {
-  /** xorshift32, so a failure replays from its seed. */
-  function rng(seed: number): () => number {
-    let x = seed >>> 0 || 1;
-    return () => {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      return (x >>> 0) / 2 ** 32;
-    };
-  }
   const pick = (r: () => number): string => {
     const x = r();
     if (x < 0.3) return String.fromCharCode(0x20 + Math.floor(r() * 0x5f));
