@@ -209,14 +209,18 @@ describe('ProtobufCodec: strings on decode', () => {
     if (x < 0.9) return String.fromCharCode(0xe000 + Math.floor(r() * 0x2000));
     return String.fromCodePoint(0x10000 + Math.floor(r() * 0x100000));
   };
+  /** Up to `max` random characters from every UTF-8 length class. */
+  const randomText = (r: () => number, max: number): string => {
+    let text = '';
+    const n = Math.floor(r() * max);
+    for (let k = 0; k < n; k++) text += pick(r);
+    return text;
+  };
 
   test('the JS decoder of short strings gives what utf8Slice gives, for valid and broken UTF-8', () => {
     const r = rng(7);
     for (let i = 0; i < 20_000; i++) {
-      let text = '';
-      const n = Math.floor(r() * 40);
-      for (let k = 0; k < n; k++) text += pick(r);
-      const bytes = Buffer.from(text, 'utf8');
+      const bytes = Buffer.from(randomText(r, 40), 'utf8');
       // every third input gets broken: a flipped bit, a cut sequence, or a stray byte
       if (i % 3 === 0 && bytes.length > 0) {
         const at = Math.floor(r() * bytes.length);
@@ -241,10 +245,7 @@ describe('ProtobufCodec: strings on decode', () => {
     const base = Buffer.from(codec.encode({ field1: 'x', field2: 1, field3: 2 }, { type }));
     const r = rng(11);
     for (let i = 0; i < 2_000; i++) {
-      let text = '';
-      const n = Math.floor(r() * 60);
-      for (let k = 0; k < n; k++) text += pick(r);
-      const s = Buffer.from(text, 'utf8');
+      const s = Buffer.from(randomText(r, 60), 'utf8');
       if (i % 2 === 0 && s.length > 0) s[Math.floor(r() * s.length)] = Math.floor(r() * 256);
       // field 9 (string): tag 0x4a, length, bytes
       const frame = Buffer.concat([base, Buffer.from([0x4a]), Buffer.from(protobuf.Writer.create().uint32(s.length).finish()), s]);

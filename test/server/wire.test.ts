@@ -475,45 +475,18 @@ describe('deadlines, concurrency, pushes', () => {
 });
 
 describe('graceful shutdown', () => {
-  test('calls in flight get their replies; then connections close and new ones are refused', async () => {
-    // a handler that counts its starts: shutdown begins once all of them were read (a request
-    // still in the socket buffer when reading stops gets no reply, as in Go)
-    let started = 0;
-    const { server, address } = await start({}, (s) => {
-      s.register(
-        {
-          async Sleep(a: { Ms: number }) {
-            started++;
-            await sleep(a.Ms);
-            return { SleptMs: a.Ms };
-          },
-        },
-        { name: 'Slow' },
-      );
-    });
-    const c = await RawClient.connect(address);
-    const n = 50;
-    for (let i = 0; i < n; i++) c.send({ servicePath: 'Slow', serviceMethod: 'Sleep', serializeType: 3, payload: mp.encode({ Ms: 100 + i }) });
-    await until(() => started === n, 5_000, 'all requests read');
-    const t0 = Date.now();
-    await server.shutdown({ timeoutMs: 5000 });
-    assert.ok(Date.now() - t0 >= 90);
-    await c.waitFor(n, 2000);
-    assert.equal(c.messages.length, n);
-    assert.ok(c.messages.every((m) => m.messageStatusType === 0));
-    await c.closed;
-    await assert.rejects(RawClient.connect(address));
-    c.close();
-  });
-
-  test('shutdown past its timeout closes everything and rejects with TIMEOUT', async () => {
+  /**
+   * A server with Slow.Sleep, which counts its starts: a test shuts down once all its requests
+   * were read (one still in the socket buffer when reading stops gets no reply, as in Go). The
+   * sleep ends early when the connection is cut, so no timer outlives the test.
+   */
+  async function startCounting(): Promise<{ server: RpcxServer; address: string; started: () => number }> {
     let started = 0;
     const { server, address } = await start({}, (s) => {
       s.register(
         {
           async Sleep(a: { Ms: number }, ctx: RequestContext) {
             started++;
-            // ends when the connection is cut, so no timer outlives the test
             await new Promise<void>((resolve) => {
               const t = setTimeout(resolve, a.Ms);
               ctx.signal.addEventListener('abort', () => {
@@ -527,9 +500,31 @@ describe('graceful shutdown', () => {
         { name: 'Slow' },
       );
     });
+    return { server, address, started: () => started };
+  }
+
+  test('calls in flight get their replies; then connections close and new ones are refused', async () => {
+    const { server, address, started } = await startCounting();
+    const c = await RawClient.connect(address);
+    const n = 50;
+    for (let i = 0; i < n; i++) c.send({ servicePath: 'Slow', serviceMethod: 'Sleep', serializeType: 3, payload: mp.encode({ Ms: 100 + i }) });
+    await until(() => started() === n, 5_000, 'all requests read');
+    const t0 = Date.now();
+    await server.shutdown({ timeoutMs: 5000 });
+    assert.ok(Date.now() - t0 >= 90);
+    await c.waitFor(n, 2000);
+    assert.equal(c.messages.length, n);
+    assert.ok(c.messages.every((m) => m.messageStatusType === 0));
+    await c.closed;
+    await assert.rejects(RawClient.connect(address));
+    c.close();
+  });
+
+  test('shutdown past its timeout closes everything and rejects with TIMEOUT', async () => {
+    const { server, address, started } = await startCounting();
     const c = await RawClient.connect(address);
     c.send({ servicePath: 'Slow', serviceMethod: 'Sleep', serializeType: 3, payload: mp.encode({ Ms: 5000 }) });
-    await until(() => started === 1, 5_000, 'the request read');
+    await until(() => started() === 1, 5_000, 'the request read');
     await assert.rejects(server.shutdown({ timeoutMs: 100 }), (e: unknown) => e instanceof RpcxError && e.code === ErrorCode.TIMEOUT);
     await c.closed;
   });
