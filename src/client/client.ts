@@ -530,6 +530,7 @@ export class Client {
       ...(this.options.maxMetadataEntries !== undefined ? { maxMetadataEntries: this.options.maxMetadataEntries } : {}),
       spinUs: this.options.spinUs ?? 15,
       busy: () => this.pending.size > 0,
+      awaiting: () => this.pending.size,
     });
     this.conn = conn;
     this.reconnectAttempt = 0;

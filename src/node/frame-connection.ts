@@ -18,6 +18,12 @@ export interface FrameConnectionOptions extends DecodeOptions {
   spinUs?: number;
   /** Whether the owner expects more input soon (the client: calls are pending). */
   busy?: () => boolean;
+  /**
+   * Frames that still await the peer's answer, queued ones included (the client: its pending
+   * calls). When it is 1, the frame just queued is the only one, the peer has nothing to work on,
+   * and the frame is written at once instead of waiting for the rest of the batch.
+   */
+  awaiting?: () => number;
 }
 
 type WriteCallback = (err?: RpcxError) => void;
@@ -38,6 +44,15 @@ const EARLY_FLUSH_BYTES = 64 * 1024;
  * c = 16: 30-35k -> 63-78k calls/s; raw100 unchanged (its batches fill 16 frames sooner).
  */
 const EARLY_FLUSH_MS = 0.02;
+/*
+ * And a frame is written at once when it is the only one the peer owes us an answer for (the
+ * `awaiting` option; the client passes its pending calls). At c = 16 the client read all 16
+ * replies in one chunk, and its 16 new requests went out together only after all were made: the
+ * server sat idle meanwhile, then the client while the server answered, so the two sides took
+ * turns. Writing the first request at once lets the server start on it. bench T cell, raw100,
+ * 6 interleaved runs: c = 16 104k -> 123k calls/s; c = 64 and 256 unchanged (there the peer
+ * always has work, so the rule does not fire).
+ */
 
 /**
  * A socket that carries rpcx frames, shared by client and server. Incoming bytes go through one
@@ -72,6 +87,7 @@ export class FrameConnection {
   private readonly flushNow = (): void => this.flush();
   private readonly spinMs: number;
   private readonly busy: () => boolean;
+  private readonly awaiting: (() => number) | undefined;
 
   constructor(socket: Duplex, remoteAddress: string, options: FrameConnectionOptions) {
     this.socket = socket;
@@ -80,6 +96,7 @@ export class FrameConnection {
     this.maxQueuedBytes = options.maxQueuedBytes ?? 256 * 1024 * 1024;
     this.spinMs = Math.max(0, options.spinUs ?? 0) / 1000;
     this.busy = options.busy ?? (() => false);
+    this.awaiting = options.awaiting;
     this.decoder = new FrameDecoder(options);
     const direct = directReaderOf(socket);
     if (direct !== undefined) direct.attach((chunk) => this.onData(chunk));
@@ -156,9 +173,10 @@ export class FrameConnection {
     if (this.waitingDrain) return undefined;
     const now = performance.now();
     if (n === 1) this.batchStart = now;
-    if (n >= EARLY_FLUSH_FRAMES || this.queueBytes >= EARLY_FLUSH_BYTES || now - this.batchStart >= EARLY_FLUSH_MS) {
-      // A long batch (many frames decoded from one chunk): hand this part to the OS now, so the
-      // peer starts on it while we go on with the rest, instead of both sides taking turns.
+    if (n >= EARLY_FLUSH_FRAMES || this.queueBytes >= EARLY_FLUSH_BYTES || now - this.batchStart >= EARLY_FLUSH_MS || (n === 1 && this.awaiting !== undefined && this.awaiting() <= 1)) {
+      // A long batch (many frames decoded from one chunk), or a peer with nothing else to do: hand
+      // this part to the OS now, so the peer starts on it while we go on with the rest, instead
+      // of both sides taking turns.
       this.flush();
     } else if (!this.flushScheduled) {
       this.flushScheduled = true;
