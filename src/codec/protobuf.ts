@@ -377,7 +377,7 @@ type Copier = (src: Record<string, unknown>, depth: number) => unknown;
  * field names cannot. The copy is one object literal holding every field, `undefined` for the
  * absent ones (which protobufjs's encoder and verify skip, as they skip `null`): V8 allocates it
  * at its final size, where adding the fields one by one to `{}` grew its property store several
- * times (BenchmarkMessage: about 1 KB of garbage per encode).
+ * times (BenchmarkMessage: 1.7 KB of the 3.3 KB each encode allocated).
  */
 function compileCopier(fields: readonly FieldPlan[]): Copier {
   const lines = [`var v${fields.map((_, i) => `,v${i}`).join('')};`];
