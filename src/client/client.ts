@@ -529,7 +529,6 @@ export class Client {
       ...(this.options.maxDecompressedLength !== undefined ? { maxDecompressedLength: this.options.maxDecompressedLength } : {}),
       ...(this.options.maxMetadataEntries !== undefined ? { maxMetadataEntries: this.options.maxMetadataEntries } : {}),
       spinUs: this.options.spinUs ?? 15,
-      busy: () => this.pending.size > 0,
       awaiting: () => this.pending.size,
     });
     this.conn = conn;

@@ -594,9 +594,10 @@ export class ProtobufCodec implements Codec {
     // A private copy: decoded bytes fields are views of it, never of the caller's frame buffer.
     // A type that cannot hold bytes needs no copy (strings and numbers never alias the input).
     // Such a type reads through a Buffer view of the input, whose strings decode natively.
+    const copy = reachesBytes(type);
     const reader =
-      reachesBytes(type) || NodeBuffer === null
-        ? protobuf.Reader.create(reachesBytes(type) ? new Uint8Array(data) : data)
+      copy || NodeBuffer === null
+        ? protobuf.Reader.create(copy ? new Uint8Array(data) : data)
         : new FastStringReader(NodeBuffer.from(data.buffer, data.byteOffset, data.byteLength));
     let message: protobuf.Message;
     try {

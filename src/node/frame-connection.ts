@@ -14,14 +14,13 @@ export interface FrameConnectionOptions extends DecodeOptions {
   compressors: CompressorTable;
   /** Frames queued beyond this many bytes while the socket is not draining make `send` fail with LIMIT. Default 256 MiB. */
   maxQueuedBytes?: number;
-  /** After a read, keep the event loop polling this many microseconds while `busy()` holds (see keep-hot.ts). Default 0. */
+  /** After a read, keep the event loop polling this many microseconds while `awaiting()` is above 0 (see keep-hot.ts). Default 0. */
   spinUs?: number;
-  /** Whether the owner expects more input soon (the client: calls are pending). */
-  busy?: () => boolean;
   /**
    * Frames that still await the peer's answer, queued ones included (the client: its pending
-   * calls). When it is 1, the frame just queued is the only one, the peer has nothing to work on,
-   * and the frame is written at once instead of waiting for the rest of the batch.
+   * calls). Above 0, more input is expected (so a read may spin, see `spinUs`); at 1 when a frame
+   * is queued, that frame is the only one, the peer has nothing to work on, and the frame is
+   * written at once instead of waiting for the rest of the batch.
    */
   awaiting?: () => number;
 }
@@ -86,7 +85,6 @@ export class FrameConnection {
   private closeError: RpcxError | undefined;
   private readonly flushNow = (): void => this.flush();
   private readonly spinMs: number;
-  private readonly busy: () => boolean;
   private readonly awaiting: (() => number) | undefined;
 
   constructor(socket: Duplex, remoteAddress: string, options: FrameConnectionOptions) {
@@ -95,7 +93,6 @@ export class FrameConnection {
     this.compressors = options.compressors;
     this.maxQueuedBytes = options.maxQueuedBytes ?? 256 * 1024 * 1024;
     this.spinMs = Math.max(0, options.spinUs ?? 0) / 1000;
-    this.busy = options.busy ?? (() => false);
     this.awaiting = options.awaiting;
     this.decoder = new FrameDecoder(options);
     const direct = directReaderOf(socket);
@@ -235,7 +232,7 @@ export class FrameConnection {
     this.drainDecoder();
     // Spinning pays only when reads follow each other closely (a peer that writes each reply on
     // its own, as Go does); see keep-hot.ts.
-    if (this.spinMs > 0) afterRead(this.spinMs, this.busy());
+    if (this.spinMs > 0) afterRead(this.spinMs, this.awaiting !== undefined && this.awaiting() > 0);
   }
 
   private drainDecoder(): void {
