@@ -56,10 +56,11 @@ export class Peer2PeerDiscovery implements ServiceDiscovery {
 }
 
 /**
- * A watcher's feed: keeps only the newest list while the consumer is busy (Go buffers 10
+ * @internal A watcher's feed: keeps only the newest list while the consumer is busy (Go buffers 10
  * lists per watcher and drops an update after a minute; an XClient only needs the latest).
+ * Registry discoveries use it too.
  */
-class LatestFeed implements AsyncIterator<readonly KVPair[]> {
+export class LatestFeed implements AsyncIterator<readonly KVPair[]> {
   private latest: readonly KVPair[] | undefined;
   private waiter: ((r: IteratorResult<readonly KVPair[]>) => void) | undefined;
   private ended = false;

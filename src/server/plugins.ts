@@ -59,6 +59,27 @@ export interface ServerPlugin {
   preWriteRequest?(conn: ServerConnection, msg: Message): void;
   /** Go `PostWriteRequestPlugin`: a push was written, or failed with `err`. */
   postWriteRequest?(conn: ServerConnection, msg: Message, err: RpcxError | undefined): void;
+
+  // ---- registration (Go: `RegisterPlugin`, `RegisterFunctionPlugin`), for registries ----
+
+  /**
+   * Go `RegisterPlugin.Register` (and `RegisterFunctionPlugin.RegisterFunction`): a service was
+   * registered with its metadata (a URL query, e.g. `weight=10&group=a`). Called when the service
+   * is registered (also before the server listens) and, for services registered before the
+   * plugin was added, when it is added. A returned promise is not awaited; a registry plugin
+   * reports its own errors.
+   */
+  register?(name: string, metadata: string): void | Promise<void>;
+  /** Go `RegisterPlugin.Unregister`: the service is going away (`unregister`, `unregisterAll`, graceful shutdown). */
+  unregister?(name: string): void | Promise<void>;
+  /** The server is listening on `address` (`tcp@127.0.0.1:8972`); `serve` resolves after this settles. */
+  serverListening?(address: string): void | Promise<void>;
+  /**
+   * The server is stopping (`shutdown`, before it stops reading requests, so clients stop sending
+   * first; or `close`). A registry plugin removes its entries and ends its timers here; the
+   * server waits for the returned promise (at most the shutdown timeout).
+   */
+  serverStopping?(): void | Promise<void>;
 }
 
 type HookName = Exclude<keyof ServerPlugin, 'name'>;
@@ -74,6 +95,10 @@ const HOOKS: readonly HookName[] = [
   'postWriteResponse',
   'preWriteRequest',
   'postWriteRequest',
+  'register',
+  'unregister',
+  'serverListening',
+  'serverStopping',
 ];
 
 /**
@@ -93,10 +118,17 @@ export class PluginContainer {
   /** @internal */ postWriteResponse: ServerPlugin[] = [];
   /** @internal */ preWriteRequest: ServerPlugin[] = [];
   /** @internal */ postWriteRequest: ServerPlugin[] = [];
+  /** @internal */ register: ServerPlugin[] = [];
+  /** @internal */ unregister: ServerPlugin[] = [];
+  /** @internal */ serverListening: ServerPlugin[] = [];
+  /** @internal */ serverStopping: ServerPlugin[] = [];
+  /** Called with each plugin added (the server announces its services to a registry plugin added late). */
+  /** @internal */ onAdd: ((plugin: ServerPlugin) => void) | undefined;
 
   add(plugin: ServerPlugin): void {
     this.#all.push(plugin);
     this.#rebuild();
+    this.onAdd?.(plugin);
   }
 
   remove(plugin: ServerPlugin): void {

@@ -49,11 +49,18 @@ export interface RegisterOptions {
   methods?: readonly string[];
   /** Codec type hints per method name, for protobuf and thrift. */
   types?: Readonly<Record<string, MethodTypes>>;
+  /**
+   * Metadata announced to registries (Go: the `metadata` argument of `Register`/`RegisterName`):
+   * a URL query such as `weight=10&group=a`. Default empty.
+   */
+  metadata?: string;
 }
 
 export interface RegisterFunctionOptions {
   /** Codec type hints for protobuf and thrift. */
   types?: MethodTypes;
+  /** Metadata of the service path announced to registries (Go: `RegisterFunction`'s `metadata`). */
+  metadata?: string;
 }
 
 /** Names of the callable members of `instance`: own properties, then the prototype chain up to Object.prototype. */

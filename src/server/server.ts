@@ -110,6 +110,8 @@ export class RpcxServer extends EventEmitter<ServerEvents> {
   #shuttingDown = false;
   #closed = false;
   #shutdownPromise: Promise<void> | undefined;
+  readonly #metadata = new Map<string, string>();
+  #stopping: Promise<void> | undefined;
 
   constructor(options: ServerOptions = {}) {
     super();
@@ -117,6 +119,10 @@ export class RpcxServer extends EventEmitter<ServerEvents> {
     this.codecs = options.codecs ?? defaultCodecRegistry();
     this.#compressors = options.compressors ?? defaultCompressors;
     for (const p of options.plugins ?? []) this.plugins.add(p);
+    this.plugins.onAdd = (p) => {
+      if (p.register === undefined) return;
+      for (const [name, metadata] of this.#metadata) this.#announce([p], name, metadata);
+    };
     this.#limits = {
       maxInFlight: Math.max(1, options.maxInFlightPerConnection ?? 4096),
       maxQueuedReplyBytes: options.maxQueuedReplyBytes ?? 16 * 1024 * 1024,
@@ -141,12 +147,53 @@ export class RpcxServer extends EventEmitter<ServerEvents> {
    * by their exact, case-sensitive names. Returns the service name.
    */
   register(instance: object, options?: RegisterOptions): string {
-    return this.registry.register(instance, options);
+    const name = this.registry.register(instance, options);
+    this.#registered(name, options?.metadata);
+    return name;
   }
 
   /** Registers `fn` as `servicePath.name` (Go: `RegisterFunction`/`RegisterFunctionName`); name defaults to `fn.name`. */
   registerFunction(servicePath: string, fn: Handler, name?: string, options?: RegisterFunctionOptions): string {
-    return this.registry.registerFunction(servicePath, fn, name, options);
+    const fname = this.registry.registerFunction(servicePath, fn, name, options);
+    this.#registered(servicePath, options?.metadata);
+    return fname;
+  }
+
+  /** Tells the registration plugins about a service (Go: `DoRegister`); its metadata is kept for plugins added later. */
+  #registered(name: string, metadata: string | undefined): void {
+    const known = this.#metadata.get(name);
+    if (known !== undefined && (metadata === undefined || metadata === known)) return;
+    const m = metadata ?? '';
+    this.#metadata.set(name, m);
+    this.#announce(this.plugins.register, name, m);
+  }
+
+  #announce(plugins: readonly ServerPlugin[], name: string, metadata: string): void {
+    for (const p of plugins) {
+      try {
+        void Promise.resolve(p.register!(name, metadata)).catch((err: unknown) => log('plugin %s: register %s: %O', p.name ?? '?', name, err));
+      } catch (err) {
+        log('plugin %s: register %s: %O', p.name ?? '?', name, err);
+      }
+    }
+  }
+
+  /**
+   * Removes every service from the registries (Go: `UnregisterAll`); the services are still
+   * served. `shutdown` does this first. Resolves when every plugin's `unregister` settled.
+   */
+  async unregisterAll(): Promise<void> {
+    const all: Promise<unknown>[] = [];
+    for (const name of this.#metadata.keys()) {
+      for (const p of this.plugins.unregister) all.push(Promise.resolve().then(() => p.unregister!(name)));
+    }
+    const results = await Promise.allSettled(all);
+    for (const r of results) if (r.status === 'rejected') log('unregister: %O', r.reason);
+  }
+
+  /** The metadata each service was registered with (for registries). */
+  get serviceMetadata(): ReadonlyMap<string, string> {
+    return this.#metadata;
   }
 
   /** Adds a raw handler, consulted before services and functions (Go: `AddHandler`). */
@@ -185,6 +232,12 @@ export class RpcxServer extends EventEmitter<ServerEvents> {
     this.#address = listener.address;
     if (log.enabled) log('listening %s', listener.address);
     this.emit('listening', listener.address);
+    try {
+      await Promise.all(this.plugins.serverListening.map((p) => p.serverListening!(listener.address)));
+    } catch (err) {
+      await this.close();
+      throw RpcxError.from(err, ErrorCode.CONNECTION);
+    }
     return listener.address;
   }
 
@@ -304,7 +357,21 @@ export class RpcxServer extends EventEmitter<ServerEvents> {
     const l = this.#listener;
     for (const c of [...this.#conns]) c.destroy();
     if (l !== undefined) await l.close();
+    await this.#stopPlugins(10_000);
     this.emit('close');
+  }
+
+  /** Runs every plugin's `serverStopping` once (registries remove their entries), for at most `ms`. */
+  #stopPlugins(ms: number): Promise<void> {
+    this.#stopping ??= (async () => {
+      const stops = this.plugins.serverStopping.map((p) =>
+        Promise.resolve()
+          .then(() => p.serverStopping!())
+          .catch((err: unknown) => log('plugin %s: serverStopping: %O', p.name ?? '?', err)),
+      );
+      if (stops.length > 0) await raceTimeout(Promise.all(stops).then(() => undefined), ms, undefined);
+    })();
+    return this.#stopping;
   }
 
   /**
@@ -322,6 +389,10 @@ export class RpcxServer extends EventEmitter<ServerEvents> {
     if (this.#closed) return;
     this.#shuttingDown = true;
     if (log.enabled) log('shutdown begin (%d connections)', this.#conns.size);
+    // Go's Shutdown unregisters first: clients stop sending before the server stops reading.
+    const started = performance.now();
+    await this.#stopPlugins(timeoutMs);
+    timeoutMs = Math.max(0, timeoutMs - (performance.now() - started));
     const listenerClosed = this.#listener?.close() ?? Promise.resolve();
     for (const c of this.#conns) c.stopReading();
     const deadline = performance.now() + timeoutMs;
