@@ -17,6 +17,10 @@
 // {"i":n,"error":"..."}, then {"done":true,"counts":{...},"errors":n}. With
 // -calls 0 it calls until stdin closes, one call every -interval.
 //
+// Watch mode (for bench/registry.ts) opens -n independent Go discoveries of
+// -service and prints {"t":<unix ns>,"i":<discovery>,"n":<servers>} for the
+// first list and for every update each of them delivers, until stdin closes.
+//
 // Each registry lives in its own file (etcd.go, redis.go, zookeeper.go) and
 // adds itself to registries in init().
 package main
@@ -33,6 +37,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -88,6 +93,8 @@ func main() {
 		err = runServer(os.Args[2:])
 	case "client":
 		err = runClient(os.Args[2:], os.Stdin, os.Stdout)
+	case "watch":
+		err = runWatch(os.Args[2:], os.Stdin, os.Stdout)
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -270,4 +277,43 @@ func runClient(args []string, in io.Reader, out io.Writer) error {
 done:
 	_ = enc.Encode(map[string]any{"done": true, "counts": counts, "errors": errs})
 	return w.Flush()
+}
+
+func runWatch(args []string, in io.Reader, out io.Writer) error {
+	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
+	reg := fs.String("registry", "", "etcd://h:p | redis://h:p | zk://h:p")
+	basePath := fs.String("base-path", "/rpcx_test", "BasePath")
+	service := fs.String("service", "Who", "service path")
+	n := fs.Int("n", 10, "number of independent discoveries")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	r, hosts, err := lookup(*reg)
+	if err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	enc := json.NewEncoder(out)
+	emit := func(i, count int) {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = enc.Encode(map[string]any{"t": time.Now().UnixNano(), "i": i, "n": count})
+	}
+	for i := 0; i < *n; i++ {
+		d, err := r.discovery(hosts, *basePath, *service)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		ch := d.WatchService()
+		emit(i, len(d.GetServices()))
+		go func(i int) {
+			for pairs := range ch {
+				emit(i, len(pairs))
+			}
+		}(i)
+	}
+	emit(-1, 0) // ready
+	_, _ = io.Copy(io.Discard, in)
+	return nil
 }
