@@ -6,7 +6,7 @@
 import type { MetadataInit } from '../protocol/message.js';
 import type { ServerConnection } from './connection.js';
 
-/** Result of {@link RpcxServer.broadcast}. */
+/** Result of `RpcxServer.broadcast`. */
 export interface BroadcastResult {
   sent: number;
   failed: number;
