@@ -12,8 +12,10 @@ import { tokenAuth } from '../server/auth.js';
 import type { ServeNetwork } from '../server/listen.js';
 
 const USAGE = `usage: rpcx serve [options]
+       rpcx --version
+       rpcx --help
 
-Runs the rpcx demo server (services Arith, Echo, Push, ArithPB, ArithThrift, Bench, EchoPB,
+rpcx serve runs the rpcx demo server (services Arith, Echo, Push, ArithPB, ArithThrift, Bench, EchoPB,
 EchoThrift; raw handlers RawArith.*, Echo.Via) that Go rpcx clients call unchanged.
 
 options:
@@ -30,8 +32,18 @@ options:
   --exit-after N           for fault tests: exit at once with status 3 right after reading the
                            Nth non-heartbeat request, before handling it (default 0 = never)
   --quiet                  print only the "listening" line
+  -h, --help               this text
 Logs: DEBUG=rpcx:server* for connections and an access log.
 `;
+
+/** The `version` of the package.json next to build/ (or, installed, of the rpcx package). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** A usage error (unknown command or option, missing command): the message and the usage on stderr, exit status 2. */
+class UsageError extends Error {}
 
 function goSnippet(address: string): string {
   return `Call it from Go (github.com/smallnest/rpcx v1.9.4), unchanged:
@@ -43,8 +55,9 @@ function goSnippet(address: string): string {
     reply := &Reply{}             // type Reply struct{ C int }
     err := xclient.Call(context.Background(), "Mul", args, reply)   // reply.C == 200
 
-Pushes: client.NewBidirectionalXClient(... , ch) then xclient.Call(ctx, "Start", &PushArgs{Count: 3}, &PushReply{})
-on service "Push"; each push arrives on ch as a *protocol.Message.
+Pushes: client.NewBidirectionalXClient(... , ch) then xclient.Call(ctx, "Start", &PushArgs{Path: "news",
+Method: "tick", Count: 3}, &PushReply{}) on service "Push"; each push arrives on ch as a *protocol.Message.
+Complete programs: interop/go/cmd/readme-client and readme-push in the rpcx repository (README.md).
 `;
 }
 
@@ -152,18 +165,37 @@ async function serve(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-async function main(): Promise<void> {
-  const [cmd, ...rest] = process.argv.slice(2);
-  if (cmd === 'serve') return serve(rest);
-  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
-    process.stdout.write(USAGE);
-    return;
+async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  if (cmd !== undefined && !cmd.startsWith('-')) {
+    if (cmd === 'serve') return serve(rest);
+    if (cmd === 'help') {
+      process.stdout.write(USAGE);
+      return;
+    }
+    throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
   }
-  process.stderr.write(`unknown command ${JSON.stringify(cmd)}\n${USAGE}`);
-  process.exit(2);
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      help: { type: 'boolean', short: 'h', default: false },
+      version: { type: 'boolean', short: 'v', default: false },
+    },
+    strict: true,
+  });
+  if (values.version) process.stdout.write(`${version()}\n`);
+  else if (values.help) process.stdout.write(USAGE);
+  else throw new UsageError('no command');
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`rpcx: ${err instanceof Error ? err.message : String(err)}\n`);
+main(process.argv.slice(2)).catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  // parseArgs throws TypeErrors with codes ERR_PARSE_ARGS_* for unknown options and stray arguments.
+  const code = (err as { code?: unknown } | null)?.code;
+  if (err instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_'))) {
+    process.stderr.write(`rpcx: ${message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  process.stderr.write(`rpcx: ${message}\n`);
   process.exit(1);
 });

@@ -1,9 +1,20 @@
 import { ErrorCode, RpcxError } from '../errors.js';
 import type { Message } from '../protocol/message.js';
 import type { FrameConnection } from '../node/frame-connection.js';
-import { contextCanceled, type RequestContext } from './context.js';
 
 let nextId = 1;
+
+/** The reason `ctx.signal` aborts with when the connection closes or the server closes (Go: `context.Canceled`). */
+export function contextCanceled(cause?: unknown): RpcxError {
+  return new RpcxError(ErrorCode.CANCELLED, 'context canceled', cause === undefined ? {} : { cause });
+}
+
+/** @internal What a connection needs of a request context it tracks (a `RequestContext`). */
+export interface TrackedContext {
+  /** The connection's slot for this context while its signal is tracked, else -1. */
+  trackSlot: number;
+  cancel(reason: RpcxError): void;
+}
 
 /** @internal Limits a connection enforces, from the server options. */
 export interface ConnectionLimits {
@@ -40,7 +51,7 @@ export class ServerConnection {
    * to their successors, which makes every scavenge promote the live table and what it holds
    * (see src/client/pending-table.ts for the measurements).
    */
-  #tracked: (RequestContext | undefined)[] = [];
+  #tracked: (TrackedContext | undefined)[] = [];
   #freeSlots: number[] = [];
   #pausedInFlight = false;
   #pausedWrite = false;
@@ -160,7 +171,7 @@ export class ServerConnection {
   }
 
   /** @internal A context whose signal was asked for: aborted if the connection closes first. */
-  track(ctx: RequestContext): void {
+  track(ctx: TrackedContext): void {
     if (ctx.trackSlot >= 0) return;
     const slot = this.#freeSlots.pop() ?? this.#tracked.length;
     this.#tracked[slot] = ctx;
@@ -168,7 +179,7 @@ export class ServerConnection {
   }
 
   /** @internal */
-  untrack(ctx: RequestContext): void {
+  untrack(ctx: TrackedContext): void {
     const slot = ctx.trackSlot;
     if (slot < 0 || this.#tracked[slot] !== ctx) return;
     this.#tracked[slot] = undefined;

@@ -2,8 +2,10 @@ import { ErrorCode, RpcxError } from '../errors.js';
 import { MetaKey } from '../protocol/constants.js';
 import type { Message } from '../protocol/message.js';
 import type { CodecOptions } from '../codec/types.js';
-import type { ServerConnection } from './connection.js';
-import type { RpcxServer } from './server.js';
+import { contextCanceled, type ServerConnection } from './connection.js';
+import type { ServerHandle } from './types.js';
+
+export { contextCanceled };
 
 /** @internal What a raw handler's `bind`/`write`/`writeError` delegate to (implemented by the dispatcher). */
 export interface RawReplyWriter {
@@ -15,11 +17,6 @@ export interface RawReplyWriter {
 /** The reason `ctx.signal` aborts with when the `__ServerTimeout` deadline passes (Go: `context.DeadlineExceeded`). */
 export function deadlineExceeded(): RpcxError {
   return new RpcxError(ErrorCode.TIMEOUT, 'context deadline exceeded');
-}
-
-/** The reason `ctx.signal` aborts with when the connection closes or the server closes (Go: `context.Canceled`). */
-export function contextCanceled(cause?: unknown): RpcxError {
-  return new RpcxError(ErrorCode.CANCELLED, 'context canceled', cause === undefined ? {} : { cause });
 }
 
 /**
@@ -51,7 +48,8 @@ export class RequestContext {
   readonly request: Message;
   /** The connection the request came on: pass it to `server.sendMessage` to push to this client. */
   readonly connection: ServerConnection;
-  readonly server: RpcxServer;
+  /** The server (its pushes, address and connections); an `RpcxServer`. */
+  readonly server: ServerHandle;
   /** Absolute deadline (ms since the epoch, like `Date.now()`) from `__ServerTimeout`, if sent. */
   readonly deadline: number | undefined;
   /** `performance.now()` when the request was read (Go: `StartRequestContextKey`). */
@@ -70,7 +68,7 @@ export class RequestContext {
   /** @internal The connection's slot for this context while its signal is tracked, else -1. */
   trackSlot = -1;
 
-  constructor(server: RpcxServer, connection: ServerConnection, request: Message, startedAt: number, writer: RawReplyWriter) {
+  constructor(server: ServerHandle, connection: ServerConnection, request: Message, startedAt: number, writer: RawReplyWriter) {
     this.server = server;
     this.#writer = writer;
     this.connection = connection;

@@ -9,7 +9,7 @@ import type { ServerConnection } from './connection.js';
 import { RequestContext, type RawReplyWriter } from './context.js';
 import { isReqReachLimit, type PluginContainer } from './plugins.js';
 import type { MethodEntry, RawHandler, ServiceRegistry } from './registry.js';
-import type { RpcxServer } from './server.js';
+import type { ServerHandle } from './types.js';
 
 /**
  * Go: `Server.AuthFunc(ctx, req, token)`. `token` is the `__AUTH` metadata value (`""` if absent).
@@ -22,7 +22,7 @@ export type AuthFunc = (ctx: RequestContext, req: Message, token: string) => voi
 
 /** @internal What the dispatcher needs from its server. */
 export interface DispatchConfig {
-  readonly server: RpcxServer;
+  readonly server: ServerHandle;
   readonly registry: ServiceRegistry;
   readonly codecs: CodecRegistry;
   readonly plugins: PluginContainer;

@@ -6,6 +6,7 @@ export { RpcxServer, createServer } from './server.js';
 export type { ServerOptions, ShutdownOptions, ServerEvents, BroadcastResult } from './server.js';
 export { ServerConnection } from './connection.js';
 export { RequestContext, deadlineExceeded, contextCanceled, parseServerTimeout } from './context.js';
+export type { ServerHandle } from './types.js';
 export type { AuthFunc } from './dispatch.js';
 export { errorText } from './dispatch.js';
 export { ServiceRegistry } from './registry.js';

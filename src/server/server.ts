@@ -13,6 +13,9 @@ import { Dispatcher, type AuthFunc } from './dispatch.js';
 import { listen, type Listener, type ServeNetwork } from './listen.js';
 import { PluginContainer, type ServerPlugin } from './plugins.js';
 import { ServiceRegistry, type Handler, type RawHandler, type RegisterFunctionOptions, type RegisterOptions } from './registry.js';
+import type { BroadcastResult, ServerHandle } from './types.js';
+
+export type { BroadcastResult } from './types.js';
 
 const log = createDebug('rpcx:server');
 const EMPTY = new Uint8Array(0);
@@ -76,12 +79,6 @@ export interface ServerEvents {
   error: [err: Error];
 }
 
-/** Result of {@link RpcxServer.broadcast}. */
-export interface BroadcastResult {
-  sent: number;
-  failed: number;
-}
-
 /**
  * An rpcx server (Go: `server.Server`) that Go rpcx clients call without knowing it is Node:
  * same frames, same error texts, same dispatch rules. Register services, then `serve`.
@@ -92,7 +89,7 @@ export interface BroadcastResult {
  * await server.serve('tcp', '127.0.0.1:8972');  // Go: s.Serve("tcp", "127.0.0.1:8972")
  * ```
  */
-export class RpcxServer extends EventEmitter<ServerEvents> {
+export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHandle {
   /** Services, functions and raw handlers. */
   readonly registry = new ServiceRegistry();
   /** Go `Server.Plugins`. */
