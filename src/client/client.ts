@@ -23,12 +23,12 @@ import { defaultCompressors } from '../node/gzip.js';
 import { dial, parseAddress, type DialOptions, type ServerAddress } from '../node/dial.js';
 import { FrameConnection } from '../node/frame-connection.js';
 import { AsyncQueue } from './async-queue.js';
+import { PushStream, type PushPolicy } from './push-stream.js';
 import { PendingTable } from './pending-table.js';
 
 const log = createDebug('rpcx:client');
 
-/** What to do with server pushes when the consumer lags (Go: `Option.BidirectionalBlock`). */
-export type PushPolicy = 'block' | 'drop';
+export type { PushPolicy } from './push-stream.js';
 
 export interface ReconnectOptions {
   /** First delay in ms (default 100). */
@@ -87,9 +87,15 @@ export interface ClientOptions extends DialOptions {
    * a `ServiceError` of code `UNAUTHENTICATED` instead of `SERVICE`. Default: none.
    */
   isAuthError?: (text: string) => boolean;
-  /** Buffered server pushes before the policy applies (default 1,024). */
+  /** Buffered server pushes before the policy applies (default 1,024; Go: the capacity of the push channel). */
   pushBufferSize?: number;
-  /** `block` stops reading the socket while the buffer is full; `drop` drops and counts (default `block`). */
+  /**
+   * What happens to a push when the buffer is full (Go: `Option.BidirectionalBlock`, false by
+   * default). `drop` (default, as Go) drops and counts it in `droppedMessages`. `block` stops
+   * reading the socket until the consumer makes room: nothing is lost, but replies wait behind
+   * the unread pushes, so a stalled consumer stalls every call on the connection. Pushes that
+   * arrive while no consumer is attached are discarded under either policy, as in Go.
+   */
   pushPolicy?: PushPolicy;
   /** Reconnect in the background after a broken connection. Off by default: like Go, the next call reconnects. */
   reconnect?: boolean | ReconnectOptions;
@@ -171,10 +177,14 @@ function keyOf(seq: bigint): number | bigint {
  * The connection is made on the first call (or `connect()`), and after it breaks the next call
  * makes a new one, as Go's XClient does; `reconnect` adds background reconnects with backoff.
  *
+ * Pushes go to a consumer attached through {@link Client.messages} or {@link Client.onMessage};
+ * without one they are discarded and counted, as Go discards them with no channel registered
+ * (see `pushPolicy` for a consumer that lags).
+ *
  * Pushes across reconnects: the push stream belongs to the Client, not the socket. When a
- * connection dies the stream gets one synthetic message as Go injects it (Request, status Error,
- * metadata `__rpcx_error__` = the error and `server` = the address) and stays open for the next
- * connection; `close()` ends it.
+ * connection dies an attached consumer gets one synthetic message as Go injects it (Request,
+ * status Error, metadata `__rpcx_error__` = the error and `server` = the address) and the stream
+ * stays open for the next connection; `close()` ends it.
  */
 export class Client {
   /** The server key, `network@address`. */
@@ -195,11 +205,10 @@ export class Client {
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private reconnectAttempt = 0;
-  private readonly pushes: AsyncQueue<Message>;
+  private readonly pushes: PushStream<Message>;
   private pushPaused = false;
   private readonly statusQueues = new Set<AsyncQueue<ClientStatus>>();
   private readonly statusCallbacks = new Set<(s: ClientStatus) => void>();
-  private droppedPushes = 0;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(address: string, options: ClientOptions = {}) {
@@ -211,8 +220,8 @@ export class Client {
     this.serializeType = options.serializeType ?? SerializeType.MsgPack;
     this.compressType = options.compressType ?? CompressType.None;
     this.maxPending = options.maxPendingCalls ?? 100_000;
-    this.pushes = new AsyncQueue<Message>(options.pushBufferSize ?? 1024);
-    this.pushes.onSpace = () => this.resumePushes();
+    this.pushes = new PushStream<Message>(options.pushBufferSize ?? 1024, options.pushPolicy ?? 'drop');
+    this.pushes.onResume = () => this.resumePushes();
   }
 
   /** Creates a client and connects it. */
@@ -238,9 +247,21 @@ export class Client {
     return this.pending.size;
   }
 
-  /** Server pushes dropped under the `drop` policy. */
+  /**
+   * Server pushes not delivered: those discarded because no consumer was attached (see
+   * {@link discardedMessages}) plus those dropped because the buffer was full under `drop`.
+   */
   get droppedMessages(): number {
-    return this.droppedPushes;
+    return this.pushes.discardedCount + this.pushes.overflowCount;
+  }
+
+  /**
+   * Server pushes discarded because no consumer was attached (no iterator obtained from
+   * {@link messages}, no {@link onMessage}), as Go's client discards them when no channel is
+   * registered. Included in {@link droppedMessages}.
+   */
+  get discardedMessages(): number {
+    return this.pushes.discardedCount;
   }
 
   /** The local socket, while connected (for tests and diagnostics). */
@@ -305,23 +326,23 @@ export class Client {
   /**
    * Server pushes as an async iterable (Go: the channel of `NewBidirectionalXClient` /
    * `RegisterServerMessageChan`). One consumer; not together with {@link onMessage}.
+   *
+   * Obtaining the iterator (a `for await` does) attaches the consumer, as registering the channel
+   * does in Go: until then, and after the iteration ends, pushes are discarded and counted in
+   * {@link discardedMessages}. Attach before the call that makes the server push. A consumer that
+   * stops reading gets the `pushPolicy` once `pushBufferSize` pushes wait.
    */
   messages(): AsyncIterable<Message> {
-    return this.pushes;
+    return this.pushes.iterable;
   }
 
   /**
-   * Server pushes to a callback instead of an iterable. The callback runs on the socket's read
-   * path: an exception it throws is caught and logged (`rpcx:client`), and the connection goes on.
+   * Server pushes to a callback instead of an iterable; attaches the consumer (see
+   * {@link messages}). The callback runs on the socket's read path: an exception it throws is
+   * caught and logged (`rpcx:client`), and the connection goes on.
    */
   onMessage(cb: (msg: Message) => void): void {
-    this.pushes.setCallback((msg) => {
-      try {
-        cb(msg);
-      } catch (err) {
-        log('%s: onMessage callback threw: %O', this.address, err);
-      }
-    });
+    this.pushes.setCallback(cb, this.address);
   }
 
   /** Connection status changes as an async iterable; ends at `close()`. */
@@ -618,22 +639,18 @@ export class Client {
     p.resolve((p.kind === 0 ? reply : { reply, metadata: msg.metadata }) as never);
   }
 
+  /** client/client.go `input` + `handleServerRequest`; the policy is PushStream's. */
   private deliverPush(msg: Message): void {
-    if (this.pushes.closed) return;
-    if (this.pushes.full) {
-      if ((this.options.pushPolicy ?? 'block') === 'drop') {
-        this.droppedPushes++;
-        if (log.enabled) log('%s: push %s dropped, buffer full', this.address, msg.seq);
-        return;
-      }
-      this.pushes.push(msg);
-      if (!this.pushPaused && this.conn !== undefined) {
+    const outcome = this.pushes.offer(msg);
+    if (outcome === 'delivered') {
+      // `block`: a full buffer stops reading until the consumer makes room (Go: BidirectionalBlock).
+      if (this.pushes.mustWait && !this.pushPaused && this.conn !== undefined) {
         this.pushPaused = true;
         this.conn.pauseReading();
       }
-      return;
+    } else if (log.enabled && outcome !== 'closed') {
+      log('%s: push %s %s', this.address, msg.seq, outcome === 'discarded' ? 'discarded, no consumer' : 'dropped, buffer full');
     }
-    this.pushes.push(msg);
   }
 
   private resumePushes(): void {
@@ -652,15 +669,18 @@ export class Client {
     const failure = error.code === ErrorCode.PROTOCOL || error.code === ErrorCode.LIMIT ? error : new RpcxError(ErrorCode.CONNECTION, error.message, { cause: error });
     this.failAll(failure);
     if (log.enabled) log('%s: disconnected: %s', this.address, error.message);
-    // Go injects a synthetic message into the push channel when the connection dies (client.go input()).
+    // Go injects a synthetic message into the push channel when the connection dies, if a
+    // channel is registered (client.go input()): here if a consumer is attached.
     if (!this.closedByUser) {
-      this.pushes.push(
-        createMessage({
-          messageType: MessageType.Request,
-          messageStatusType: MessageStatusType.Error,
-          metadata: { [MetaKey.ServiceError]: error.message, [MetaKey.Server]: conn.remoteAddress },
-        }),
-      );
+      if (this.pushes.hasConsumer) {
+        this.deliverPush(
+          createMessage({
+            messageType: MessageType.Request,
+            messageStatusType: MessageStatusType.Error,
+            metadata: { [MetaKey.ServiceError]: error.message, [MetaKey.Server]: conn.remoteAddress },
+          }),
+        );
+      }
       this.emitStatus({ type: 'disconnected', address: this.address, error });
       this.scheduleReconnect();
     }

@@ -1,8 +1,8 @@
 import createDebug from 'debug';
 import { RpcxError, ErrorCode, ServiceError } from '../errors.js';
 import { MetaKey, toMetadataMap, type Message } from '../protocol/index.js';
-import { AsyncQueue } from './async-queue.js';
-import { Client, type CallOptions, type CallResult, type ClientOptions, type PushPolicy, type RawResult } from './client.js';
+import { Client, type CallOptions, type CallResult, type ClientOptions, type RawResult } from './client.js';
+import { PushStream } from './push-stream.js';
 import { BREAKER_OPEN, type Breaker } from './breaker.js';
 import type { KVPair, ServiceDiscovery } from './discovery.js';
 import { FailMode, SelectMode } from './fail-mode.js';
@@ -662,41 +662,44 @@ export class XClient {
 /**
  * An XClient that also receives server pushes from every connection, merged into one stream
  * (Go: `NewBidirectionalXClient(..., serverMessageChan)`). Consume with {@link messages} (an
- * async iterable) or {@link onMessage}, not both. With the `block` policy (default) a full
- * buffer stops reading the pushing connection (Go: `Option.BidirectionalBlock`); with `drop`
- * pushes are dropped and counted. A dying connection contributes Go's synthetic message
- * (status Error, metadata `__rpcx_error__` and `server`).
+ * async iterable) or {@link onMessage}, not both. The policy is the {@link Client}'s: with no
+ * consumer attached pushes are discarded and counted; with a full buffer `drop` (default, Go's
+ * `BidirectionalBlock: false`) drops and counts them, and `block` stops reading the pushing
+ * connection until the consumer makes room (replies on that connection then wait too). A dying
+ * connection contributes Go's synthetic message (status Error, metadata `__rpcx_error__` and
+ * `server`).
  */
 export class BidirectionalXClient extends XClient {
-  private readonly queue: AsyncQueue<Message>;
-  private readonly policy: PushPolicy;
-  private spaceWaiters: (() => void)[] = [];
-  private dropped = 0;
+  private readonly stream: PushStream<Message>;
 
   constructor(servicePath: string, options: XClientOptions) {
-    super(servicePath, options);
-    this.queue = new AsyncQueue<Message>(options.pushBufferSize ?? 1024);
-    this.policy = options.pushPolicy ?? 'block';
-    this.queue.onSpace = () => {
-      const ws = this.spaceWaiters;
-      this.spaceWaiters = [];
-      for (const w of ws) w();
-    };
+    // The per-connection Clients hand every push to `pump` losslessly (`block`: a Client pauses its
+    // socket rather than drop while the pump waits); the merged stream applies the caller's policy.
+    super(servicePath, { ...options, pushPolicy: 'block' });
+    this.stream = new PushStream<Message>(options.pushBufferSize ?? 1024, options.pushPolicy ?? 'drop');
   }
 
-  /** Pushes from every server as one async iterable; ends at `close()`. */
+  /**
+   * Pushes from every server as one async iterable; ends at `close()`. Obtaining the iterator
+   * attaches the consumer: until then pushes are discarded (see {@link Client.messages}).
+   */
   messages(): AsyncIterable<Message> {
-    return this.queue;
+    return this.stream.iterable;
   }
 
-  /** Pushes from every server to a callback instead. */
+  /** Pushes from every server to a callback instead; an exception it throws is logged and swallowed. */
   onMessage(cb: (msg: Message) => void): void {
-    this.queue.setCallback(cb);
+    this.stream.setCallback(cb, this.servicePath);
   }
 
-  /** Pushes dropped under the `drop` policy. */
+  /** Pushes not delivered: discarded for want of a consumer plus dropped on overflow under `drop`. */
   get droppedMessages(): number {
-    return this.dropped;
+    return this.stream.discardedCount + this.stream.overflowCount;
+  }
+
+  /** Pushes discarded because no consumer was attached; included in {@link droppedMessages}. */
+  get discardedMessages(): number {
+    return this.stream.discardedCount;
   }
 
   protected override onClientCreated(client: Client): void {
@@ -704,22 +707,17 @@ export class BidirectionalXClient extends XClient {
   }
 
   protected override onClosed(): void {
-    this.queue.end();
-    this.queue.onSpace();
+    this.stream.end();
   }
 
+  /**
+   * Moves one connection's pushes into the merged stream. Under `block` a full stream holds this
+   * loop, which leaves them in that Client's own buffer until it pauses its socket.
+   */
   private async pump(client: Client): Promise<void> {
     for await (const msg of client.messages()) {
-      while (this.queue.full && !this.queue.closed) {
-        if (this.policy === 'drop') {
-          this.dropped++;
-          break;
-        }
-        await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
-      }
-      if (this.queue.closed) return;
-      if (this.policy === 'drop' && this.queue.full) continue;
-      this.queue.push(msg);
+      while (this.stream.mustWait) await this.stream.whenResumed();
+      if (this.stream.offer(msg) === 'closed') return;
     }
   }
 }
