@@ -24,6 +24,7 @@ import { dial, parseAddress, type DialOptions, type ServerAddress } from '../nod
 import { FrameConnection } from '../node/frame-connection.js';
 import { AsyncQueue } from './async-queue.js';
 import { PushStream, type PushPolicy } from './push-stream.js';
+import { abortError, callTimeoutMs } from './deadline.js';
 import { PendingTable } from './pending-table.js';
 
 const log = createDebug('rpcx:client');
@@ -103,18 +104,32 @@ export interface ClientOptions extends DialOptions {
   idleTimeoutMs?: number;
 }
 
-/** Per-call options (STYLE.md 5): every call takes `signal` and `timeoutMs`. */
+/**
+ * Per-call options (STYLE.md 5): every call takes `signal`, `timeoutMs` and `deadline`. A Go
+ * ctx deadline is `timeoutMs` (relative) or `deadline` (absolute); a Go cancel is `signal`.
+ */
 export interface CallOptions {
   /** Request metadata (Go: `share.ReqMetaDataKey` in the ctx). */
   metadata?: MetadataInit;
-  /** Aborts the call: it rejects with CANCELLED and a late reply is dropped. */
+  /**
+   * Aborts the call; a late reply is dropped. It rejects with TIMEOUT when the signal's reason is
+   * a `TimeoutError` (as from `AbortSignal.timeout(ms)`; Go: `context.DeadlineExceeded`), with
+   * the reason when it is an `RpcxError`, else with CANCELLED (Go: `context.Canceled`). A signal
+   * does not say when it will fire, so it sends no `__ServerTimeout`: to let the server know the
+   * deadline (as a Go ctx deadline does), use `timeoutMs` or `deadline`.
+   */
   signal?: AbortSignal;
   /**
-   * Deadline in ms: the call rejects with TIMEOUT (also while a connection is still being made),
-   * and the timeout travels as `__ServerTimeout`, overriding one given in `metadata` as Go's
-   * `setServerTimeout` does.
+   * Deadline in ms from now: the call rejects with TIMEOUT (also while a connection is still
+   * being made), and the timeout travels as `__ServerTimeout` (ms), overriding one given in
+   * `metadata` as Go's `setServerTimeout` does.
    */
   timeoutMs?: number;
+  /**
+   * Absolute deadline, a `Date` or epoch ms (as grpc-js's `deadline`; Go: `context.WithDeadline`).
+   * Acts as `timeoutMs` of the time left, `__ServerTimeout` included; with both, the earlier wins.
+   */
+  deadline?: Date | number;
   /** Serialize type of this request (default: the client's). */
   serializeType?: number;
   /** Compress type of this request (default: the client's; applied above 1024 bytes). */
@@ -283,7 +298,13 @@ export class Client {
     return this.invoke(servicePath, serviceMethod, args, options, 0) as Promise<T>;
   }
 
-  /** Like {@link call}, also giving the response metadata. */
+  /**
+   * Like {@link call}, also giving the response metadata (Go: the ctx `share.ResMetaDataKey` map).
+   * As Go's `Client.Call` does, non-empty response metadata also gets `__ServerAddress`
+   * (`MetaKey.ServerAddress`), the answering server's address as Go's `Conn.RemoteAddr()` prints
+   * it (`127.0.0.1:8972`, `[::1]:8972`, a unix socket's path); an error reply's `ServiceError`
+   * metadata gets it too.
+   */
   callWithMetadata<T = unknown>(servicePath: string, serviceMethod: string, args: unknown, options: CallOptions = {}): Promise<CallResult<T>> {
     return this.invoke(servicePath, serviceMethod, args, options, 1) as Promise<CallResult<T>>;
   }
@@ -293,6 +314,7 @@ export class Client {
    * handler and writes nothing. Resolves once the frame is handed to the OS.
    */
   async oneway(servicePath: string, serviceMethod: string, args: unknown, options: CallOptions = {}): Promise<void> {
+    options = withTimeout(options);
     const st = options.serializeType ?? this.serializeType;
     const payload = this.codecs.get(st).encode(args, options.argsCodec);
     const msg = this.buildRequest(servicePath, serviceMethod, payload, st, options);
@@ -308,7 +330,8 @@ export class Client {
    * collide and one never completes). Resolves to the response's metadata and raw payload; a
    * oneway message resolves once written, with an empty result.
    */
-  async sendRaw(msg: Message, options: Pick<CallOptions, 'signal' | 'timeoutMs'> = {}): Promise<RawResult> {
+  async sendRaw(msg: Message, options: Pick<CallOptions, 'signal' | 'timeoutMs' | 'deadline'> = {}): Promise<RawResult> {
+    options = withTimeout(options);
     const conn = await this.ensureConnection(options.signal);
     if (msg.oneway) {
       await new Promise<void>((resolve, reject) => conn.send(msg, (err) => (err ? reject(err) : resolve())));
@@ -396,11 +419,18 @@ export class Client {
   // ---- internals ----
 
   private invoke(servicePath: string, serviceMethod: string, args: unknown, options: CallOptions, kind: 0 | 1): Promise<unknown> {
+    if (options.deadline !== undefined) {
+      try {
+        options = withTimeout(options);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     if (this.closedByUser) return Promise.reject(new RpcxError(ErrorCode.CONNECTION, `client for ${this.address} is closed`));
     if (this.pending.size >= this.maxPending) {
       return Promise.reject(new RpcxError(ErrorCode.LIMIT, `more than ${this.maxPending} calls pending on ${this.address}`));
     }
-    if (options.signal?.aborted) return Promise.reject(cancelled(options.signal));
+    if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
     const st = options.serializeType ?? this.serializeType;
     let payload: Uint8Array;
     try {
@@ -445,7 +475,7 @@ export class Client {
   }
 
   private dispatch(conn: FrameConnection, msg: Message, kind: 0 | 1, options: CallOptions): Promise<unknown> {
-    if (options.signal?.aborted) return Promise.reject(cancelled(options.signal));
+    if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
     const seq = BigInt(this.nextSeq());
     msg.seq = seq;
     return new Promise((resolve, reject) => {
@@ -491,7 +521,7 @@ export class Client {
     if (signal !== undefined) {
       p.signal = signal;
       p.onAbort = () => {
-        if (this.take(key) === p) p.reject(cancelled(signal));
+        if (this.take(key) === p) p.reject(abortError(signal));
       };
       signal.addEventListener('abort', p.onAbort, { once: true });
     }
@@ -555,8 +585,10 @@ export class Client {
     this.conn = conn;
     this.reconnectAttempt = 0;
     this.pushPaused = false;
-    conn.onMessage = (msg) => this.onFrame(msg);
-    conn.onClose = (err) => this.onConnectionClosed(conn, err);
+    // Go's `client.Conn.RemoteAddr().String()`, for `__ServerAddress` and the disconnect message.
+    const serverAddress = goRemoteAddress(socket, this.target);
+    conn.onMessage = (msg) => this.onFrame(msg, serverAddress);
+    conn.onClose = (err) => this.onConnectionClosed(conn, err, serverAddress);
     if (this.options.heartbeat) this.startHeartbeat(conn);
     if ((this.options.idleTimeoutMs ?? 0) > 0) this.touchIdle();
     this.emitStatus({ type: 'connected', address: this.address });
@@ -564,7 +596,7 @@ export class Client {
     return conn;
   }
 
-  private onFrame(msg: Message): void {
+  private onFrame(msg: Message, serverAddress: string): void {
     if (this.idleTimer !== undefined) this.touchIdle();
     if (isServerMessage(msg)) {
       this.deliverPush(msg);
@@ -583,10 +615,10 @@ export class Client {
       p.reject(timedOut(p.timeoutMs));
       return;
     }
-    this.settle(p, msg);
+    this.settle(p, msg, serverAddress);
   }
 
-  private settle(p: Pending, msg: Message): void {
+  private settle(p: Pending, msg: Message, serverAddress: string): void {
     if (p.kind === 2) {
       p.resolve({ metadata: msg.metadata, payload: msg.payload, message: msg } as never);
       return;
@@ -595,6 +627,9 @@ export class Client {
       p.resolve(msg as never);
       return;
     }
+    // client/client.go call(): non-empty response metadata gets __ServerAddress, the answering
+    // server's address, in the caller's map (on an error reply too).
+    if (p.kind === 1 && msg.metadata.size > 0) msg.metadata.set(MetaKey.ServerAddress, serverAddress);
     // client/client.go input(): status Error with metadata is an error carrying __rpcx_error__
     // (empty text if the key is missing); status Error with EMPTY metadata is a success in Go.
     const isError = msg.messageStatusType === MessageStatusType.Error && msg.metadata.size > 0;
@@ -660,7 +695,7 @@ export class Client {
     }
   }
 
-  private onConnectionClosed(conn: FrameConnection, err: RpcxError | undefined): void {
+  private onConnectionClosed(conn: FrameConnection, err: RpcxError | undefined, serverAddress: string): void {
     if (this.conn === conn) this.conn = undefined;
     this.stopHeartbeat();
     clearTimeout(this.idleTimer);
@@ -677,7 +712,7 @@ export class Client {
           createMessage({
             messageType: MessageType.Request,
             messageStatusType: MessageStatusType.Error,
-            metadata: { [MetaKey.ServiceError]: error.message, [MetaKey.Server]: conn.remoteAddress },
+            metadata: { [MetaKey.ServiceError]: error.message, [MetaKey.Server]: serverAddress },
           }),
         );
       }
@@ -772,10 +807,26 @@ export class Client {
   }
 }
 
-function cancelled(signal: AbortSignal): RpcxError {
-  const reason: unknown = signal.reason;
-  if (reason instanceof RpcxError) return reason;
-  return new RpcxError(ErrorCode.CANCELLED, 'call cancelled', { cause: reason });
+/**
+ * Go's `net.Conn.RemoteAddr().String()` for a dialed socket: `ip:port` (`[ip]:port` for IPv6) of
+ * the peer as connected, not as named (`localhost:8972` gives `127.0.0.1:8972`); the path for
+ * a unix socket.
+ */
+function goRemoteAddress(socket: Socket, target: ServerAddress): string {
+  const host = socket.remoteAddress;
+  const port = socket.remotePort;
+  if (target.network === 'unix' || host === undefined || port === undefined) return target.address;
+  // Go prints an IPv4-mapped IPv6 address in dotted form.
+  const ip = host.startsWith('::ffff:') && host.includes('.') ? host.slice(7) : host;
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+/** `options` with `deadline` folded into `timeoutMs` (the earlier of the two wins). */
+function withTimeout<O extends Pick<CallOptions, 'timeoutMs' | 'deadline'>>(options: O): O {
+  if (options.deadline === undefined) return options;
+  const out = { ...options, timeoutMs: callTimeoutMs(options) };
+  delete out.deadline;
+  return out;
 }
 
 function timedOut(ms: number): RpcxError {
@@ -799,9 +850,9 @@ function raceTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(cancelled(signal));
+  if (signal.aborted) return Promise.reject(abortError(signal));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(cancelled(signal));
+    const onAbort = (): void => reject(abortError(signal));
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(
       (v) => {
