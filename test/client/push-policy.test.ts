@@ -3,12 +3,12 @@
 // the Go server peer (interop/go/cmd/server) and the TS `rpcx serve`, for Client, XClient and
 // BidirectionalXClient. Push.Burst with BeforeReply writes every push before its reply, so the
 // reply can only arrive if the client kept reading past the pushes.
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, type ClientOptions } from '../../src/client/client.js';
 import { MultipleServersDiscovery, createBidirectionalXClient, createXClient, type XClient } from '../../src/client/index.js';
 import type { Message } from '../../src/protocol/index.js';
-import { peerName, requirePeer, startPeerServer, type PeerKind, type PeerServer } from '../support/peer.js';
+import { peerName, peerReady, requirePeer, startPeerServer, type PeerKind, type PeerServer } from '../support/peer.js';
 import { pushIndex, until, within, type PushArgs } from '../support/tg.js';
 
 const burst = (count: number, payload = new Uint8Array(16)): PushArgs => ({ Path: 'P', Method: 'M', Metadata: {}, Payload: payload, Count: count, BeforeReply: true });
@@ -23,11 +23,11 @@ for (const kind of ['go', 'ts'] as const satisfies readonly PeerKind[]) {
       clients.push(c);
       return c;
     };
-    const ready = async (t: Parameters<typeof requirePeer>[0]): Promise<boolean> => {
-      if (!requirePeer(t, kind)) return false;
-      srv ??= await startPeerServer(kind);
-      return true;
-    };
+    const ready = async (t: Parameters<typeof requirePeer>[0]): Promise<boolean> => requirePeer(t, kind);
+
+    before(async () => {
+      if (peerReady(kind)) srv = await startPeerServer(kind);
+    });
 
     after(async () => {
       for (const c of clients) await c.close({ graceful: false });
