@@ -12,11 +12,16 @@ import { Client, type Message } from '../src/index.js';
 const address = process.argv[2] ?? '127.0.0.1:8972';
 
 const client = await Client.connect(address, {
-  // Pushes wait in a bounded buffer; 'block' stops reading the socket while it is full (Go's
-  // Option.BidirectionalBlock), 'drop' drops and counts them (client.droppedMessages).
+  // Pushes wait in a bounded buffer. When it is full, 'drop' (the default, as Go's
+  // Option.BidirectionalBlock = false) drops and counts them (client.droppedMessages); 'block'
+  // stops reading the socket until we catch up, so replies on this connection wait too.
   pushBufferSize: 64,
   pushPolicy: 'block',
 });
+
+// Attach the consumer before subscribing: as in Go, where pushes are discarded while no channel
+// is registered, pushes that arrive before a consumer is attached are discarded (and counted).
+const pushes = client.messages()[Symbol.asyncIterator]();
 
 // Subscribe once: the device asks for 5 temperature readings, 100 ms apart.
 const count = 5;
@@ -31,16 +36,17 @@ const reply = await client.call<{ Sent: number }>('Push', 'Start', {
 console.log(`subscribed (server replied at once, ${reply.Sent} sent so far)`);
 
 // Then receive: the pushes are an async iterable of rpcx messages.
-let received = 0;
-for await (const msg of client.messages()) {
+for (let received = 0; received < count; received++) {
+  const { value: msg, done } = await pushes.next();
+  if (done === true) break;
   if (isDisconnect(msg)) {
     console.log(`connection lost: ${msg.metadata.get('__rpcx_error__')}`);
     break;
   }
   const index = new DataView(msg.payload.buffer, msg.payload.byteOffset + msg.payload.length - 8).getBigUint64(0);
   console.log(`${msg.servicePath}.${msg.serviceMethod} from ${msg.metadata.get('device')}: ${index}`);
-  if (++received === count) break;
 }
+await pushes.return?.();
 
 await client.close();
 

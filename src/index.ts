@@ -1,8 +1,13 @@
 /**
  * rpcx for Node: the rpcx wire protocol (github.com/smallnest/rpcx v1.9.4) with Node's gzip.
+ * `encodeMessage`, `decodeMessage` and `FrameDecoder` here are the Node ones (`src/node/protocol.ts`):
+ * they default to Go's compressor table (gzip), as Go's `protocol` package does; the portable ones
+ * of `rpcx/protocol` take the table as an option.
  */
 export * from './errors.js';
 export * from './protocol/index.js';
+// Explicit exports win over the `export *` above: the Node entry's frame functions know gzip.
+export { encodeMessage, decodeMessage, FrameDecoder } from './node/protocol.js';
 export * from './codec/index.js';
 export { gzipCompressor, defaultCompressors } from './node/gzip.js';
 export * from './server/index.js';

@@ -12,7 +12,10 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   private callback: ((item: T) => void) | undefined;
   private iterating = false;
   private ended = false;
-  /** Called when a consumer took items and the queue dropped below capacity again. */
+  /**
+   * Called when a producer held back by a full queue may go on: a consumer took items and the
+   * queue dropped below capacity again, switched to a callback, or stopped iterating.
+   */
   onSpace: () => void = () => {};
 
   constructor(readonly capacity: number) {}
@@ -27,6 +30,11 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
 
   get closed(): boolean {
     return this.ended;
+  }
+
+  /** True while a consumer is attached: an iterator was obtained (and not returned), or a callback set. */
+  get hasConsumer(): boolean {
+    return this.iterating || this.callback !== undefined;
   }
 
   /** Delivers or buffers `item`; returns false only when the queue has ended. Ignores capacity: the owner checks `full`. */
@@ -96,6 +104,8 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
       return: (): Promise<IteratorResult<T>> => {
         this.iterating = false;
         this.waiter = undefined;
+        // No consumer now: a producer waiting for room must not wait for ever.
+        this.onSpace();
         return Promise.resolve({ value: undefined, done: true });
       },
     };

@@ -23,12 +23,13 @@ import { defaultCompressors } from '../node/gzip.js';
 import { dial, parseAddress, type DialOptions, type ServerAddress } from '../node/dial.js';
 import { FrameConnection } from '../node/frame-connection.js';
 import { AsyncQueue } from './async-queue.js';
+import { PushStream, type PushPolicy } from './push-stream.js';
+import { abortError, callTimeoutMs } from './deadline.js';
 import { PendingTable } from './pending-table.js';
 
 const log = createDebug('rpcx:client');
 
-/** What to do with server pushes when the consumer lags (Go: `Option.BidirectionalBlock`). */
-export type PushPolicy = 'block' | 'drop';
+export type { PushPolicy } from './push-stream.js';
 
 export interface ReconnectOptions {
   /** First delay in ms (default 100). */
@@ -87,9 +88,15 @@ export interface ClientOptions extends DialOptions {
    * a `ServiceError` of code `UNAUTHENTICATED` instead of `SERVICE`. Default: none.
    */
   isAuthError?: (text: string) => boolean;
-  /** Buffered server pushes before the policy applies (default 1,024). */
+  /** Buffered server pushes before the policy applies (default 1,024; Go: the capacity of the push channel). */
   pushBufferSize?: number;
-  /** `block` stops reading the socket while the buffer is full; `drop` drops and counts (default `block`). */
+  /**
+   * What happens to a push when the buffer is full (Go: `Option.BidirectionalBlock`, false by
+   * default). `drop` (default, as Go) drops and counts it in `droppedMessages`. `block` stops
+   * reading the socket until the consumer makes room: nothing is lost, but replies wait behind
+   * the unread pushes, so a stalled consumer stalls every call on the connection. Pushes that
+   * arrive while no consumer is attached are discarded under either policy, as in Go.
+   */
   pushPolicy?: PushPolicy;
   /** Reconnect in the background after a broken connection. Off by default: like Go, the next call reconnects. */
   reconnect?: boolean | ReconnectOptions;
@@ -97,18 +104,32 @@ export interface ClientOptions extends DialOptions {
   idleTimeoutMs?: number;
 }
 
-/** Per-call options (STYLE.md 5): every call takes `signal` and `timeoutMs`. */
+/**
+ * Per-call options (STYLE.md 5): every call takes `signal`, `timeoutMs` and `deadline`. A Go
+ * ctx deadline is `timeoutMs` (relative) or `deadline` (absolute); a Go cancel is `signal`.
+ */
 export interface CallOptions {
   /** Request metadata (Go: `share.ReqMetaDataKey` in the ctx). */
   metadata?: MetadataInit;
-  /** Aborts the call: it rejects with CANCELLED and a late reply is dropped. */
+  /**
+   * Aborts the call; a late reply is dropped. It rejects with TIMEOUT when the signal's reason is
+   * a `TimeoutError` (as from `AbortSignal.timeout(ms)`; Go: `context.DeadlineExceeded`), with
+   * the reason when it is an `RpcxError`, else with CANCELLED (Go: `context.Canceled`). A signal
+   * does not say when it will fire, so it sends no `__ServerTimeout`: to let the server know the
+   * deadline (as a Go ctx deadline does), use `timeoutMs` or `deadline`.
+   */
   signal?: AbortSignal;
   /**
-   * Deadline in ms: the call rejects with TIMEOUT (also while a connection is still being made),
-   * and the timeout travels as `__ServerTimeout`, overriding one given in `metadata` as Go's
-   * `setServerTimeout` does.
+   * Deadline in ms from now: the call rejects with TIMEOUT (also while a connection is still
+   * being made), and the timeout travels as `__ServerTimeout` (ms), overriding one given in
+   * `metadata` as Go's `setServerTimeout` does.
    */
   timeoutMs?: number;
+  /**
+   * Absolute deadline, a `Date` or epoch ms (as grpc-js's `deadline`; Go: `context.WithDeadline`).
+   * Acts as `timeoutMs` of the time left, `__ServerTimeout` included; with both, the earlier wins.
+   */
+  deadline?: Date | number;
   /** Serialize type of this request (default: the client's). */
   serializeType?: number;
   /** Compress type of this request (default: the client's; applied above 1024 bytes). */
@@ -171,10 +192,14 @@ function keyOf(seq: bigint): number | bigint {
  * The connection is made on the first call (or `connect()`), and after it breaks the next call
  * makes a new one, as Go's XClient does; `reconnect` adds background reconnects with backoff.
  *
+ * Pushes go to a consumer attached through {@link Client.messages} or {@link Client.onMessage};
+ * without one they are discarded and counted, as Go discards them with no channel registered
+ * (see `pushPolicy` for a consumer that lags).
+ *
  * Pushes across reconnects: the push stream belongs to the Client, not the socket. When a
- * connection dies the stream gets one synthetic message as Go injects it (Request, status Error,
- * metadata `__rpcx_error__` = the error and `server` = the address) and stays open for the next
- * connection; `close()` ends it.
+ * connection dies an attached consumer gets one synthetic message as Go injects it (Request,
+ * status Error, metadata `__rpcx_error__` = the error and `server` = the address) and the stream
+ * stays open for the next connection; `close()` ends it.
  */
 export class Client {
   /** The server key, `network@address`. */
@@ -195,11 +220,10 @@ export class Client {
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private reconnectAttempt = 0;
-  private readonly pushes: AsyncQueue<Message>;
+  private readonly pushes: PushStream<Message>;
   private pushPaused = false;
   private readonly statusQueues = new Set<AsyncQueue<ClientStatus>>();
   private readonly statusCallbacks = new Set<(s: ClientStatus) => void>();
-  private droppedPushes = 0;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(address: string, options: ClientOptions = {}) {
@@ -211,8 +235,8 @@ export class Client {
     this.serializeType = options.serializeType ?? SerializeType.MsgPack;
     this.compressType = options.compressType ?? CompressType.None;
     this.maxPending = options.maxPendingCalls ?? 100_000;
-    this.pushes = new AsyncQueue<Message>(options.pushBufferSize ?? 1024);
-    this.pushes.onSpace = () => this.resumePushes();
+    this.pushes = new PushStream<Message>(options.pushBufferSize ?? 1024, options.pushPolicy ?? 'drop');
+    this.pushes.onResume = () => this.resumePushes();
   }
 
   /** Creates a client and connects it. */
@@ -238,9 +262,21 @@ export class Client {
     return this.pending.size;
   }
 
-  /** Server pushes dropped under the `drop` policy. */
+  /**
+   * Server pushes not delivered: those discarded because no consumer was attached (see
+   * {@link discardedMessages}) plus those dropped because the buffer was full under `drop`.
+   */
   get droppedMessages(): number {
-    return this.droppedPushes;
+    return this.pushes.discardedCount + this.pushes.overflowCount;
+  }
+
+  /**
+   * Server pushes discarded because no consumer was attached (no iterator obtained from
+   * {@link messages}, no {@link onMessage}), as Go's client discards them when no channel is
+   * registered. Included in {@link droppedMessages}.
+   */
+  get discardedMessages(): number {
+    return this.pushes.discardedCount;
   }
 
   /** The local socket, while connected (for tests and diagnostics). */
@@ -262,7 +298,13 @@ export class Client {
     return this.invoke(servicePath, serviceMethod, args, options, 0) as Promise<T>;
   }
 
-  /** Like {@link call}, also giving the response metadata. */
+  /**
+   * Like {@link call}, also giving the response metadata (Go: the ctx `share.ResMetaDataKey` map).
+   * As Go's `Client.Call` does, non-empty response metadata also gets `__ServerAddress`
+   * (`MetaKey.ServerAddress`), the answering server's address as Go's `Conn.RemoteAddr()` prints
+   * it (`127.0.0.1:8972`, `[::1]:8972`, a unix socket's path); an error reply's `ServiceError`
+   * metadata gets it too.
+   */
   callWithMetadata<T = unknown>(servicePath: string, serviceMethod: string, args: unknown, options: CallOptions = {}): Promise<CallResult<T>> {
     return this.invoke(servicePath, serviceMethod, args, options, 1) as Promise<CallResult<T>>;
   }
@@ -272,6 +314,7 @@ export class Client {
    * handler and writes nothing. Resolves once the frame is handed to the OS.
    */
   async oneway(servicePath: string, serviceMethod: string, args: unknown, options: CallOptions = {}): Promise<void> {
+    options = withTimeout(options);
     const st = options.serializeType ?? this.serializeType;
     const payload = this.codecs.get(st).encode(args, options.argsCodec);
     const msg = this.buildRequest(servicePath, serviceMethod, payload, st, options);
@@ -287,7 +330,8 @@ export class Client {
    * collide and one never completes). Resolves to the response's metadata and raw payload; a
    * oneway message resolves once written, with an empty result.
    */
-  async sendRaw(msg: Message, options: Pick<CallOptions, 'signal' | 'timeoutMs'> = {}): Promise<RawResult> {
+  async sendRaw(msg: Message, options: Pick<CallOptions, 'signal' | 'timeoutMs' | 'deadline'> = {}): Promise<RawResult> {
+    options = withTimeout(options);
     const conn = await this.ensureConnection(options.signal);
     if (msg.oneway) {
       await new Promise<void>((resolve, reject) => conn.send(msg, (err) => (err ? reject(err) : resolve())));
@@ -305,23 +349,23 @@ export class Client {
   /**
    * Server pushes as an async iterable (Go: the channel of `NewBidirectionalXClient` /
    * `RegisterServerMessageChan`). One consumer; not together with {@link onMessage}.
+   *
+   * Obtaining the iterator (a `for await` does) attaches the consumer, as registering the channel
+   * does in Go: until then, and after the iteration ends, pushes are discarded and counted in
+   * {@link discardedMessages}. Attach before the call that makes the server push. A consumer that
+   * stops reading gets the `pushPolicy` once `pushBufferSize` pushes wait.
    */
   messages(): AsyncIterable<Message> {
-    return this.pushes;
+    return this.pushes.iterable;
   }
 
   /**
-   * Server pushes to a callback instead of an iterable. The callback runs on the socket's read
-   * path: an exception it throws is caught and logged (`rpcx:client`), and the connection goes on.
+   * Server pushes to a callback instead of an iterable; attaches the consumer (see
+   * {@link messages}). The callback runs on the socket's read path: an exception it throws is
+   * caught and logged (`rpcx:client`), and the connection goes on.
    */
   onMessage(cb: (msg: Message) => void): void {
-    this.pushes.setCallback((msg) => {
-      try {
-        cb(msg);
-      } catch (err) {
-        log('%s: onMessage callback threw: %O', this.address, err);
-      }
-    });
+    this.pushes.setCallback(cb, this.address);
   }
 
   /** Connection status changes as an async iterable; ends at `close()`. */
@@ -375,11 +419,18 @@ export class Client {
   // ---- internals ----
 
   private invoke(servicePath: string, serviceMethod: string, args: unknown, options: CallOptions, kind: 0 | 1): Promise<unknown> {
+    if (options.deadline !== undefined) {
+      try {
+        options = withTimeout(options);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     if (this.closedByUser) return Promise.reject(new RpcxError(ErrorCode.CONNECTION, `client for ${this.address} is closed`));
     if (this.pending.size >= this.maxPending) {
       return Promise.reject(new RpcxError(ErrorCode.LIMIT, `more than ${this.maxPending} calls pending on ${this.address}`));
     }
-    if (options.signal?.aborted) return Promise.reject(cancelled(options.signal));
+    if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
     const st = options.serializeType ?? this.serializeType;
     let payload: Uint8Array;
     try {
@@ -424,7 +475,7 @@ export class Client {
   }
 
   private dispatch(conn: FrameConnection, msg: Message, kind: 0 | 1, options: CallOptions): Promise<unknown> {
-    if (options.signal?.aborted) return Promise.reject(cancelled(options.signal));
+    if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
     const seq = BigInt(this.nextSeq());
     msg.seq = seq;
     return new Promise((resolve, reject) => {
@@ -470,7 +521,7 @@ export class Client {
     if (signal !== undefined) {
       p.signal = signal;
       p.onAbort = () => {
-        if (this.take(key) === p) p.reject(cancelled(signal));
+        if (this.take(key) === p) p.reject(abortError(signal));
       };
       signal.addEventListener('abort', p.onAbort, { once: true });
     }
@@ -534,8 +585,10 @@ export class Client {
     this.conn = conn;
     this.reconnectAttempt = 0;
     this.pushPaused = false;
-    conn.onMessage = (msg) => this.onFrame(msg);
-    conn.onClose = (err) => this.onConnectionClosed(conn, err);
+    // Go's `client.Conn.RemoteAddr().String()`, for `__ServerAddress` and the disconnect message.
+    const serverAddress = goRemoteAddress(socket, this.target);
+    conn.onMessage = (msg) => this.onFrame(msg, serverAddress);
+    conn.onClose = (err) => this.onConnectionClosed(conn, err, serverAddress);
     if (this.options.heartbeat) this.startHeartbeat(conn);
     if ((this.options.idleTimeoutMs ?? 0) > 0) this.touchIdle();
     this.emitStatus({ type: 'connected', address: this.address });
@@ -543,7 +596,7 @@ export class Client {
     return conn;
   }
 
-  private onFrame(msg: Message): void {
+  private onFrame(msg: Message, serverAddress: string): void {
     if (this.idleTimer !== undefined) this.touchIdle();
     if (isServerMessage(msg)) {
       this.deliverPush(msg);
@@ -562,10 +615,10 @@ export class Client {
       p.reject(timedOut(p.timeoutMs));
       return;
     }
-    this.settle(p, msg);
+    this.settle(p, msg, serverAddress);
   }
 
-  private settle(p: Pending, msg: Message): void {
+  private settle(p: Pending, msg: Message, serverAddress: string): void {
     if (p.kind === 2) {
       p.resolve({ metadata: msg.metadata, payload: msg.payload, message: msg } as never);
       return;
@@ -574,6 +627,9 @@ export class Client {
       p.resolve(msg as never);
       return;
     }
+    // client/client.go call(): non-empty response metadata gets __ServerAddress, the answering
+    // server's address, in the caller's map (on an error reply too).
+    if (p.kind === 1 && msg.metadata.size > 0) msg.metadata.set(MetaKey.ServerAddress, serverAddress);
     // client/client.go input(): status Error with metadata is an error carrying __rpcx_error__
     // (empty text if the key is missing); status Error with EMPTY metadata is a success in Go.
     const isError = msg.messageStatusType === MessageStatusType.Error && msg.metadata.size > 0;
@@ -618,22 +674,18 @@ export class Client {
     p.resolve((p.kind === 0 ? reply : { reply, metadata: msg.metadata }) as never);
   }
 
+  /** client/client.go `input` + `handleServerRequest`; the policy is PushStream's. */
   private deliverPush(msg: Message): void {
-    if (this.pushes.closed) return;
-    if (this.pushes.full) {
-      if ((this.options.pushPolicy ?? 'block') === 'drop') {
-        this.droppedPushes++;
-        if (log.enabled) log('%s: push %s dropped, buffer full', this.address, msg.seq);
-        return;
-      }
-      this.pushes.push(msg);
-      if (!this.pushPaused && this.conn !== undefined) {
+    const outcome = this.pushes.offer(msg);
+    if (outcome === 'delivered') {
+      // `block`: a full buffer stops reading until the consumer makes room (Go: BidirectionalBlock).
+      if (this.pushes.mustWait && !this.pushPaused && this.conn !== undefined) {
         this.pushPaused = true;
         this.conn.pauseReading();
       }
-      return;
+    } else if (log.enabled && outcome !== 'closed') {
+      log('%s: push %s %s', this.address, msg.seq, outcome === 'discarded' ? 'discarded, no consumer' : 'dropped, buffer full');
     }
-    this.pushes.push(msg);
   }
 
   private resumePushes(): void {
@@ -643,7 +695,7 @@ export class Client {
     }
   }
 
-  private onConnectionClosed(conn: FrameConnection, err: RpcxError | undefined): void {
+  private onConnectionClosed(conn: FrameConnection, err: RpcxError | undefined, serverAddress: string): void {
     if (this.conn === conn) this.conn = undefined;
     this.stopHeartbeat();
     clearTimeout(this.idleTimer);
@@ -652,15 +704,18 @@ export class Client {
     const failure = error.code === ErrorCode.PROTOCOL || error.code === ErrorCode.LIMIT ? error : new RpcxError(ErrorCode.CONNECTION, error.message, { cause: error });
     this.failAll(failure);
     if (log.enabled) log('%s: disconnected: %s', this.address, error.message);
-    // Go injects a synthetic message into the push channel when the connection dies (client.go input()).
+    // Go injects a synthetic message into the push channel when the connection dies, if a
+    // channel is registered (client.go input()): here if a consumer is attached.
     if (!this.closedByUser) {
-      this.pushes.push(
-        createMessage({
-          messageType: MessageType.Request,
-          messageStatusType: MessageStatusType.Error,
-          metadata: { [MetaKey.ServiceError]: error.message, [MetaKey.Server]: conn.remoteAddress },
-        }),
-      );
+      if (this.pushes.hasConsumer) {
+        this.deliverPush(
+          createMessage({
+            messageType: MessageType.Request,
+            messageStatusType: MessageStatusType.Error,
+            metadata: { [MetaKey.ServiceError]: error.message, [MetaKey.Server]: serverAddress },
+          }),
+        );
+      }
       this.emitStatus({ type: 'disconnected', address: this.address, error });
       this.scheduleReconnect();
     }
@@ -752,10 +807,26 @@ export class Client {
   }
 }
 
-function cancelled(signal: AbortSignal): RpcxError {
-  const reason: unknown = signal.reason;
-  if (reason instanceof RpcxError) return reason;
-  return new RpcxError(ErrorCode.CANCELLED, 'call cancelled', { cause: reason });
+/**
+ * Go's `net.Conn.RemoteAddr().String()` for a dialed socket: `ip:port` (`[ip]:port` for IPv6) of
+ * the peer as connected, not as named (`localhost:8972` gives `127.0.0.1:8972`); the path for
+ * a unix socket.
+ */
+function goRemoteAddress(socket: Socket, target: ServerAddress): string {
+  const host = socket.remoteAddress;
+  const port = socket.remotePort;
+  if (target.network === 'unix' || host === undefined || port === undefined) return target.address;
+  // Go prints an IPv4-mapped IPv6 address in dotted form.
+  const ip = host.startsWith('::ffff:') && host.includes('.') ? host.slice(7) : host;
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+/** `options` with `deadline` folded into `timeoutMs` (the earlier of the two wins). */
+function withTimeout<O extends Pick<CallOptions, 'timeoutMs' | 'deadline'>>(options: O): O {
+  if (options.deadline === undefined) return options;
+  const out = { ...options, timeoutMs: callTimeoutMs(options) };
+  delete out.deadline;
+  return out;
 }
 
 function timedOut(ms: number): RpcxError {
@@ -779,9 +850,9 @@ function raceTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(cancelled(signal));
+  if (signal.aborted) return Promise.reject(abortError(signal));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(cancelled(signal));
+    const onAbort = (): void => reject(abortError(signal));
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(
       (v) => {

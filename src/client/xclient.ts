@@ -1,8 +1,9 @@
 import createDebug from 'debug';
 import { RpcxError, ErrorCode, ServiceError } from '../errors.js';
 import { MetaKey, toMetadataMap, type Message } from '../protocol/index.js';
-import { AsyncQueue } from './async-queue.js';
-import { Client, type CallOptions, type CallResult, type ClientOptions, type PushPolicy, type RawResult } from './client.js';
+import { Client, type CallOptions, type CallResult, type ClientOptions, type RawResult } from './client.js';
+import { PushStream } from './push-stream.js';
+import { abortError, callTimeoutMs } from './deadline.js';
 import { BREAKER_OPEN, type Breaker } from './breaker.js';
 import type { KVPair, ServiceDiscovery } from './discovery.js';
 import { FailMode, SelectMode } from './fail-mode.js';
@@ -29,8 +30,11 @@ export const XCLIENT_SHUTDOWN = 'xClient is shut down';
 export const XCLIENT_NO_SERVER = 'can not found any server';
 /** Go's `client.ErrServerUnavailable` text. */
 export const SERVER_UNAVAILABLE = 'selected server is unavailable';
-/** Go's `__ServerAddress`: the answering server's address, added to non-empty response metadata. */
-export const SERVER_ADDRESS_KEY = '__ServerAddress';
+/**
+ * Go's `__ServerAddress` (share.ServerAddress): the answering server's address, which the
+ * per-connection {@link Client} adds to non-empty response metadata (Go: `client.Client.call`).
+ */
+export const SERVER_ADDRESS_KEY = MetaKey.ServerAddress;
 
 /**
  * Options of an {@link XClient} (Go: `client.Option` plus `NewXClient`'s arguments). The
@@ -118,8 +122,10 @@ const noop = (): void => {};
  * connection) is cached per server key; a connection that broke is replaced on next use, and
  * the connections of servers removed by discovery are closed.
  *
- * Every call takes `{ signal, timeoutMs }`; with a deadline, `__ServerTimeout` (the remaining
- * ms) travels with each attempt, as Go's `setServerTimeout` does.
+ * Every call takes `{ signal, timeoutMs, deadline }`; with a deadline (`timeoutMs` or
+ * `deadline`), `__ServerTimeout` (the remaining ms) travels with each attempt, as Go's
+ * `setServerTimeout` does. A signal aborted with a `TimeoutError` (`AbortSignal.timeout`)
+ * rejects with TIMEOUT but sends no `__ServerTimeout` (see {@link CallOptions.signal}).
  */
 export class XClient {
   readonly servicePath: string;
@@ -281,7 +287,8 @@ export class XClient {
 
   /**
    * Like {@link call}, with the response metadata; non-empty metadata also gets
-   * `__ServerAddress`, the answering server's address (Go adds it to the caller's map).
+   * `__ServerAddress`, the answering server's address as {@link Client.callWithMetadata} gives
+   * it (Go: the per-server `client.Client` adds it to the caller's map).
    */
   async callWithMetadata<T = unknown>(serviceMethod: string, args: unknown, options: XCallOptions = {}): Promise<CallResult<T>> {
     return (await this.invoke(serviceMethod, args, options, true)) as CallResult<T>;
@@ -304,7 +311,7 @@ export class XClient {
    * (Failbackup acts as Failfast, as in Go). The seq is the caller's: it must not collide with
    * calls in flight on the same connection.
    */
-  async sendRaw(msg: Message, options: Pick<XCallOptions, 'signal' | 'timeoutMs'> = {}): Promise<RawResult> {
+  async sendRaw(msg: Message, options: Pick<XCallOptions, 'signal' | 'timeoutMs' | 'deadline'> = {}): Promise<RawResult> {
     const ctx = await this.begin(options);
     let { k, client, err } = await this.selectClient(msg.servicePath, msg.serviceMethod, msg.payload, ctx);
     if (err !== undefined && (this.failMode === FailMode.Failfast || isCancel(err) || err instanceof ServiceError)) throw err;
@@ -406,12 +413,13 @@ export class XClient {
   }
 
   /** Starts a call: shutdown check, waits for discovery, builds the metadata (auth) and deadline. */
-  private async begin(options: Pick<XCallOptions, 'signal' | 'timeoutMs' | 'metadata'>): Promise<CallCtx> {
+  private async begin(options: Pick<XCallOptions, 'signal' | 'timeoutMs' | 'deadline' | 'metadata'>): Promise<CallCtx> {
     if (this.shutdown) throw new RpcxError(ErrorCode.CONNECTION, XCLIENT_SHUTDOWN);
-    const deadline = options.timeoutMs !== undefined ? performance.now() + options.timeoutMs : undefined;
+    const ms = callTimeoutMs(options);
+    const deadline = ms !== undefined ? performance.now() + ms : undefined;
     await this.ready;
     if (this.shutdown) throw new RpcxError(ErrorCode.CONNECTION, XCLIENT_SHUTDOWN);
-    if (options.signal?.aborted) throw cancelled(options.signal);
+    if (options.signal?.aborted) throw abortError(options.signal);
     const metadata = toMetadataMap(options.metadata);
     if (this.authToken !== undefined && this.authToken !== '') metadata.set(MetaKey.Auth, this.authToken);
     return { metadata, signal: options.signal, deadline };
@@ -421,6 +429,7 @@ export class XClient {
     const out: CallOptions = { ...options, metadata: ctx.metadata };
     delete out.signal;
     delete out.timeoutMs;
+    delete out.deadline;
     if (signal !== undefined) out.signal = signal;
     const ms = remaining(ctx);
     if (ms !== undefined) out.timeoutMs = ms;
@@ -513,10 +522,9 @@ export class XClient {
   private async attempt(k: string, client: Client, serviceMethod: string, args: unknown, options: XCallOptions, ctx: CallCtx, withMeta: boolean, signal = ctx.signal): Promise<unknown> {
     if (ctx.deadline !== undefined && remaining(ctx)! <= 0) throw new RpcxError(ErrorCode.TIMEOUT, 'context deadline exceeded');
     const o = this.attemptOptions(options, ctx, signal);
+    // Go's XClient adds nothing itself: `__ServerAddress` comes from the Client, as in Go.
     if (!withMeta) return client.call(this.servicePath, serviceMethod, args, o);
-    const r = await client.callWithMetadata(this.servicePath, serviceMethod, args, o);
-    if (r.metadata.size > 0) r.metadata.set(SERVER_ADDRESS_KEY, addressOf(k));
-    return r;
+    return client.callWithMetadata(this.servicePath, serviceMethod, args, o);
   }
 
   private async invoke(serviceMethod: string, args: unknown, options: XCallOptions, withMeta: boolean): Promise<unknown> {
@@ -662,41 +670,44 @@ export class XClient {
 /**
  * An XClient that also receives server pushes from every connection, merged into one stream
  * (Go: `NewBidirectionalXClient(..., serverMessageChan)`). Consume with {@link messages} (an
- * async iterable) or {@link onMessage}, not both. With the `block` policy (default) a full
- * buffer stops reading the pushing connection (Go: `Option.BidirectionalBlock`); with `drop`
- * pushes are dropped and counted. A dying connection contributes Go's synthetic message
- * (status Error, metadata `__rpcx_error__` and `server`).
+ * async iterable) or {@link onMessage}, not both. The policy is the {@link Client}'s: with no
+ * consumer attached pushes are discarded and counted; with a full buffer `drop` (default, Go's
+ * `BidirectionalBlock: false`) drops and counts them, and `block` stops reading the pushing
+ * connection until the consumer makes room (replies on that connection then wait too). A dying
+ * connection contributes Go's synthetic message (status Error, metadata `__rpcx_error__` and
+ * `server`).
  */
 export class BidirectionalXClient extends XClient {
-  private readonly queue: AsyncQueue<Message>;
-  private readonly policy: PushPolicy;
-  private spaceWaiters: (() => void)[] = [];
-  private dropped = 0;
+  private readonly stream: PushStream<Message>;
 
   constructor(servicePath: string, options: XClientOptions) {
-    super(servicePath, options);
-    this.queue = new AsyncQueue<Message>(options.pushBufferSize ?? 1024);
-    this.policy = options.pushPolicy ?? 'block';
-    this.queue.onSpace = () => {
-      const ws = this.spaceWaiters;
-      this.spaceWaiters = [];
-      for (const w of ws) w();
-    };
+    // The per-connection Clients hand every push to `pump` losslessly (`block`: a Client pauses its
+    // socket rather than drop while the pump waits); the merged stream applies the caller's policy.
+    super(servicePath, { ...options, pushPolicy: 'block' });
+    this.stream = new PushStream<Message>(options.pushBufferSize ?? 1024, options.pushPolicy ?? 'drop');
   }
 
-  /** Pushes from every server as one async iterable; ends at `close()`. */
+  /**
+   * Pushes from every server as one async iterable; ends at `close()`. Obtaining the iterator
+   * attaches the consumer: until then pushes are discarded (see {@link Client.messages}).
+   */
   messages(): AsyncIterable<Message> {
-    return this.queue;
+    return this.stream.iterable;
   }
 
-  /** Pushes from every server to a callback instead. */
+  /** Pushes from every server to a callback instead; an exception it throws is logged and swallowed. */
   onMessage(cb: (msg: Message) => void): void {
-    this.queue.setCallback(cb);
+    this.stream.setCallback(cb, this.servicePath);
   }
 
-  /** Pushes dropped under the `drop` policy. */
+  /** Pushes not delivered: discarded for want of a consumer plus dropped on overflow under `drop`. */
   get droppedMessages(): number {
-    return this.dropped;
+    return this.stream.discardedCount + this.stream.overflowCount;
+  }
+
+  /** Pushes discarded because no consumer was attached; included in {@link droppedMessages}. */
+  get discardedMessages(): number {
+    return this.stream.discardedCount;
   }
 
   protected override onClientCreated(client: Client): void {
@@ -704,22 +715,17 @@ export class BidirectionalXClient extends XClient {
   }
 
   protected override onClosed(): void {
-    this.queue.end();
-    this.queue.onSpace();
+    this.stream.end();
   }
 
+  /**
+   * Moves one connection's pushes into the merged stream. Under `block` a full stream holds this
+   * loop, which leaves them in that Client's own buffer until it pauses its socket.
+   */
   private async pump(client: Client): Promise<void> {
     for await (const msg of client.messages()) {
-      while (this.queue.full && !this.queue.closed) {
-        if (this.policy === 'drop') {
-          this.dropped++;
-          break;
-        }
-        await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
-      }
-      if (this.queue.closed) return;
-      if (this.policy === 'drop' && this.queue.full) continue;
-      this.queue.push(msg);
+      while (this.stream.mustWait) await this.stream.whenResumed();
+      if (this.stream.offer(msg) === 'closed') return;
     }
   }
 }
@@ -736,7 +742,7 @@ export function createBidirectionalXClient(servicePath: string, options: XClient
 
 // ---------- helpers ----------
 
-/** `network@address` -> `address` (Go's receipts and `__ServerAddress`). */
+/** `network@address` -> `address` (Go's receipts). */
 function addressOf(k: string): string {
   const at = k.indexOf('@');
   return at < 0 ? k : k.slice(at + 1);
@@ -767,12 +773,6 @@ function remaining(ctx: CallCtx): number | undefined {
   return Math.max(0, Math.floor(ctx.deadline - performance.now()));
 }
 
-function cancelled(signal: AbortSignal): RpcxError {
-  const reason: unknown = signal.reason;
-  if (reason instanceof RpcxError) return reason;
-  return new RpcxError(ErrorCode.CANCELLED, 'call cancelled', { cause: reason });
-}
-
 /** A signal aborted when either input is (AbortSignal.any without relying on Node ≥ 20.3). */
 function linkSignals(a: AbortSignal, b: AbortSignal): AbortSignal {
   const ac = new AbortController();
@@ -796,16 +796,16 @@ function linkSignals(a: AbortSignal, b: AbortSignal): AbortSignal {
 /** Never resolves; rejects when `signal` aborts (for races). */
 function abortPromise(signal: AbortSignal | undefined): Promise<never> {
   if (signal === undefined) return new Promise<never>(noop);
-  if (signal.aborted) return Promise.reject(cancelled(signal));
-  return new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(cancelled(signal)), { once: true }));
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(abortError(signal)), { once: true }));
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(cancelled(signal));
+    if (signal?.aborted) return reject(abortError(signal));
     const onAbort = (): void => {
       clearTimeout(t);
-      reject(cancelled(signal!));
+      reject(abortError(signal!));
     };
     const t = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
@@ -825,9 +825,9 @@ function raceDeadline<T>(p: Promise<T>, signal: AbortSignal | undefined, ms: num
     };
     const onAbort = (): void => {
       done();
-      reject(cancelled(signal!));
+      reject(abortError(signal!));
     };
-    if (signal?.aborted) return reject(cancelled(signal));
+    if (signal?.aborted) return reject(abortError(signal));
     signal?.addEventListener('abort', onAbort, { once: true });
     if (ms !== undefined) {
       timer = setTimeout(() => {

@@ -13,7 +13,9 @@ export interface Compressor {
 /**
  * Compressors keyed by `CompressType` (Go: `protocol.Compressors`). Unlike Go's package-level map,
  * a table is passed to each encoder/decoder, so two clients in one process can differ. The protocol
- * layer ships none: gzip comes from the runtime entry (`src/node/gzip.ts` on Node).
+ * layer ships none: gzip comes from the runtime entry (`defaultCompressors` in `rpcx`, which
+ * Go registers by default too, and which `rpcx`'s `encodeMessage`, `decodeMessage`,
+ * `FrameDecoder`, `Client` and server use unless given another table).
  */
 export type CompressorTable = ReadonlyMap<number, Compressor>;
 

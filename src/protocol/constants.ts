@@ -39,6 +39,11 @@ export const MetaKey = {
   ServerTimeout: '__ServerTimeout',
   /** Key of the server address in the synthetic message a Go client injects when a connection dies. */
   Server: 'server',
+  /**
+   * Key a Go client adds to a call's non-empty response metadata, locally (not on the wire): the
+   * answering server's address, Go's `Conn.RemoteAddr().String()` (share.ServerAddress).
+   */
+  ServerAddress: '__ServerAddress',
 } as const;
 
 /** The first byte of every frame (Go: `protocol.MagicNumber()`). */

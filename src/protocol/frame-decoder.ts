@@ -29,6 +29,9 @@ import {
  * Chunks are kept by reference, not copied, until their bytes are consumed: the caller must not
  * reuse a chunk's memory after writing it. A frame inside one chunk is decoded from that chunk
  * without copying (its payload is a view into it); a frame straddling chunks is copied once.
+ *
+ * Compressed frames need `options.compressors` (see `DecodeOptions`): this portable class has no
+ * default table. `FrameDecoder` from `rpcx` (the Node entry) defaults to Go's, with gzip.
  */
 export class FrameDecoder {
   private readonly options: DecodeOptions;

@@ -1,7 +1,10 @@
 /**
  * The rpcx wire format (Go: package `protocol`): constants, the `Message` model, encode/decode of
  * one frame, an incremental `FrameDecoder`, the compressor interface and Go's heartbeat and push
- * frames. Portable: no `node:` imports; gzip is supplied by the runtime entry.
+ * frames. Portable: no `node:` imports; gzip is supplied by the runtime entry. So, unlike Go's
+ * `protocol` package, these functions know no compressor unless given `{ compressors }`: pass
+ * `defaultCompressors` from `rpcx` for Go's table (gzip), or import `encodeMessage`,
+ * `decodeMessage` and `FrameDecoder` from `rpcx`, which default to it.
  */
 export * from './constants.js';
 export * from './message.js';

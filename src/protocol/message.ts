@@ -94,7 +94,13 @@ export function responseFor(req: Message): Message {
 }
 
 export interface EncodeOptions {
-  /** Compressors by compress type; a compress type missing here is sent as None, as Go's `Encode` does. */
+  /**
+   * Compressors by compress type; a compress type missing here is sent as None, as Go's `Encode`
+   * does for a type not in `protocol.Compressors`. This portable entry has no default table, so
+   * without it nothing is compressed; Go registers gzip by default: for Go's behaviour pass
+   * `{ compressors: defaultCompressors }` (exported by `rpcx`), or use `encodeMessage` from
+   * `rpcx`, which does.
+   */
   compressors?: CompressorTable;
 }
 
@@ -156,11 +162,6 @@ function writeSeq(buf: Uint8Array, p: number, seq: bigint): void {
   writeU32(buf, p + 4, lo);
 }
 
-/**
- * Encodes a message to one frame, compressing the payload per its compress type as Go's
- * `Message.Encode` does (protocol/message.go): a compress type with no compressor in the table,
- * or a compressor that fails, is sent as None with the payload as it is.
- */
 const SLAB_SIZE = 64 * 1024;
 let slab: ArrayBuffer = new ArrayBuffer(0);
 let slabOffset = 0;
@@ -181,6 +182,13 @@ function allocFrame(n: number): Uint8Array {
   return view;
 }
 
+/**
+ * Encodes a message to one frame, compressing the payload per its compress type as Go's
+ * `Message.Encode` does (protocol/message.go): a compress type with no compressor in the table,
+ * or a compressor that fails, is sent as None with the payload as it is. The table is
+ * `options.compressors`, empty by default here; `encodeMessage` from `rpcx` (the Node entry)
+ * defaults to Go's, with gzip.
+ */
 export function encodeMessage(msg: Message, options: EncodeOptions = {}): Uint8Array {
   const seq = msg.seq;
   if (!headerIsCommon(msg) || seq < 0n || (seq > MAX_SAFE_BIG && seq > MAX_U64)) checkHeader(msg);
@@ -245,7 +253,14 @@ export function encodeMessage(msg: Message, options: EncodeOptions = {}): Uint8A
 }
 
 export interface DecodeOptions {
-  /** Compressors by compress type; a compressed frame whose type is missing is an error, as in Go. */
+  /**
+   * Compressors by compress type. A compressed frame whose type is missing from the table is a
+   * PROTOCOL error (`unsupported compressor <n>`), as Go's `Decode` fails for a type not in
+   * `protocol.Compressors`. This portable entry has no default table: without it a gzip frame
+   * fails, where Go decodes it with no setup (Go registers gzip by default). For Go's behaviour
+   * pass `{ compressors: defaultCompressors }` (exported by `rpcx`), or use `decodeMessage` /
+   * `FrameDecoder` from `rpcx`, which default to it.
+   */
   compressors?: CompressorTable;
   /** Largest allowed `totalLen` (bytes after the 16-byte prefix); 0 = no limit. Default 64 MiB. */
   maxMessageLength?: number;
@@ -291,7 +306,9 @@ function u32(buf: Uint8Array, p: number): number {
 /**
  * Decodes one whole frame (Go: `Message.Decode`). `frame` must hold exactly one frame; the
  * returned payload is a view into `frame` unless it was decompressed. `base` is added to offsets
- * in error messages (the frame's position in a stream).
+ * in error messages (the frame's position in a stream). Compressed frames need
+ * `options.compressors` here (see {@link DecodeOptions}); `decodeMessage` from `rpcx` (the Node
+ * entry) decodes gzip with no options, as Go does.
  */
 export function decodeMessage(frame: Uint8Array, options: DecodeOptions = {}, base = 0): Message {
   if (frame.length < PREFIX_LENGTH) {

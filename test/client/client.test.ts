@@ -376,8 +376,8 @@ describe('Client against raw test servers', { timeout: 30_000 }, () => {
       setTimeout(() => socket.destroy(), 20);
     });
     const c = await open(srv.address);
+    const it = c.messages()[Symbol.asyncIterator](); // attach before the call that makes the server push
     await c.call('S', 'M', {});
-    const it = c.messages()[Symbol.asyncIterator]();
     const first = await within(it.next(), 1_000, 'push');
     assert.equal(first.done, false);
     assert.equal(first.value.servicePath, 'Path');

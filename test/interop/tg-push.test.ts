@@ -115,11 +115,12 @@ for (const dir of ['TG', 'TT'] as const) describe(`${dir} server pushes (${peerN
     assert.equal(reply.Sent, 5);
     assert.deepEqual(seen, [0, 1, 2, 3, 4], 'every push sent before the reply was delivered before the call resolved');
 
-    // The same through the async iterable: already buffered when the call resolves.
+    // The same through the async iterable (attached first: until a consumer is, pushes are
+    // discarded, as Go's client discards them with no channel): buffered when the call resolves.
     const c2 = await open();
+    const it2 = c2.messages()[Symbol.asyncIterator]();
     const r2 = await c2.call<{ Sent: number }>('Push', 'Burst', { Path: 'P', Method: 'M', Metadata: {}, Payload: new Uint8Array(1), Count: 3, BeforeReply: true } satisfies PushArgs);
     assert.equal(r2.Sent, 3);
-    const it2 = c2.messages()[Symbol.asyncIterator]();
     for (let i = 0; i < 3; i++) {
       const next = await Promise.race([it2.next(), sleep(0).then(() => undefined)]);
       assert.ok(next !== undefined && next.done !== true, `push ${i} was already buffered`);
@@ -140,7 +141,9 @@ for (const dir of ['TG', 'TT'] as const) describe(`${dir} server pushes (${peerN
       return u.heapUsed + u.arrayBuffers;
     };
     const before = mem();
-    // Nobody consumes while the server writes N pushes (N x 8 KiB = 32 MiB) before its reply.
+    // A consumer is attached but reads nothing while the server writes N pushes (N x 8 KiB =
+    // 32 MiB) before its reply.
+    const it2 = c.messages()[Symbol.asyncIterator]();
     const reply = await c.call<{ Sent: number }>(
       'Push',
       'Burst',
@@ -158,10 +161,10 @@ for (const dir of ['TG', 'TT'] as const) describe(`${dir} server pushes (${peerN
     }
     t.diagnostic(`memory grew ${(grown / 1048576).toFixed(1)} MiB for ${(N * size) / 1048576} MiB pushed`);
     assert.equal(c.droppedMessages, N - cap, 'overflow is dropped and counted');
+    assert.equal(c.discardedMessages, 0, 'a consumer was attached: nothing discarded for want of one');
     assert.ok(grown < 16 * 1024 * 1024, `memory stays bounded: grew ${(grown / 1048576).toFixed(1)} MiB for ${(N * size) / 1048576} MiB pushed`);
     // The buffer holds the first `cap` pushes, in order.
     const indexes: number[] = [];
-    const it2 = c.messages()[Symbol.asyncIterator]();
     for (let i = 0; i < cap; i++) {
       const next = await within(it2.next(), 1_000, 'buffered push');
       assert.ok(next.done !== true);
