@@ -51,6 +51,16 @@ function timeBytes(t: Timestamp): Uint8Array {
   return encodeTimeSpecToTimestamp({ sec: Number(t.seconds), nsec: t.nanoseconds });
 }
 
+/**
+ * How bigints are encoded: `library` with the library's `useBigInt64` (a positive bigint is
+ * `cf`, a negative one `d3`; but then integral numbers beyond 32 bits become float64 `cb`,
+ * which Go refuses for an `int` field); `delegate` without it, so numbers keep Go's integer
+ * forms and a value holding a bigint (any Go `int64` field) goes to the hand-written codec.
+ * `RPCX_MSGPACK_BIGINTS=delegate` picks the second for the swap hook and bench/msgpack.ts.
+ */
+export type BigIntEncoding = 'library' | 'delegate';
+const DEFAULT_BIGINTS: BigIntEncoding = process.env['RPCX_MSGPACK_BIGINTS'] === 'delegate' ? 'delegate' : 'library';
+
 function extensionCodec(time: 'date' | 'timestamp'): ExtensionCodec {
   const out = (t: Timestamp): Date | Timestamp => (time === 'timestamp' ? t : t.toDate());
   const codec = new ExtensionCodec();
@@ -72,7 +82,7 @@ function extensionCodec(time: 'date' | 'timestamp'): ExtensionCodec {
         return null;
       }
       if (
-        v instanceof Map || v instanceof Float32 || v instanceof Float64 ||
+        typeof v === 'bigint' || v instanceof Map || v instanceof Float32 || v instanceof Float64 ||
         v instanceof ArrayBuffer || ArrayBuffer.isView(v) || v instanceof Set || v instanceof WeakMap || v instanceof Promise
       ) {
         throw DELEGATE;
@@ -133,7 +143,7 @@ export class LibraryMsgpackCodec implements Codec {
   readonly #delegateAll: boolean;
   readonly #maxDepth: number;
 
-  constructor(options: MsgpackCodecOptions = {}) {
+  constructor(options: MsgpackCodecOptions = {}, bigints: BigIntEncoding = DEFAULT_BIGINTS) {
     this.#hand = new HandWrittenMsgpackCodec(options);
     this.#bigint = options.bigint ?? 'auto';
     this.#maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
@@ -142,7 +152,7 @@ export class LibraryMsgpackCodec implements Codec {
     const ext = extensionCodec(options.time ?? 'date');
     const maxBytes = options.maxBytesLength ?? 0xffff_ffff;
     const maxContainer = options.maxContainerLength ?? 0xffff_ffff;
-    this.#encoder = new Encoder({ extensionCodec: ext, useBigInt64: true, maxDepth: this.#maxDepth + 1, initialBufferSize: 2048 });
+    this.#encoder = new Encoder({ extensionCodec: ext, useBigInt64: bigints === 'library', maxDepth: this.#maxDepth + 1, initialBufferSize: 2048 });
     this.#decoder = new Decoder({
       extensionCodec: ext,
       useBigInt64: this.#bigint !== 'never',
@@ -199,7 +209,11 @@ function wrap(err: unknown): RpcxError {
   if (err instanceof DecodeError) {
     const code = /^Unrecognized type byte: 0x([0-9a-f]{2})$/.exec(err.message);
     if (code !== null) return new RpcxError(ErrorCode.CODEC, `msgpack: unknown code ${code[1]} decoding interface{}`, { cause: err });
-    if (err.message.startsWith('Max length exceeded')) return new RpcxError(ErrorCode.LIMIT, `msgpack: ${err.message}`, { cause: err });
+    if (err.message.startsWith('Max length exceeded')) {
+      // name the limits as MsgpackCodecOptions does
+      const text = err.message.replace(/max(Array|Map)Length(Length)?/, 'maxContainerLength').replace(/max(Str|Bin|Ext)Length/, 'maxBytesLength');
+      return new RpcxError(ErrorCode.LIMIT, `msgpack: ${text}`, { cause: err });
+    }
   }
   return RpcxError.from(err, ErrorCode.CODEC);
 }
