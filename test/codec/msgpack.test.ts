@@ -209,6 +209,65 @@ describe('MsgPack codec: encoding like vmihailenco/msgpack', () => {
     for (let i = 0; i < 11; i++) deep = [deep];
     codecError(() => new MsgpackCodec({ maxDepth: 10 }).encode(deep), /max depth/);
   });
+
+  it('finds a cycle deep down, in a shallow limit, and shared (non-cyclic) objects are fine', () => {
+    // the cycle starts below the depth where ancestors are checked
+    let chain: unknown[] = [];
+    const bottom = chain;
+    for (let i = 0; i < 40; i++) chain = [chain];
+    bottom.push(chain);
+    codecError(() => codec.encode(chain), /cycle/);
+    const o: Record<string, unknown> = {};
+    o['self'] = o;
+    codecError(() => new MsgpackCodec({ maxDepth: 3 }).encode(o), /cycle/);
+    const shared = { x: 1 };
+    assert.equal(hex(codec.encode([shared, shared, { a: shared }])), '9381a17801' + '81a17801' + '81a16181a17801');
+  });
+
+  /** What a MsgPack string must be: vmihailenco's header for the UTF-8 length, then TextEncoder's bytes. */
+  const goString = (s: string): string => {
+    const b = new TextEncoder().encode(s);
+    const n = b.length;
+    const header = n < 32 ? (0xa0 | n).toString(16) : n <= 0xff ? 'd9' + n.toString(16).padStart(2, '0') : n <= 0xffff ? 'da' + n.toString(16).padStart(4, '0') : 'db' + n.toString(16).padStart(8, '0');
+    return header + hex(b);
+  };
+
+  it('writes every string as TextEncoder does, at every header boundary', () => {
+    const units = ['a', 'é', '许', '😀', '\ud800', '\udc00'];
+    const lengths = [0, 1, 10, 11, 15, 16, 31, 32, 47, 48, 49, 50, 85, 86, 127, 128, 255, 256, 21845, 21846, 65535, 65536, 70000];
+    for (const u of units) {
+      for (const n of lengths) {
+        const s = u.repeat(Math.ceil(n / u.length)).slice(0, n);
+        assert.equal(hex(codec.encode(s)), goString(s), `${JSON.stringify(u)} x ${n}`);
+      }
+    }
+    // mixed, lone surrogates next to pairs, at the ends
+    for (const s of ['a\ud800', '\udc00a', '\ud800\ud800\udc00', 'x😀y\udbffé', 'é'.repeat(31) + 'a', 'a'.repeat(31) + 'é', 'a'.repeat(48) + '😀']) {
+      assert.equal(hex(codec.encode(s)), goString(s), JSON.stringify(s));
+      assert.equal(hex(codec.encode({ [s]: s })), '81' + goString(s) + goString(s));
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 120 }), (s) => {
+        assert.equal(hex(codec.encode(s)), goString(s));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('reuses its buffer without sharing it: earlier results stay, a nested encode gets its own', () => {
+    const first = codec.encode('a'.repeat(100));
+    const second = codec.encode(new Uint8Array(5000).fill(7)); // grows the buffer
+    const third = codec.encode({ A: 10, B: 20 });
+    assert.equal(hex(first), goString('a'.repeat(100)));
+    assert.equal(hex(second), 'c51388' + '07'.repeat(5000));
+    assert.equal(hex(third), '82a1410aa14214');
+    // a getter that encodes while the outer call is writing
+    const tricky = { get X(): unknown { return hex(codec.encode([1, 2])); }, Y: 'y' };
+    assert.equal(hex(codec.encode(tricky)), '82a158' + goString('920102') + 'a159a179');
+    // an error midway leaves the codec usable
+    codecError(() => codec.encode({ a: 'x'.repeat(300), b: Symbol('s') }), /unsupported/);
+    assert.equal(hex(codec.encode({ A: 10, B: 20 })), '82a1410aa14214');
+  });
 });
 
 describe('MsgPack codec: decoding', () => {
