@@ -72,6 +72,8 @@ export class MsgpackCodec implements Codec {
   readonly #options: Required<MsgpackCodecOptions>;
   /** Reused by every `encode` (its buffer only grows, up to {@link KEEP_BUFFER}); busy while encoding. */
   #writer: Writer | undefined;
+  /** Map keys seen by `decode` (struct field names come back on every call). */
+  readonly #keys = new KeyCache();
 
   constructor(options: MsgpackCodecOptions = {}) {
     this.#options = {
@@ -103,7 +105,7 @@ export class MsgpackCodec implements Codec {
     if (!(data instanceof Uint8Array)) throw new RpcxError(ErrorCode.CODEC, 'msgpack: payload is not a Uint8Array');
     if (data.length === 0) throw new RpcxError(ErrorCode.CODEC, 'EOF', { offset: 0 });
     try {
-      return new Reader(data, this.#options).value(0);
+      return new Reader(data, this.#options, this.#keys).value(0);
     } catch (err) {
       throw wrap(err);
     }
@@ -488,16 +490,103 @@ function writeUtf8(s: string, buf: Uint8Array, pos: number): number {
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
+/** Strings up to this many bytes are decoded by a JS loop (when valid UTF-8), map keys cached. */
+const SHORT_BYTES = 64;
+/** Slots of a {@link KeyCache} (a power of two). */
+const KEY_CACHE_SLOTS = 1024;
+
+/**
+ * Decodes `n` bytes of UTF-8 at `start` as `TextDecoder` does. A short string that is
+ * well-formed UTF-8 (the Unicode table of well-formed byte sequences: no overlong forms, no
+ * surrogates, nothing above U+10FFFF) takes a JS loop, since a `TextDecoder` call costs
+ * ~90 ns even for a few ASCII bytes; at the first ill-formed byte, and for long strings,
+ * `TextDecoder` decodes the whole string (with its U+FFFD replacements).
+ */
+function utf8Text(data: Uint8Array, start: number, n: number): string {
+  if (n <= SHORT_BYTES) {
+    let text = '';
+    let i = start;
+    const end = start + n;
+    while (i < end) {
+      const c = data[i]!;
+      if (c < 0x80) {
+        text += String.fromCharCode(c);
+        i++;
+      } else if (c >= 0xc2 && c <= 0xdf) {
+        if (i + 1 >= end) break;
+        const c1 = data[i + 1]!;
+        if ((c1 & 0xc0) !== 0x80) break;
+        text += String.fromCharCode(((c & 0x1f) << 6) | (c1 & 0x3f));
+        i += 2;
+      } else if (c >= 0xe0 && c <= 0xef) {
+        if (i + 2 >= end) break;
+        const c1 = data[i + 1]!;
+        const c2 = data[i + 2]!;
+        if (c1 < (c === 0xe0 ? 0xa0 : 0x80) || c1 > (c === 0xed ? 0x9f : 0xbf) || (c2 & 0xc0) !== 0x80) break;
+        text += String.fromCharCode(((c & 0x0f) << 12) | ((c1 & 0x3f) << 6) | (c2 & 0x3f));
+        i += 3;
+      } else if (c >= 0xf0 && c <= 0xf4) {
+        if (i + 3 >= end) break;
+        const c1 = data[i + 1]!;
+        const c2 = data[i + 2]!;
+        const c3 = data[i + 3]!;
+        if (c1 < (c === 0xf0 ? 0x90 : 0x80) || c1 > (c === 0xf4 ? 0x8f : 0xbf) || (c2 & 0xc0) !== 0x80 || (c3 & 0xc0) !== 0x80) break;
+        const cp = (((c & 0x07) << 18) | ((c1 & 0x3f) << 12) | ((c2 & 0x3f) << 6) | (c3 & 0x3f)) - 0x10000;
+        text += String.fromCharCode(0xd800 | (cp >> 10), 0xdc00 | (cp & 0x3ff));
+        i += 4;
+      } else {
+        break;
+      }
+    }
+    if (i === end) return text;
+  }
+  return textDecoder.decode(data.subarray(start, start + n));
+}
+
+/**
+ * The strings of recently decoded map keys, by their bytes (a direct-mapped table on an FNV-1a
+ * hash, a colliding key replaces the slot). Go structs send the same field names in every
+ * message; a cached key skips the UTF-8 decoding and is a string the engine has already
+ * internalized as a property name, which makes the object's keyed store cheaper too.
+ */
+class KeyCache {
+  readonly #bytes: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(KEY_CACHE_SLOTS).fill(undefined);
+  readonly #texts: string[] = new Array<string>(KEY_CACHE_SLOTS).fill('');
+
+  get(data: Uint8Array, start: number, n: number): string {
+    if (n > SHORT_BYTES) return utf8Text(data, start, n);
+    let h = 0x811c9dc5 ^ n;
+    for (let i = start; i < start + n; i++) h = Math.imul(h ^ data[i]!, 0x01000193);
+    const slot = (h >>> 0) & (KEY_CACHE_SLOTS - 1);
+    const known = this.#bytes[slot];
+    if (known !== undefined && known.length === n) {
+      let i = 0;
+      while (i < n && known[i] === data[start + i]) i++;
+      if (i === n) return this.#texts[slot]!;
+    }
+    const text = utf8Text(data, start, n);
+    this.#bytes[slot] = data.slice(start, start + n);
+    this.#texts[slot] = text;
+    return text;
+  }
+}
+
 class Reader {
   readonly #data: Uint8Array;
-  readonly #view: DataView;
+  /** Made on first use (floats and 64-bit integers): most payloads need none. */
+  #dataView: DataView | undefined;
   readonly #o: Required<MsgpackCodecOptions>;
+  readonly #keys: KeyCache;
   #pos = 0;
 
-  constructor(data: Uint8Array, options: Required<MsgpackCodecOptions>) {
+  constructor(data: Uint8Array, options: Required<MsgpackCodecOptions>, keys: KeyCache) {
     this.#data = data;
-    this.#view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     this.#o = options;
+    this.#keys = keys;
+  }
+
+  get #view(): DataView {
+    return (this.#dataView ??= new DataView(this.#data.buffer, this.#data.byteOffset, this.#data.byteLength));
   }
 
   #need(n: number): void {
@@ -513,14 +602,17 @@ class Reader {
 
   #u16(): number {
     this.#need(2);
-    const v = this.#view.getUint16(this.#pos);
+    const d = this.#data;
+    const v = (d[this.#pos]! << 8) | d[this.#pos + 1]!;
     this.#pos += 2;
     return v;
   }
 
   #u32(): number {
     this.#need(4);
-    const v = this.#view.getUint32(this.#pos);
+    const d = this.#data;
+    const p = this.#pos;
+    const v = d[p]! * 0x1000000 + ((d[p + 1]! << 16) | (d[p + 2]! << 8) | d[p + 3]!);
     this.#pos += 4;
     return v;
   }
@@ -549,14 +641,20 @@ class Reader {
     }
   }
 
-  #body(n: number): Uint8Array {
+  /** Checks a str/bin/ext body of `n` bytes (limit, bounds), steps over it and returns where it starts. */
+  #span(n: number): number {
     if (n > this.#o.maxBytesLength) {
       throw new RpcxError(ErrorCode.LIMIT, `msgpack: ${n}-byte value exceeds maxBytesLength ${this.#o.maxBytesLength}`, { offset: this.#pos });
     }
     this.#need(n);
-    const b = this.#data.subarray(this.#pos, this.#pos + n);
+    const start = this.#pos;
     this.#pos += n;
-    return b;
+    return start;
+  }
+
+  #body(n: number): Uint8Array {
+    const start = this.#span(n);
+    return this.#data.subarray(start, start + n);
   }
 
   #count(n: number, depth: number): void {
@@ -624,7 +722,18 @@ class Reader {
   }
 
   #str(n: number): string {
-    return textDecoder.decode(this.#body(n));
+    return utf8Text(this.#data, this.#span(n), n);
+  }
+
+  /** A map key: a fixstr (up to 31 bytes) through the key cache, anything else as a value. */
+  #key(depth: number): unknown {
+    const c = this.#data[this.#pos];
+    if (c !== undefined && c >= 0xa0 && c <= 0xbf) {
+      this.#pos++;
+      const n = c & 0x1f;
+      return this.#keys.get(this.#data, this.#span(n), n);
+    }
+    return this.value(depth);
   }
 
   #array(n: number, depth: number): unknown[] {
@@ -646,7 +755,7 @@ class Reader {
     }
     const obj: Record<string, unknown> = {};
     for (let i = 0; i < n; i++) {
-      const k = this.value(depth + 1);
+      const k = this.#key(depth + 1);
       if (typeof k !== 'string') {
         // A non-string key (Go map[int]T, ...): switch to a Map, keeping the entries so far.
         const m = new Map<unknown, unknown>(Object.entries(obj));

@@ -304,6 +304,52 @@ describe('MsgPack codec: decoding', () => {
     assert.equal(other.type, 7);
   });
 
+  /** A str header for `n` bytes. */
+  const strHeader = (n: number): string =>
+    n < 32 ? (0xa0 | n).toString(16) : n <= 0xff ? 'd9' + n.toString(16).padStart(2, '0') : 'da' + n.toString(16).padStart(4, '0');
+  const lossy = new TextDecoder('utf-8', { ignoreBOM: true });
+
+  it('decodes strings and map keys as TextDecoder does, well-formed or not', () => {
+    const samples = [
+      '', '41', 'efbbbf41', 'c3a9', 'e4bcb8', 'f09f9880', 'c080', 'c1bf', 'e08080', 'e09f80', 'eda080', 'edbfbf', 'ee8080',
+      'f08f8080', 'f4908080', 'f5808080', 'ff', '80', 'c3', 'e4bc', 'f09f98', 'c341', 'e441', 'e4bc41', 'f09f41', 'f09f9841', 'f09f98c3a9', 'f4bf8080', 'e4bcb8' + '41'.repeat(61),
+      'e4bcb8'.repeat(21) + 'c3a9', '41'.repeat(63) + 'c3', 'c3a9'.repeat(40),
+    ];
+    for (const h of samples) {
+      const b = bytes(h);
+      const want = lossy.decode(b);
+      assert.equal(codec.decode(bytes(strHeader(b.length) + h)), want, h);
+      const obj = codec.decode(bytes('81' + strHeader(b.length) + h + 'c0')) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(obj), [want], h);
+    }
+    const utf8ish = fc.uint8Array({ maxLength: 80 }).chain((raw) =>
+      fc.oneof(
+        fc.constant(raw),
+        fc.string({ unit: 'binary', maxLength: 30 }).map((s) => new TextEncoder().encode(s)),
+        fc.array(fc.constantFrom(0x41, 0x80, 0xbf, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xa0, 0x9f, 0x90, 0x8f), { maxLength: 40 }).map((a) => new Uint8Array(a)),
+      ),
+    );
+    fc.assert(
+      fc.property(utf8ish, (b) => {
+        const want = lossy.decode(b);
+        assert.equal(codec.decode(bytes(strHeader(b.length) + hex(b))), want);
+        const obj = codec.decode(bytes('82' + strHeader(b.length) + hex(b) + '01 a178 02')) as Record<string, unknown>;
+        assert.deepEqual(Object.entries(obj), want === 'x' ? [['x', 2]] : [[want, 1], ['x', 2]]);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('gives every map key its own text however many keys share the cache', () => {
+    const names = Array.from({ length: 5000 }, (_, i) => `k${i}é`);
+    const payloads = names.map((k) => codec.encode({ [k]: k }));
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < names.length; i += round + 1) {
+        assert.deepEqual(codec.decode(payloads[i]!), { [names[i]!]: names[i] });
+      }
+    }
+  });
+
   it('decodes tinylib/msgp output (str, bin, smallest ints) like vmihailenco\'s', () => {
     // msgp for struct{A int64; B []byte; C string}{1, {1}, "x"}: ints are smallest, []byte is bin
     assert.deepEqual(codec.decode(bytes('83a14101a142c40101a143a178')), { A: 1, B: new Uint8Array([1]), C: 'x' });
