@@ -1,12 +1,12 @@
 // node build/bench/msgpack.js (after npm run build): the MsgPack codec of src/codec/msgpack.ts
 // (hand-written) against the same codec rebuilt on @msgpack/msgpack (bench/msgpack-library.ts),
-// issue 4. Messages: the benchmark's two payloads (bench/common.ts) as MsgPack values —
+// and against the hand-written codec as it was before issue 4 (bench/msgpack-before.ts). Messages: the benchmark's two payloads (bench/common.ts) as MsgPack values —
 // benchmark581, rpcx-benchmark's BenchmarkMessage as a Go struct (strings, bools, int32 numbers,
 // int64 bigints), and raw100, a 100-byte []byte — plus arith, the spec's {A: 10, B: 20}.
 // Decoding reads the hand-written codec's bytes (Go's bytes: int64 as d3). Codecs, interleaved
-// in a rotating order within every repetition: hand (src), library (useBigInt64: positive bigint
-// as cf) and library+delegate (no useBigInt64: a value holding a bigint goes to the hand-written
-// codec). Prints medians of ns/op and bytes allocated per op (heap + ArrayBuffers, measured
+// in a rotating order within every repetition: before (src at 6bc2a36), hand (src now), library
+// (useBigInt64: positive bigint as cf) and library+delegate (no useBigInt64: a value holding a
+// bigint goes to the hand-written codec). Prints medians of ns/op and bytes allocated per op (heap + ArrayBuffers, measured
 // apart from the timing, after a forced GC). BENCH_REPS (default 7), BENCH_MS (default 300).
 import { deepStrictEqual } from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
@@ -14,6 +14,7 @@ import { runInNewContext } from 'node:vm';
 import { MsgpackCodec } from '../src/codec/msgpack.js';
 import type { Codec } from '../src/codec/types.js';
 import { benchmarkMessage, raw100 } from './common.js';
+import { MsgpackCodec as BeforeMsgpackCodec } from './msgpack-before.js';
 import { LibraryMsgpackCodec } from './msgpack-library.js';
 
 const REPS = Number(process.env['BENCH_REPS'] ?? 7);
@@ -22,9 +23,10 @@ const MS = Number(process.env['BENCH_MS'] ?? 300);
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-type Impl = 'hand' | 'library' | 'library+delegate';
-const IMPLS: readonly Impl[] = ['hand', 'library', 'library+delegate'];
+type Impl = 'before' | 'hand' | 'library' | 'library+delegate';
+const IMPLS: readonly Impl[] = ['before', 'hand', 'library', 'library+delegate'];
 const codecs = (options: ConstructorParameters<typeof MsgpackCodec>[0]): Record<Impl, Codec> => ({
+  before: new BeforeMsgpackCodec(options),
   hand: new MsgpackCodec(options),
   library: new LibraryMsgpackCodec(options, 'library'),
   'library+delegate': new LibraryMsgpackCodec(options, 'delegate'),
@@ -59,7 +61,7 @@ for (const [name, value] of Object.entries(MESSAGES)) {
 }
 
 function fromImpls(make: (c: Codec) => () => number, set: Record<Impl, Codec>): Record<Impl, () => number> {
-  return { hand: make(set.hand), library: make(set.library), 'library+delegate': make(set['library+delegate']) };
+  return { before: make(set.before), hand: make(set.hand), library: make(set.library), 'library+delegate': make(set['library+delegate']) };
 }
 
 let sink = 0;
@@ -112,6 +114,8 @@ for (const op of ops) {
   const ns = (impl: Impl): number => median(times.get(`${op.name}|${impl}`)!);
   const row: Record<string, string | number> = { op: op.name };
   for (const impl of IMPLS) row[`${impl} ns/op`] = +ns(impl).toFixed(0);
+  row['library/before'] = +(ns('library') / ns('before')).toFixed(2);
+  row['hand/before'] = +(ns('hand') / ns('before')).toFixed(2);
   row['library/hand'] = +(ns('library') / ns('hand')).toFixed(2);
   row['delegate/hand'] = +(ns('library+delegate') / ns('hand')).toFixed(2);
   for (const impl of IMPLS) row[`${impl} B/op`] = Math.round(allocated(op.run[impl]));
@@ -119,9 +123,12 @@ for (const op of ops) {
 }
 
 const sizes = Object.entries(MESSAGES).map(([name, v]) => `${name} ${byMode.default.hand.encode(v).length} B`).join(', ');
-console.log(`MsgPack codec: hand-written vs @msgpack/msgpack; ${REPS} interleaved repetitions of ${MS} ms, medians; node ${process.version}; payloads: ${sizes}`);
+console.log(`MsgPack codec: hand-written (before, now) vs @msgpack/msgpack; time ratios < 1 mean the first is faster; ${REPS} interleaved repetitions of ${MS} ms, medians; node ${process.version}; payloads: ${sizes}`);
 console.table(rows);
+console.log(`\n| op | ${IMPLS.map((i) => `${i} ns/op`).join(' | ')} | library/before | hand/before | library/hand | delegate/hand | B/op ${IMPLS.join(' / ')} |`);
+console.log(`|---|${IMPLS.map(() => '---:|').join('')}---:|---:|---:|---:|---:|`);
 for (const r of rows) {
-  console.log(`| ${r['op']} | ${IMPLS.map((i) => r[`${i} ns/op`]).join(' | ')} | ${r['library/hand']} | ${r['delegate/hand']} | ${IMPLS.map((i) => r[`${i} B/op`]).join(' / ')} |`);
+  const cols = ['library/before', 'hand/before', 'library/hand', 'delegate/hand'].map((k) => r[k]).join(' | ');
+  console.log(`| ${r['op']} | ${IMPLS.map((i) => r[`${i} ns/op`]).join(' | ')} | ${cols} | ${IMPLS.map((i) => r[`${i} B/op`]).join(' / ')} |`);
 }
 if (sink === 42) console.log('');
