@@ -127,6 +127,8 @@ const KEEP_BUFFER = 1 << 20;
 const CYCLE_CHECK_DEPTH = 32;
 /** Strings up to this many UTF-16 units are written by a JS loop; longer ones by `TextEncoder.encodeInto`. */
 const SHORT_STRING = 48;
+/** Strings over this many UTF-16 units (always str32) are measured before `encodeInto`. */
+const HUGE_STRING = 1 << 16;
 
 class Writer {
   #buf = new Uint8Array(2048);
@@ -379,8 +381,18 @@ class Writer {
     this.#pos = writeUtf8(s, buf, pos);
   }
 
-  /** Reserves the 5-byte header, lets `encodeInto` write, then moves the bytes to a shorter header. */
+  /**
+   * Reserves the 5-byte header, lets `encodeInto` write, then moves the bytes to a shorter
+   * header. A huge string is measured first instead of reserving 3 bytes per UTF-16 unit.
+   */
   #longString(s: string): void {
+    if (s.length > HUGE_STRING) {
+      const len = utf8Length(s);
+      this.#u32(0xdb, len);
+      this.#ensure(len);
+      this.#pos += textEncoder.encodeInto(s, this.#buf.subarray(this.#pos, this.#pos + len)).written;
+      return;
+    }
     this.#ensure(5 + 3 * s.length);
     const start = this.#pos;
     const len = textEncoder.encodeInto(s, this.#buf.subarray(start + 5)).written;

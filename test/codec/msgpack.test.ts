@@ -234,7 +234,7 @@ describe('MsgPack codec: encoding like vmihailenco/msgpack', () => {
 
   it('writes every string as TextEncoder does, at every header boundary', () => {
     const units = ['a', 'é', '许', '😀', '\ud800', '\udc00'];
-    const lengths = [0, 1, 10, 11, 15, 16, 31, 32, 47, 48, 49, 50, 85, 86, 127, 128, 255, 256, 21845, 21846, 65535, 65536, 70000];
+    const lengths = [0, 1, 10, 11, 15, 16, 31, 32, 47, 48, 49, 50, 85, 86, 127, 128, 255, 256, 21845, 21846, 65535, 65536, 65537, 70000];
     for (const u of units) {
       for (const n of lengths) {
         const s = u.repeat(Math.ceil(n / u.length)).slice(0, n);
