@@ -363,6 +363,26 @@ describe('MsgPack codec: decoding', () => {
     assert.deepEqual(all, new Map([['a', 1]]));
   });
 
+  it('decodes bin to a copy of every size, never a view of the payload, and bins do not share bytes', () => {
+    const decoded: Array<[Uint8Array, number, number]> = [];
+    const sizes = [0, 1, 63, 64, 65, 100, 1000, 4095, 4096, 4097, 8192, 70000];
+    for (let round = 0; round < 40; round++) {
+      for (const n of sizes) {
+        const fill = (round * 31 + n) & 0xff;
+        const payload = codec.encode(new Uint8Array(n).fill(fill));
+        const b = codec.decode(payload) as Uint8Array;
+        assert.ok(b instanceof Uint8Array);
+        assert.equal(b.length, n);
+        assert.notEqual(b.buffer, payload.buffer);
+        payload.fill(0xee); // the caller reuses its buffer
+        decoded.push([b, n, fill]);
+      }
+    }
+    for (const [b, n, fill] of decoded) assert.ok(b.length === n && b.every((x) => x === fill), `${n} x ${fill}`);
+    // and in a struct, next to other values
+    assert.deepEqual(codec.decode(codec.encode({ A: new Uint8Array(100).fill(1), B: 'x', C: new Uint8Array(3) })), { A: new Uint8Array(100).fill(1), B: 'x', C: new Uint8Array(3) });
+  });
+
   it('reads one value and ignores trailing bytes, as Decoder.Decode does', () => {
     assert.equal(codec.decode(bytes('01 02 03')), 1);
     assert.deepEqual(codec.decode(bytes('90 c1 c1')), []);
