@@ -74,7 +74,7 @@ export class MsgpackCodec implements Codec {
   #writer: Writer | undefined;
   /** Map keys seen by `decode` (struct field names come back on every call). */
   readonly #keys = new KeyCache();
-  /** Where decoded bins are copied to. */
+  /** Where decoded bins and encoded payloads are copied to. */
   readonly #binPool = new BinPool();
 
   constructor(options: MsgpackCodecOptions = {}) {
@@ -94,7 +94,7 @@ export class MsgpackCodec implements Codec {
     this.#writer = undefined;
     try {
       w.value(value, 0);
-      return w.finish();
+      return w.finish(this.#binPool);
     } catch (err) {
       throw wrap(err);
     } finally {
@@ -144,8 +144,9 @@ class Writer {
     this.#maxDepth = maxDepth;
   }
 
-  finish(): Uint8Array {
-    return this.#buf.slice(0, this.#pos);
+  /** A copy of what was written (the buffer is reused by the next call). */
+  finish(pool: BinPool): Uint8Array {
+    return pool.copy(this.#buf, 0, this.#pos);
   }
 
   /** Ready for the next value: position 0, no containers held, an oversized buffer let go. */
@@ -593,10 +594,11 @@ const BIN_ON_HEAP = 64;
 
 /**
  * Copies of decoded bins, so that a bin never aliases the caller's payload (a frame's socket
- * chunk, which it would keep alive and whose later changes it would see). A buffer of its own
- * for each costs ~1 µs for 100 bytes on Node 20 (off-heap allocation); mid-sized bins are
- * therefore carved from a shared 8 KiB slab, as Node's `Buffer` pool does: a bin is then a view
- * with a `byteOffset` into a buffer that other bins share.
+ * chunk, which it would keep alive and whose later changes it would see), and of encoded
+ * payloads (the writer's buffer is reused). A buffer of its own for each costs ~1 µs for 100
+ * bytes on Node 20 (off-heap allocation); mid-sized copies are therefore carved from a shared
+ * 8 KiB slab, as Node's `Buffer` pool does: a copy is then a view with a `byteOffset` into a
+ * buffer that other copies share (a region is never handed out twice).
  */
 class BinPool {
   #slab = new Uint8Array(0);
