@@ -1,3 +1,27 @@
+// Why this codec is hand-written and not built on @msgpack/msgpack (issue 4; figures and the
+// command in BENCHMARKS.md, "MsgPack codec: @msgpack/msgpack or hand-written").
+//
+// bench/msgpack-library.ts rebuilt it on @msgpack/msgpack 3.1.3: a reused Encoder and Decoder,
+// an ExtensionCodec for Go's time extension -1 and tinylib/msgp's 5, useBigInt64,
+// mapKeyConverter, the library's length limits and decodeMulti, with this codec kept beside it
+// for what no hook reaches (Map, Float32/Float64, ArrayBuffer, non-string keys, `__proto__`, the
+// 'always' and 'map' modes). It cannot keep Go's guarantees: 17 of the 234 tests of
+// test/codec/msgpack.test.ts failed against it, and test/codec/msgpack-library.test.ts shows each
+// gap against Go's own codec (codeccheck):
+// - int64 as Go writes it: the library writes a positive bigint as uint64 `cf`, not `d3` (Go's
+//   int64 reads the same value, an `any` gets a uint64), and with useBigInt64 an integral number
+//   beyond 32 bits as float64 `cb`, which Go's `int` refuses ("msgpack: invalid code=cb decoding
+//   int64"); an out-of-range bigint silently wraps around. Without useBigInt64 it writes no
+//   bigint at all (every value holding one must go to this codec: still 4 tests failing).
+// - `-0` becomes the integer 0 (no hook sees numbers): Go's float64 gets +0.
+// - Go's ill-formed UTF-8 decodes to other text than TextDecoder's (a truncated sequence even
+//   takes bytes of the next value) and a lone surrogate is written as WTF-8 bytes.
+// - Decoding has no depth limit, and a bin is a view of the caller's payload.
+// Nor is it faster than this codec now: the attempt first showed this codec far behind (encode
+// 8-16x slower: a `TextEncoder.encode` allocation per string), so it took the library's tricks
+// (a reused encode buffer, UTF-8 written in place, cached map keys) and pooled copies; on
+// bench/msgpack.ts's messages the library is now at par encoding (0.9-1.3x) and 2-4x slower
+// decoding. From @msgpack/msgpack this file keeps `ExtData`, the raw extension value.
 import { ExtData } from '@msgpack/msgpack';
 import { ErrorCode, RpcxError } from '../errors.js';
 import { Float32, Float64, setOwn } from './gotypes.js';
@@ -64,7 +88,10 @@ const UINT64_MIN_FOR_CF = 2n ** 63n;
  * (`c0`) and {@link ExtData} is a raw extension. Decoding reads vmihailenco and tinylib/msgp
  * output (including msgp's time extension 5), reads one value and ignores trailing bytes like
  * Go's `Decoder.Decode`, keeps integers exact (see {@link MsgpackBigIntMode}), never lets a
- * `__proto__` key touch a prototype, and reports bad input as `RpcxError` `CODEC`.
+ * `__proto__` key touch a prototype, and reports bad input as `RpcxError` `CODEC`. An encoded
+ * payload and a decoded bin are copies (a bin never aliases the payload it came from); those of
+ * 65 bytes to 4 KiB are views into pooled 8 KiB buffers, like Node's small `Buffer`s, so mind
+ * `byteOffset` when using `.buffer`.
  */
 export class MsgpackCodec implements Codec {
   readonly serializeType = SERIALIZE_MSGPACK;
