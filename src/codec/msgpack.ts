@@ -17,8 +17,9 @@
 // - Go's ill-formed UTF-8 decodes to other text than TextDecoder's (a truncated sequence even
 //   takes bytes of the next value) and a lone surrogate is written as WTF-8 bytes.
 // - Decoding has no depth limit, and a bin is a view of the caller's payload.
-// Nor is it faster than this codec now: the attempt first showed this codec far behind (encode
-// 8-16x slower: a `TextEncoder.encode` allocation per string), so it took the library's tricks
+// Nor is it faster than this codec now: the attempt first showed this codec far behind (encoding
+// took 6-8x the library's time for benchmark581, 12-16x for arith, 2x for raw100: a
+// `TextEncoder.encode` allocation per string), so it took the library's tricks
 // (a reused encode buffer, UTF-8 written in place, cached map keys) and pooled copies. On
 // bench/msgpack.ts's messages the library now takes 0.9-1.1x this codec's time to encode
 // benchmark581 and arith, 2.4-2.7x for raw100, and 1.0-2x to decode raw100, 2-4.4x benchmark581
