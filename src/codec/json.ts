@@ -1,3 +1,7 @@
+// Hand-written because `JSON.parse`/`JSON.stringify` cannot give Go's behaviour and bytes: exact
+// int64s (Node 20's reviver sees no source text), one value with the rest ignored and Go's error
+// texts on decode; `<>&` and U+2028/9 escaped, `-0`, base64 `[]byte`, sorted `Map` keys and
+// float32 text on encode. JSON libraries on npm (json-bigint, lossless-json) address number precision only.
 import { Buffer } from 'buffer';
 import { ErrorCode, RpcxError } from '../errors.js';
 import { Float32, Float64, setOwn } from './gotypes.js';

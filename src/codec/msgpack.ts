@@ -1,3 +1,29 @@
+// Why this codec is hand-written and not built on @msgpack/msgpack (issue 4; figures and the
+// command in BENCHMARKS.md, "MsgPack codec: @msgpack/msgpack or hand-written").
+//
+// bench/msgpack-library.ts rebuilt it on @msgpack/msgpack 3.1.3: a reused Encoder and Decoder,
+// an ExtensionCodec for Go's time extension -1 and tinylib/msgp's 5, useBigInt64,
+// mapKeyConverter, the library's length limits and decodeMulti, with this codec kept beside it
+// for what no hook reaches (Map, Float32/Float64, ArrayBuffer, non-string keys, `__proto__`, the
+// 'always' and 'map' modes). It cannot keep Go's guarantees: 17 of the 234 tests of
+// test/codec/msgpack.test.ts failed against it, and test/codec/msgpack-library.test.ts shows each
+// gap against Go's own codec (codeccheck):
+// - int64 as Go writes it: the library writes a positive bigint as uint64 `cf`, not `d3` (Go's
+//   int64 reads the same value, an `any` gets a uint64), and with useBigInt64 an integral number
+//   beyond 32 bits as float64 `cb`, which Go's `int` refuses ("msgpack: invalid code=cb decoding
+//   int64"); an out-of-range bigint silently wraps around. Without useBigInt64 it writes no
+//   bigint at all (every value holding one must go to this codec: still 4 tests failing).
+// - `-0` becomes the integer 0 (no hook sees numbers): Go's float64 gets +0.
+// - Go's ill-formed UTF-8 decodes to other text than TextDecoder's (a truncated sequence even
+//   takes bytes of the next value) and a lone surrogate is written as WTF-8 bytes.
+// - Decoding has no depth limit, and a bin is a view of the caller's payload.
+// Nor is it faster than this codec now: the attempt first showed this codec far behind (encoding
+// took 6-8x the library's time for benchmark581, 12-16x for arith, 2x for raw100: a
+// `TextEncoder.encode` allocation per string), so it took the library's tricks
+// (a reused encode buffer, UTF-8 written in place, cached map keys) and pooled copies. On
+// bench/msgpack.ts's messages the library now takes 0.9-1.1x this codec's time to encode
+// benchmark581 and arith, 2.4-2.7x for raw100, and 1.0-2x to decode raw100, 2-4.4x benchmark581
+// and arith. From @msgpack/msgpack this file keeps `ExtData`, the raw extension value.
 import { ExtData } from '@msgpack/msgpack';
 import { ErrorCode, RpcxError } from '../errors.js';
 import { Float32, Float64, setOwn } from './gotypes.js';
@@ -64,12 +90,21 @@ const UINT64_MIN_FOR_CF = 2n ** 63n;
  * (`c0`) and {@link ExtData} is a raw extension. Decoding reads vmihailenco and tinylib/msgp
  * output (including msgp's time extension 5), reads one value and ignores trailing bytes like
  * Go's `Decoder.Decode`, keeps integers exact (see {@link MsgpackBigIntMode}), never lets a
- * `__proto__` key touch a prototype, and reports bad input as `RpcxError` `CODEC`.
+ * `__proto__` key touch a prototype, and reports bad input as `RpcxError` `CODEC`. An encoded
+ * payload and a decoded bin are copies (a bin never aliases the payload it came from); those of
+ * 65 bytes to 4 KiB are views into pooled 8 KiB buffers, like Node's small `Buffer`s, so mind
+ * `byteOffset` when using `.buffer`.
  */
 export class MsgpackCodec implements Codec {
   readonly serializeType = SERIALIZE_MSGPACK;
   readonly name = 'msgpack';
   readonly #options: Required<MsgpackCodecOptions>;
+  /** Reused by every `encode` (its buffer only grows, up to {@link KEEP_BUFFER}); busy while encoding. */
+  #writer: Writer | undefined;
+  /** Map keys seen by `decode` (struct field names come back on every call). */
+  readonly #keys = new KeyCache();
+  /** Where decoded bins and encoded payloads are copied to. */
+  readonly #binPool = new BinPool();
 
   constructor(options: MsgpackCodecOptions = {}) {
     this.#options = {
@@ -83,20 +118,25 @@ export class MsgpackCodec implements Codec {
   }
 
   encode(value: unknown): Uint8Array {
-    const w = new Writer(this.#options.maxDepth);
+    // A getter of the value may encode too: then that call gets a writer of its own.
+    const w = this.#writer ?? new Writer(this.#options.maxDepth);
+    this.#writer = undefined;
     try {
       w.value(value, 0);
+      return w.finish(this.#binPool);
     } catch (err) {
       throw wrap(err);
+    } finally {
+      w.reset();
+      this.#writer = w;
     }
-    return w.finish();
   }
 
   decode(data: Uint8Array): unknown {
     if (!(data instanceof Uint8Array)) throw new RpcxError(ErrorCode.CODEC, 'msgpack: payload is not a Uint8Array');
     if (data.length === 0) throw new RpcxError(ErrorCode.CODEC, 'EOF', { offset: 0 });
     try {
-      return new Reader(data, this.#options).value(0);
+      return new Reader(data, this.#options, this.#keys, this.#binPool).value(0);
     } catch (err) {
       throw wrap(err);
     }
@@ -112,19 +152,40 @@ function wrap(err: unknown): RpcxError {
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
+/** A writer's buffer above this size is dropped after the call instead of being kept for the next one. */
+const KEEP_BUFFER = 1 << 20;
+/** Containers nested deeper than this are checked against their ancestors for a cycle. */
+const CYCLE_CHECK_DEPTH = 32;
+/** Strings up to this many UTF-16 units are written by a JS loop; longer ones by `TextEncoder.encodeInto`. */
+const SHORT_STRING = 48;
+/** Strings over this many UTF-16 units (always str32) are measured before `encodeInto`. */
+const HUGE_STRING = 1 << 16;
+
 class Writer {
-  #buf = new Uint8Array(256);
+  #buf = new Uint8Array(2048);
   #view = new DataView(this.#buf.buffer);
   #pos = 0;
   readonly #maxDepth: number;
-  readonly #seen = new Set<object>();
+  /** The containers being written, by depth (`#path[d]` is the one at depth `d`). */
+  readonly #path: object[] = [];
 
   constructor(maxDepth: number) {
     this.#maxDepth = maxDepth;
   }
 
-  finish(): Uint8Array {
-    return this.#buf.slice(0, this.#pos);
+  /** A copy of what was written (the buffer is reused by the next call). */
+  finish(pool: BinPool): Uint8Array {
+    return pool.copy(this.#buf, 0, this.#pos);
+  }
+
+  /** Ready for the next value: position 0, no containers held, an oversized buffer let go. */
+  reset(): void {
+    this.#pos = 0;
+    this.#path.length = 0;
+    if (this.#buf.length > KEEP_BUFFER) {
+      this.#buf = new Uint8Array(2048);
+      this.#view = new DataView(this.#buf.buffer);
+    }
   }
 
   #ensure(n: number): void {
@@ -227,10 +288,16 @@ class Writer {
       this.#bin(new Uint8Array(v));
       return;
     }
-    if (depth >= this.#maxDepth) throw new RpcxError(ErrorCode.LIMIT, `msgpack: exceeded max depth ${this.#maxDepth}`);
-    if (this.#seen.has(v)) throw new RpcxError(ErrorCode.CODEC, 'msgpack: unsupported value: encountered a cycle');
-    this.#seen.add(v);
-    try {
+    // A cycle nests without end: look for one only among deep containers (and at the limit).
+    if (depth >= CYCLE_CHECK_DEPTH || depth >= this.#maxDepth) {
+      const path = this.#path;
+      for (let d = 0; d < depth; d++) {
+        if (path[d] === v) throw new RpcxError(ErrorCode.CODEC, 'msgpack: unsupported value: encountered a cycle');
+      }
+      if (depth >= this.#maxDepth) throw new RpcxError(ErrorCode.LIMIT, `msgpack: exceeded max depth ${this.#maxDepth}`);
+    }
+    this.#path[depth] = v;
+    {
       if (Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView))) {
         const items = v as ArrayLike<unknown>;
         this.#header(items.length, 0x90, 0xdc);
@@ -254,8 +321,6 @@ class Writer {
         this.#string(k);
         this.value((v as Record<string, unknown>)[k], depth + 1);
       }
-    } finally {
-      this.#seen.delete(v);
     }
   }
 
@@ -309,14 +374,66 @@ class Writer {
     this.#pos += 8;
   }
 
+  /**
+   * UTF-8 straight into the buffer, as `TextEncoder` writes it (a lone surrogate becomes
+   * U+FFFD). `TextEncoder.encode` allocates a new buffer per call (~0.8 µs on Node 20, most of
+   * the encode time of a struct): short strings take a JS loop, long ones `encodeInto`.
+   */
   #string(s: string): void {
-    const b = textEncoder.encode(s);
-    const n = b.length;
-    if (n < 32) this.#u8(0xa0 | n);
-    else if (n <= 0xff) this.#u8u8(0xd9, n);
-    else if (n <= 0xffff) this.#u16(0xda, n);
-    else this.#u32(0xdb, n);
-    this.#bytes(b);
+    const n = s.length;
+    if (n > SHORT_STRING) {
+      this.#longString(s);
+      return;
+    }
+    this.#ensure(2 + 3 * n);
+    const buf = this.#buf;
+    const start = this.#pos;
+    if (n < 32) {
+      // fixstr, and if every unit is ASCII one pass writes it all
+      let pos = start + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[pos++] = c;
+      }
+      if (i === n) {
+        buf[start] = 0xa0 | n;
+        this.#pos = pos;
+        return;
+      }
+    }
+    const len = utf8Length(s);
+    let pos = start;
+    if (len < 32) buf[pos++] = 0xa0 | len;
+    else {
+      buf[pos++] = 0xd9; // len ≤ 3 × SHORT_STRING < 256
+      buf[pos++] = len;
+    }
+    this.#pos = writeUtf8(s, buf, pos);
+  }
+
+  /**
+   * Reserves the 5-byte header, lets `encodeInto` write, then moves the bytes to a shorter
+   * header. A huge string is measured first instead of reserving 3 bytes per UTF-16 unit.
+   */
+  #longString(s: string): void {
+    if (s.length > HUGE_STRING) {
+      const len = utf8Length(s);
+      this.#u32(0xdb, len);
+      this.#ensure(len);
+      this.#pos += textEncoder.encodeInto(s, this.#buf.subarray(this.#pos, this.#pos + len)).written;
+      return;
+    }
+    this.#ensure(5 + 3 * s.length);
+    const start = this.#pos;
+    const len = textEncoder.encodeInto(s, this.#buf.subarray(start + 5)).written;
+    const header = len <= 0xff ? 2 : len <= 0xffff ? 3 : 5;
+    if (header === 2) this.#u8u8(0xd9, len);
+    else if (header === 3) this.#u16(0xda, len);
+    else this.#u32(0xdb, len);
+    if (header !== 5) this.#buf.copyWithin(start + header, start + 5, start + 5 + len);
+    this.#pos = start + header + len;
   }
 
   #bin(b: Uint8Array): void {
@@ -368,19 +485,186 @@ class Writer {
   }
 }
 
+/** The UTF-8 length of `s` as `TextEncoder` writes it (a lone surrogate takes 3 bytes, U+FFFD). */
+function utf8Length(s: string): number {
+  let len = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) len += 1;
+    else if (c < 0x800) len += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      len += 4;
+      i++;
+    } else len += 3;
+  }
+  return len;
+}
+
+/** Writes `s` as UTF-8 at `pos` (lone surrogates as U+FFFD, like `TextEncoder`); returns the end. */
+function writeUtf8(s: string, buf: Uint8Array, pos: number): number {
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      buf[pos++] = c;
+    } else if (c < 0x800) {
+      buf[pos++] = 0xc0 | (c >> 6);
+      buf[pos++] = 0x80 | (c & 0x3f);
+    } else {
+      if (c >= 0xd800 && c <= 0xdfff) {
+        const d = c <= 0xdbff && i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+        if ((d & 0xfc00) === 0xdc00) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          i++;
+          buf[pos++] = 0xf0 | (c >> 18);
+          buf[pos++] = 0x80 | ((c >> 12) & 0x3f);
+          buf[pos++] = 0x80 | ((c >> 6) & 0x3f);
+          buf[pos++] = 0x80 | (c & 0x3f);
+          continue;
+        }
+        c = 0xfffd;
+      }
+      buf[pos++] = 0xe0 | (c >> 12);
+      buf[pos++] = 0x80 | ((c >> 6) & 0x3f);
+      buf[pos++] = 0x80 | (c & 0x3f);
+    }
+  }
+  return pos;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
+/** Strings up to this many bytes are decoded by a JS loop (when valid UTF-8), map keys cached. */
+const SHORT_BYTES = 64;
+/** Slots of a {@link KeyCache} (a power of two). */
+const KEY_CACHE_SLOTS = 1024;
+
+/**
+ * Decodes `n` bytes of UTF-8 at `start` as `TextDecoder` does. A short string that is
+ * well-formed UTF-8 (the Unicode table of well-formed byte sequences: no overlong forms, no
+ * surrogates, nothing above U+10FFFF) takes a JS loop, since a `TextDecoder` call costs
+ * ~90 ns even for a few ASCII bytes; at the first ill-formed byte, and for long strings,
+ * `TextDecoder` decodes the whole string (with its U+FFFD replacements).
+ */
+function utf8Text(data: Uint8Array, start: number, n: number): string {
+  if (n <= SHORT_BYTES) {
+    let text = '';
+    let i = start;
+    const end = start + n;
+    while (i < end) {
+      const c = data[i]!;
+      if (c < 0x80) {
+        text += String.fromCharCode(c);
+        i++;
+      } else if (c >= 0xc2 && c <= 0xdf) {
+        if (i + 1 >= end) break;
+        const c1 = data[i + 1]!;
+        if ((c1 & 0xc0) !== 0x80) break;
+        text += String.fromCharCode(((c & 0x1f) << 6) | (c1 & 0x3f));
+        i += 2;
+      } else if (c >= 0xe0 && c <= 0xef) {
+        if (i + 2 >= end) break;
+        const c1 = data[i + 1]!;
+        const c2 = data[i + 2]!;
+        if (c1 < (c === 0xe0 ? 0xa0 : 0x80) || c1 > (c === 0xed ? 0x9f : 0xbf) || (c2 & 0xc0) !== 0x80) break;
+        text += String.fromCharCode(((c & 0x0f) << 12) | ((c1 & 0x3f) << 6) | (c2 & 0x3f));
+        i += 3;
+      } else if (c >= 0xf0 && c <= 0xf4) {
+        if (i + 3 >= end) break;
+        const c1 = data[i + 1]!;
+        const c2 = data[i + 2]!;
+        const c3 = data[i + 3]!;
+        if (c1 < (c === 0xf0 ? 0x90 : 0x80) || c1 > (c === 0xf4 ? 0x8f : 0xbf) || (c2 & 0xc0) !== 0x80 || (c3 & 0xc0) !== 0x80) break;
+        const cp = (((c & 0x07) << 18) | ((c1 & 0x3f) << 12) | ((c2 & 0x3f) << 6) | (c3 & 0x3f)) - 0x10000;
+        text += String.fromCharCode(0xd800 | (cp >> 10), 0xdc00 | (cp & 0x3ff));
+        i += 4;
+      } else {
+        break;
+      }
+    }
+    if (i === end) return text;
+  }
+  return textDecoder.decode(data.subarray(start, start + n));
+}
+
+/**
+ * The strings of recently decoded map keys, by their bytes (a direct-mapped table on an FNV-1a
+ * hash, a colliding key replaces the slot). Go structs send the same field names in every
+ * message; a cached key skips the UTF-8 decoding and is a string the engine has already
+ * internalized as a property name, which makes the object's keyed store cheaper too.
+ */
+class KeyCache {
+  readonly #bytes: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(KEY_CACHE_SLOTS).fill(undefined);
+  readonly #texts: string[] = new Array<string>(KEY_CACHE_SLOTS).fill('');
+
+  get(data: Uint8Array, start: number, n: number): string {
+    if (n > SHORT_BYTES) return utf8Text(data, start, n);
+    let h = 0x811c9dc5 ^ n;
+    for (let i = start; i < start + n; i++) h = Math.imul(h ^ data[i]!, 0x01000193);
+    const slot = (h >>> 0) & (KEY_CACHE_SLOTS - 1);
+    const known = this.#bytes[slot];
+    if (known !== undefined && known.length === n) {
+      let i = 0;
+      while (i < n && known[i] === data[start + i]) i++;
+      if (i === n) return this.#texts[slot]!;
+    }
+    const text = utf8Text(data, start, n);
+    this.#bytes[slot] = data.slice(start, start + n);
+    this.#texts[slot] = text;
+    return text;
+  }
+}
+
+/** Size of a {@link BinPool} slab, and the largest bin copied into one (Node's Buffer pool sizes). */
+const BIN_SLAB = 8192;
+const BIN_POOLED = BIN_SLAB >>> 1;
+/** Bins up to this size get a buffer of their own: V8 keeps such small buffers on its heap, which is cheap. */
+const BIN_ON_HEAP = 64;
+
+/**
+ * Copies of decoded bins, so that a bin never aliases the caller's payload (a frame's socket
+ * chunk, which it would keep alive and whose later changes it would see), and of encoded
+ * payloads (the writer's buffer is reused). A buffer of its own for each costs ~1 µs for 100
+ * bytes on Node 20 (off-heap allocation); mid-sized copies are therefore carved from a shared
+ * 8 KiB slab, as Node's `Buffer` pool does: a copy is then a view with a `byteOffset` into a
+ * buffer that other copies share (a region is never handed out twice).
+ */
+class BinPool {
+  #slab = new Uint8Array(0);
+  #used = BIN_SLAB; // full: the first pooled bin makes a slab
+
+  copy(data: Uint8Array, start: number, n: number): Uint8Array {
+    if (n <= BIN_ON_HEAP || n >= BIN_POOLED) return data.slice(start, start + n);
+    if (this.#used + n > BIN_SLAB) {
+      this.#slab = new Uint8Array(BIN_SLAB);
+      this.#used = 0;
+    }
+    const at = this.#used;
+    const slab = this.#slab;
+    for (let i = 0; i < n; i++) slab[at + i] = data[start + i]!;
+    this.#used = (at + n + 7) & ~7;
+    return slab.subarray(at, at + n);
+  }
+}
+
 class Reader {
   readonly #data: Uint8Array;
-  readonly #view: DataView;
+  /** Made on first use (floats and 64-bit integers): most payloads need none. */
+  #dataView: DataView | undefined;
   readonly #o: Required<MsgpackCodecOptions>;
+  readonly #keys: KeyCache;
+  readonly #binPool: BinPool;
   #pos = 0;
 
-  constructor(data: Uint8Array, options: Required<MsgpackCodecOptions>) {
+  constructor(data: Uint8Array, options: Required<MsgpackCodecOptions>, keys: KeyCache, binPool: BinPool) {
     this.#data = data;
-    this.#view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     this.#o = options;
+    this.#keys = keys;
+    this.#binPool = binPool;
+  }
+
+  get #view(): DataView {
+    return (this.#dataView ??= new DataView(this.#data.buffer, this.#data.byteOffset, this.#data.byteLength));
   }
 
   #need(n: number): void {
@@ -396,14 +680,17 @@ class Reader {
 
   #u16(): number {
     this.#need(2);
-    const v = this.#view.getUint16(this.#pos);
+    const d = this.#data;
+    const v = (d[this.#pos]! << 8) | d[this.#pos + 1]!;
     this.#pos += 2;
     return v;
   }
 
   #u32(): number {
     this.#need(4);
-    const v = this.#view.getUint32(this.#pos);
+    const d = this.#data;
+    const p = this.#pos;
+    const v = d[p]! * 0x1000000 + ((d[p + 1]! << 16) | (d[p + 2]! << 8) | d[p + 3]!);
     this.#pos += 4;
     return v;
   }
@@ -432,14 +719,20 @@ class Reader {
     }
   }
 
-  #body(n: number): Uint8Array {
+  /** Checks a str/bin/ext body of `n` bytes (limit, bounds), steps over it and returns where it starts. */
+  #span(n: number): number {
     if (n > this.#o.maxBytesLength) {
       throw new RpcxError(ErrorCode.LIMIT, `msgpack: ${n}-byte value exceeds maxBytesLength ${this.#o.maxBytesLength}`, { offset: this.#pos });
     }
     this.#need(n);
-    const b = this.#data.subarray(this.#pos, this.#pos + n);
+    const start = this.#pos;
     this.#pos += n;
-    return b;
+    return start;
+  }
+
+  #body(n: number): Uint8Array {
+    const start = this.#span(n);
+    return this.#data.subarray(start, start + n);
   }
 
   #count(n: number, depth: number): void {
@@ -462,9 +755,9 @@ class Reader {
       case 0xc0: return null;
       case 0xc2: return false;
       case 0xc3: return true;
-      case 0xc4: return this.#body(this.#u8()).slice();
-      case 0xc5: return this.#body(this.#u16()).slice();
-      case 0xc6: return this.#body(this.#u32()).slice();
+      case 0xc4: return this.#bin(this.#u8());
+      case 0xc5: return this.#bin(this.#u16());
+      case 0xc6: return this.#bin(this.#u32());
       case 0xc7: return this.#ext(this.#u8());
       case 0xc8: return this.#ext(this.#u16());
       case 0xc9: return this.#ext(this.#u32());
@@ -506,8 +799,23 @@ class Reader {
     }
   }
 
+  #bin(n: number): Uint8Array {
+    return this.#binPool.copy(this.#data, this.#span(n), n);
+  }
+
   #str(n: number): string {
-    return textDecoder.decode(this.#body(n));
+    return utf8Text(this.#data, this.#span(n), n);
+  }
+
+  /** A map key: a fixstr (up to 31 bytes) through the key cache, anything else as a value. */
+  #key(depth: number): unknown {
+    const c = this.#data[this.#pos];
+    if (c !== undefined && c >= 0xa0 && c <= 0xbf) {
+      this.#pos++;
+      const n = c & 0x1f;
+      return this.#keys.get(this.#data, this.#span(n), n);
+    }
+    return this.value(depth);
   }
 
   #array(n: number, depth: number): unknown[] {
@@ -529,7 +837,7 @@ class Reader {
     }
     const obj: Record<string, unknown> = {};
     for (let i = 0; i < n; i++) {
-      const k = this.value(depth + 1);
+      const k = this.#key(depth + 1);
       if (typeof k !== 'string') {
         // A non-string key (Go map[int]T, ...): switch to a Map, keeping the entries so far.
         const m = new Map<unknown, unknown>(Object.entries(obj));

@@ -1,3 +1,5 @@
+// Hand-written because the npm `thrift` package (0.24.0) is Node-only, needs generated code and
+// trusts declared lengths; see "Why not the npm `thrift` package" below.
 /**
  * Thrift codec, rpcx `SerializeType` 4 (Go: `codec.ThriftCodec`): one struct in the
  * TBinaryProtocol encoding, as apache/thrift's `TSerializer` writes it; no message envelope.

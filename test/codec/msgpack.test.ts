@@ -209,6 +209,68 @@ describe('MsgPack codec: encoding like vmihailenco/msgpack', () => {
     for (let i = 0; i < 11; i++) deep = [deep];
     codecError(() => new MsgpackCodec({ maxDepth: 10 }).encode(deep), /max depth/);
   });
+
+  it('finds a cycle deep down, in a shallow limit, and shared (non-cyclic) objects are fine', () => {
+    // the cycle starts below the depth where ancestors are checked
+    let chain: unknown[] = [];
+    const bottom = chain;
+    for (let i = 0; i < 40; i++) chain = [chain];
+    bottom.push(chain);
+    codecError(() => codec.encode(chain), /cycle/);
+    const o: Record<string, unknown> = {};
+    o['self'] = o;
+    codecError(() => new MsgpackCodec({ maxDepth: 3 }).encode(o), /cycle/);
+    const shared = { x: 1 };
+    assert.equal(hex(codec.encode([shared, shared, { a: shared }])), '9381a17801' + '81a17801' + '81a16181a17801');
+  });
+
+  /** What a MsgPack string must be: vmihailenco's header for the UTF-8 length, then TextEncoder's bytes. */
+  const goString = (s: string): string => {
+    const b = new TextEncoder().encode(s);
+    const n = b.length;
+    const header = n < 32 ? (0xa0 | n).toString(16) : n <= 0xff ? 'd9' + n.toString(16).padStart(2, '0') : n <= 0xffff ? 'da' + n.toString(16).padStart(4, '0') : 'db' + n.toString(16).padStart(8, '0');
+    return header + hex(b);
+  };
+
+  it('writes every string as TextEncoder does, at every header boundary', () => {
+    const units = ['a', 'é', '许', '😀', '\ud800', '\udc00'];
+    const lengths = [0, 1, 10, 11, 15, 16, 31, 32, 47, 48, 49, 50, 85, 86, 127, 128, 255, 256, 21845, 21846, 65535, 65536, 65537, 70000];
+    for (const u of units) {
+      for (const n of lengths) {
+        const s = u.repeat(Math.ceil(n / u.length)).slice(0, n);
+        assert.equal(hex(codec.encode(s)), goString(s), `${JSON.stringify(u)} x ${n}`);
+      }
+    }
+    // mixed, lone surrogates next to pairs, at the ends
+    for (const s of ['a\ud800', '\udc00a', '\ud800\ud800\udc00', 'x😀y\udbffé', 'é'.repeat(31) + 'a', 'a'.repeat(31) + 'é', 'a'.repeat(48) + '😀']) {
+      assert.equal(hex(codec.encode(s)), goString(s), JSON.stringify(s));
+      assert.equal(hex(codec.encode({ [s]: s })), '81' + goString(s) + goString(s));
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 120 }), (s) => {
+        assert.equal(hex(codec.encode(s)), goString(s));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('reuses its buffer without sharing it: earlier results stay, a nested encode gets its own', () => {
+    const first = codec.encode('a'.repeat(100));
+    const second = codec.encode(new Uint8Array(5000).fill(7)); // grows the buffer
+    const third = codec.encode({ A: 10, B: 20 });
+    assert.equal(hex(first), goString('a'.repeat(100)));
+    assert.equal(hex(second), 'c51388' + '07'.repeat(5000));
+    assert.equal(hex(third), '82a1410aa14214');
+    // a getter that encodes while the outer call is writing
+    const tricky = { get X(): unknown { return hex(codec.encode([1, 2])); }, Y: 'y' };
+    assert.equal(hex(codec.encode(tricky)), '82a158' + goString('920102') + 'a159a179');
+    // many results from the shared slabs, kept while later ones are written
+    const kept = Array.from({ length: 300 }, (_, i) => [i, codec.encode('é'.repeat(i * 7))] as const);
+    for (const [i, b] of kept) assert.equal(hex(b), goString('é'.repeat(i * 7)), `result ${i}`);
+    // an error midway leaves the codec usable
+    codecError(() => codec.encode({ a: 'x'.repeat(300), b: Symbol('s') }), /unsupported/);
+    assert.equal(hex(codec.encode({ A: 10, B: 20 })), '82a1410aa14214');
+  });
 });
 
 describe('MsgPack codec: decoding', () => {
@@ -245,6 +307,52 @@ describe('MsgPack codec: decoding', () => {
     assert.equal(other.type, 7);
   });
 
+  /** A str header for `n` bytes. */
+  const strHeader = (n: number): string =>
+    n < 32 ? (0xa0 | n).toString(16) : n <= 0xff ? 'd9' + n.toString(16).padStart(2, '0') : 'da' + n.toString(16).padStart(4, '0');
+  const lossy = new TextDecoder('utf-8', { ignoreBOM: true });
+
+  it('decodes strings and map keys as TextDecoder does, well-formed or not', () => {
+    const samples = [
+      '', '41', 'efbbbf41', 'c3a9', 'e4bcb8', 'f09f9880', 'c080', 'c1bf', 'e08080', 'e09f80', 'eda080', 'edbfbf', 'ee8080',
+      'f08f8080', 'f4908080', 'f5808080', 'ff', '80', 'c3', 'e4bc', 'f09f98', 'c341', 'e441', 'e4bc41', 'f09f41', 'f09f9841', 'f09f98c3a9', 'f4bf8080', 'e4bcb8' + '41'.repeat(61),
+      'e4bcb8'.repeat(21) + 'c3a9', '41'.repeat(63) + 'c3', 'c3a9'.repeat(40),
+    ];
+    for (const h of samples) {
+      const b = bytes(h);
+      const want = lossy.decode(b);
+      assert.equal(codec.decode(bytes(strHeader(b.length) + h)), want, h);
+      const obj = codec.decode(bytes('81' + strHeader(b.length) + h + 'c0')) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(obj), [want], h);
+    }
+    const utf8ish = fc.uint8Array({ maxLength: 80 }).chain((raw) =>
+      fc.oneof(
+        fc.constant(raw),
+        fc.string({ unit: 'binary', maxLength: 30 }).map((s) => new TextEncoder().encode(s)),
+        fc.array(fc.constantFrom(0x41, 0x80, 0xbf, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xa0, 0x9f, 0x90, 0x8f), { maxLength: 40 }).map((a) => new Uint8Array(a)),
+      ),
+    );
+    fc.assert(
+      fc.property(utf8ish, (b) => {
+        const want = lossy.decode(b);
+        assert.equal(codec.decode(bytes(strHeader(b.length) + hex(b))), want);
+        const obj = codec.decode(bytes('82' + strHeader(b.length) + hex(b) + '01 a178 02')) as Record<string, unknown>;
+        assert.deepEqual(Object.entries(obj), want === 'x' ? [['x', 2]] : [[want, 1], ['x', 2]]);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('gives every map key its own text however many keys share the cache', () => {
+    const names = Array.from({ length: 5000 }, (_, i) => `k${i}é`);
+    const payloads = names.map((k) => codec.encode({ [k]: k }));
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < names.length; i += round + 1) {
+        assert.deepEqual(codec.decode(payloads[i]!), { [names[i]!]: names[i] });
+      }
+    }
+  });
+
   it('decodes tinylib/msgp output (str, bin, smallest ints) like vmihailenco\'s', () => {
     // msgp for struct{A int64; B []byte; C string}{1, {1}, "x"}: ints are smallest, []byte is bin
     assert.deepEqual(codec.decode(bytes('83a14101a142c40101a143a178')), { A: 1, B: new Uint8Array([1]), C: 'x' });
@@ -256,6 +364,27 @@ describe('MsgPack codec: decoding', () => {
     assert.deepEqual([...m], [['a', 1], [2, 'b']]);
     const all = new MsgpackCodec({ maps: 'map' }).decode(bytes('81a16101'));
     assert.deepEqual(all, new Map([['a', 1]]));
+  });
+
+  it('decodes bin to a copy of every size, never a view of the payload, and bins do not share bytes', () => {
+    const decoded: Array<[Uint8Array, number, number]> = [];
+    const sizes = [0, 1, 63, 64, 65, 100, 1000, 4095, 4096, 4097, 8192, 70000];
+    for (let round = 0; round < 40; round++) {
+      for (const n of sizes) {
+        const fill = (round * 31 + n) & 0xff;
+        const payload = codec.encode(new Uint8Array(n).fill(fill));
+        const b = codec.decode(payload) as Uint8Array;
+        assert.ok(b instanceof Uint8Array);
+        assert.equal(b.length, n);
+        const overlap = b.buffer === payload.buffer && b.byteOffset < payload.byteOffset + payload.length && payload.byteOffset < b.byteOffset + n;
+        assert.ok(!overlap || n === 0, `bin of ${n} is a view of the payload`);
+        payload.fill(0xee); // the caller reuses its buffer
+        decoded.push([b, n, fill]);
+      }
+    }
+    for (const [b, n, fill] of decoded) assert.ok(b.length === n && b.every((x) => x === fill), `${n} x ${fill}`);
+    // and in a struct, next to other values
+    assert.deepEqual(codec.decode(codec.encode({ A: new Uint8Array(100).fill(1), B: 'x', C: new Uint8Array(3) })), { A: new Uint8Array(100).fill(1), B: 'x', C: new Uint8Array(3) });
   });
 
   it('reads one value and ignores trailing bytes, as Decoder.Decode does', () => {
