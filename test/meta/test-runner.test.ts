@@ -25,7 +25,10 @@ it('scripts/test.mjs runs every *.test.js and nothing else', () => {
 });
 
 it('scripts/test.mjs keeps only the files named after --', () => {
+  const all = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'test.mjs'), '--list'], { encoding: 'utf8' });
   const r = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'test.mjs'), '--list', '--', 'protocol/'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(r.stdout.trim().split('\n'), ['build/test/protocol/fuzz.test.js', 'build/test/protocol/message.test.js', 'build/test/protocol/vectors.test.js']);
+  const kept = r.stdout.trim().split('\n');
+  assert.ok(kept.includes('build/test/protocol/vectors.test.js'), r.stdout);
+  assert.deepEqual(kept, all.stdout.trim().split('\n').filter((f) => f.includes('protocol/')));
 });
