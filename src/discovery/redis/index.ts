@@ -484,6 +484,14 @@ export interface RedisDiscoveryOptions extends RegistryDiscoveryOptions, RedisCo
    * `CONFIG SET`, or the subscriber connection is down), in ms; default 500.
    */
   pollIntervalMs?: number;
+  /**
+   * How long servers that vanished are kept while Redis has lost the service's directory key
+   * `//<basePath>/<servicePath>` — which every server writes and nobody deletes, so its absence
+   * means Redis came back empty (a restart without persistence) — giving the servers time to
+   * write their keys again (a TS server does so on reconnection, a Go server at its next tick).
+   * Servers that appear are added at once. Default 15,000 ms (Go's default UpdateInterval is 10 s).
+   */
+  dataLossGraceMs?: number;
 }
 
 let cloning: SharedResource<RedisHub> | undefined;
@@ -515,6 +523,9 @@ export class RedisDiscovery extends RegistryDiscovery {
   #poll: ReturnType<typeof setInterval> | undefined;
   #unwatch: (() => void) | undefined;
   #unresync: (() => void) | undefined;
+  #last: KVPair[] = [];
+  #lostSince: number | undefined;
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(basePath: string, servicePath: string, options: RedisDiscoveryOptions) {
     super(basePath, servicePath, options);
@@ -565,8 +576,8 @@ export class RedisDiscovery extends RegistryDiscovery {
     try {
       do {
         this.#again = false;
-        const pairs = await this.list();
-        this.setPairs(pairs);
+        const { pairs, directory } = await this.#read();
+        this.setPairs(this.#holdOnDataLoss(pairs, directory));
         this.#backoff.reset();
       } while (this.#again && !this.closed.signal.aborted);
     } catch (err) {
@@ -577,6 +588,39 @@ export class RedisDiscovery extends RegistryDiscovery {
     } finally {
       this.#listing = false;
     }
+  }
+
+  /** The list to publish: `pairs`, plus the last servers while Redis looks freshly emptied. */
+  #holdOnDataLoss(pairs: KVPair[], directory: boolean): KVPair[] {
+    const grace = this.#options.dataLossGraceMs ?? 15_000;
+    if (directory || grace <= 0 || this.#last.length === 0) {
+      this.#lostSince = undefined;
+      this.#last = pairs;
+      return pairs;
+    }
+    const now = performance.now();
+    this.#lostSince ??= now;
+    if (now - this.#lostSince > grace) {
+      this.#last = pairs;
+      return pairs;
+    }
+    const seen = new Set(pairs.map((p) => p.key));
+    const held = this.#last.filter((p) => !seen.has(p.key));
+    if (held.length > 0) discoveryLog('%s: directory key missing (Redis lost its data?): keeping %d vanished server(s) while they re-register', this.redisDirectory, held.length);
+    this.#last = [...pairs, ...held];
+    // Look again when the grace ends, so the held servers go then even if nothing changes.
+    clearTimeout(this.#graceTimer);
+    this.#graceTimer = setTimeout(() => this.requestList(), grace - (now - this.#lostSince) + 10);
+    this.#graceTimer.unref();
+    return this.#last;
+  }
+
+  async #read(): Promise<{ pairs: KVPair[]; directory: boolean }> {
+    const [pairs, directory] = await Promise.all([
+      this.list(),
+      withTimeout(this.#shared.value.client.exists(this.redisDirectory), this.#shared.value.timeoutMs, 'EXISTS'),
+    ]);
+    return { pairs, directory: directory === 1 };
   }
 
   /**
@@ -619,6 +663,7 @@ export class RedisDiscovery extends RegistryDiscovery {
     if (this.closed.signal.aborted) return;
     super.close();
     clearTimeout(this.#retry);
+    clearTimeout(this.#graceTimer);
     clearInterval(this.#poll);
     this.#unwatch?.();
     this.#unresync?.();
