@@ -281,6 +281,22 @@ function faultRow(scenario: string, servers: string, ts: readonly CallRecord[] |
   recordFault(`| ${scenario} | ${servers} | ${cell(ts)} | ${cell(go)} | ${notes} |`);
 }
 
+// ---------- encoding ----------
+
+test('registry_redis envelope encodes as Go json.Marshal(&store.KVPair{}) and decodes as Go', () => {
+  // Expected bytes printed by Go 1.26 encoding/json for the same KVPair.
+  assert.equal(
+    encodeKVPair('/a<b>&c"d\\e\n\t\b\f\x01\u2028é😀/tcp@[::1]:80', 'x=a+b&é', 999999999),
+    '{"Key":"/a\\u003cb\\u003e\\u0026c\\"d\\\\e\\n\\t\\b\\f\\u0001\\u2028é😀/tcp@[::1]:80","Value":"eD1hK2Imw6k=","LastIndex":999999999}',
+  );
+  assert.equal(encodeKVPair('/k', '', 0), '{"Key":"/k","Value":"","LastIndex":0}');
+  assert.deepEqual(decodeKVPair('{"key":"/k","value":"eD0x","lastindex":3}'), { key: '/k', value: 'x=1', lastIndex: 3 });
+  assert.deepEqual(decodeKVPair('{"Key":"/k","Value":null}'), { key: '/k', value: '', lastIndex: 0 });
+  for (const bad of ['not json', '[]', 'null', '{"Value":"eD0x"}', '{"Key":"/k","Value":"e"}', '{"Key":"/k","Value":"!!!!"}', '{"Key":1}', '{"Key":"/k","LastIndex":-1}']) {
+    assert.equal(decodeKVPair(bad), undefined, bad);
+  }
+});
+
 // ---------- 55 ----------
 
 test('GT registry_redis_layout', async (t) => {
@@ -349,6 +365,7 @@ test('GT registry_redis_layout', async (t) => {
 
 /** Keys a TS discovery must skip: a neighbour service sharing the prefix (Go lists it) and garbage. */
 async function decoys(r: RedisTestServer, base: string): Promise<void> {
+  await r.admin.set(`/${base}/WhoX`, encodeKVPair(`${base}/WhoX`, 'WhoX'));
   await r.admin.set(`/${base}/WhoX/tcp@127.0.0.1:9`, encodeKVPair(`${base}/WhoX/tcp@127.0.0.1:9`, ''));
   await r.admin.set(`/${base}/Who/tcp@127.0.0.1:8`, 'not json');
   await r.admin.set(`/${base}/Who/bogus`, encodeKVPair(`${base}/Who/bogus`, ''));
@@ -392,10 +409,15 @@ test('TT registry_redis_discover', async (t) => {
   const c = tsClient(t, r, base, SelectMode.RoundRobin);
   await waitForList(c.d, s.map((x) => x.address), 3000, 'both TS servers');
   assert.deepEqual(await callNames(c.xc, 20), { ts1: 10, ts2: 10 });
-  // A clone (another service, same connections) sees its own servers only.
+  // A clone (another service) shares both connections (commands + subscriber) and sees its own servers only.
+  const clients = async (): Promise<number> => String(await r.admin.client('LIST')).split('\n').filter((l) => l.trim() !== '').length;
+  const before = await clients();
   const clone = c.d.clone('WhoX') as RedisDiscovery;
   t.after(() => clone.close());
   await waitForList(clone, ['tcp@127.0.0.1:9'], 3000, 'the clone listing WhoX');
+  assert.equal(await clients(), before, 'no new Redis connection for the clone');
+  await r.admin.del(`/${base}/WhoX/tcp@127.0.0.1:9`);
+  await waitForList(clone, [], 1000, 'the clone sees its change');
 });
 
 // ---------- 57 ----------
@@ -676,4 +698,49 @@ test('TG registry_redis_outage', async (t) => {
 
 test('TT registry_redis_outage', async (t) => {
   await outageScenario(t, 'TT');
+});
+
+// ---------- more than Go ----------
+
+test('TT registry_redis_discover_without_keyspace_notifications', async (t) => {
+  // CONFIG renamed away (as on managed Redis): CONFIG SET fails; the TS discovery polls.
+  const r = await startRedis(t, ['--rename-command', 'CONFIG', '']);
+  if (r === undefined) return;
+  t.after(() => r.stop());
+  const base = '/rpcx_poll';
+  const a = await tsServer(t, r, base, 'ts1');
+  const cl = tsClient(t, r, base, SelectMode.RoundRobin);
+  await waitForList(cl.d, [a.address], 3000, 'the first server');
+  const b = await tsServer(t, r, base, 'ts2');
+  await waitForList(cl.d, [a.address, b.address], 1000, 'a new server within 1 s by polling');
+  await b.server.shutdown();
+  await waitForList(cl.d, [a.address], 1000, 'a leaving server within 1 s by polling');
+  assert.deepEqual(await callNames(cl.xc, 4), { ts1: 4 });
+});
+
+test('TT registry_redis_start_while_redis_is_down', async (t) => {
+  const r = await startRedis(t);
+  if (r === undefined) return;
+  t.after(() => r.stop());
+  const base = '/rpcx_down';
+  await r.pause();
+  // The server starts serving (its entries wait for Redis); the discovery starts with nothing.
+  const plugin = new RedisRegisterPlugin({ redisServers: r.address, basePath: base, updateIntervalMs: INTERVAL, operationTimeoutMs: 300 });
+  const server = createServer({ plugins: [plugin] });
+  t.after(() => server.close());
+  server.register(new Who('ts1'), { name: 'Who' });
+  const t0 = performance.now();
+  const address = await server.serve('tcp', '127.0.0.1:0');
+  assert.ok(performance.now() - t0 < 2000, 'serve does not wait for Redis beyond operationTimeoutMs');
+  const d = new RedisDiscovery(base, 'Who', { redisServers: r.address, initialWaitMs: 200, operationTimeoutMs: 300 });
+  t.after(() => d.close());
+  assert.deepEqual(await d.getServices(), []);
+  await r.resume();
+  await waitForList(d, [address], 3000, 'the server once Redis is up');
+  // A graceful shutdown while Redis is down again does not hang.
+  await r.pause();
+  const t1 = performance.now();
+  await server.shutdown({ timeoutMs: 5000 });
+  assert.ok(performance.now() - t1 < 2000, `shutdown took ${(performance.now() - t1).toFixed(0)} ms with Redis down`);
+  assert.deepEqual((await d.getServices()).map((p) => p.key), [address], 'the last list is kept while Redis is down');
 });

@@ -24,8 +24,8 @@ export interface RedisTestServer {
   output(): string;
 }
 
-/** Starts redis-server, or returns undefined (the test is skipped) when it is not installed. */
-export async function startRedis(t: TestContext): Promise<RedisTestServer | undefined> {
+/** Starts redis-server (`extraArgs` appended), or returns undefined (the test is skipped) when it is not installed. */
+export async function startRedis(t: TestContext, extraArgs: readonly string[] = []): Promise<RedisTestServer | undefined> {
   const bin = requireSystemBinary(t, 'redis-server', 'redis-server', ['redis-server', '/usr/bin/redis-server']);
   if (bin === undefined) return undefined;
   const dir = tempDir('rpcx-redis-');
@@ -34,7 +34,7 @@ export async function startRedis(t: TestContext): Promise<RedisTestServer | unde
   const admin = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
   admin.on('error', () => {});
   const spawnIt = async (): Promise<void> => {
-    proc = spawnSystem(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir.path, '--protected-mode', 'yes']);
+    proc = spawnSystem(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir.path, '--protected-mode', 'yes', ...extraArgs]);
     const p = proc;
     await waitFor(
       async () => {

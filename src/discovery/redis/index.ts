@@ -35,12 +35,17 @@ export function redisKey(path: string): string {
   return '/' + path;
 }
 
-/** Go `encoding/json`'s string encoding (HTML-safe: `<`, `>`, `&`, U+2028, U+2029 escaped). */
+/**
+ * Go `encoding/json`'s string encoding: HTML-safe (`<`, `>`, `&`, U+2028, U+2029 escaped), `\b`
+ * `\f` `\n` `\r` `\t` short forms, other controls `\u00XX`, invalid text (a lone surrogate here,
+ * bad UTF-8 in Go) as `\ufffd`.
+ */
 export function goJsonString(s: string): string {
   let out = '"';
-  for (const ch of Buffer.from(s, 'utf8').toString('utf8')) {
+  for (const ch of s) {
     const c = ch.codePointAt(0)!;
-    if (ch === '"') out += '\\"';
+    if (c >= 0xd800 && c <= 0xdfff) out += '\\ufffd';
+    else if (ch === '"') out += '\\"';
     else if (ch === '\\') out += '\\\\';
     else if (c < 0x20 || ch === '<' || ch === '>' || ch === '&' || c === 0x2028 || c === 0x2029) {
       if (ch === '\n') out += '\\n';
@@ -243,7 +248,6 @@ export class RedisRegisterPlugin extends RegistryPlugin {
   readonly #timeoutMs: number;
   #client: Redis | undefined;
   #owned = false;
-  #readyCount = 0;
   readonly #onReady = (): void => this.#ready();
   readonly #onError = (err: Error): void => discoveryLog('%s: redis: %s', this.name, err.message);
 
@@ -265,21 +269,20 @@ export class RedisRegisterPlugin extends RegistryPlugin {
     this.#owned = owned;
     client.on('error', this.#onError);
     client.on('ready', this.#onReady);
-    if (await waitReady(client, this.#timeoutMs)) {
-      this.#readyCount = Math.max(this.#readyCount, 1);
-      await enableNotifications(client, this.#timeoutMs);
-    } else {
-      discoveryLog('%s: redis not reachable yet: entries are written when it is', this.name);
+    // Go's store constructor enables keyspace notifications (for the clients' watches).
+    if (client.status === 'ready') await enableNotifications(client, this.#timeoutMs);
+    else if (!(await waitReady(client, this.#timeoutMs))) {
+      discoveryLog('%s: redis not reachable yet: the entries are written when it is', this.name);
     }
   }
 
-  /** A (re)connection: enable notifications again (a restarted Redis forgot them) and re-write every entry. */
+  /** A (re)connection: enable notifications (a restarted Redis forgot them) and (re)write every entry. */
   #ready(): void {
     const client = this.#client;
-    if (client === undefined || ++this.#readyCount === 1) return;
+    if (client === undefined) return;
     void enableNotifications(client, this.#timeoutMs);
-    if (!this.active) return;
-    discoveryLog('%s: redis reconnected: writing the entries again', this.name);
+    if (!this.active) return; // connecting: serverListening writes them next
+    discoveryLog('%s: redis (re)connected: writing the entries', this.name);
     for (const s of this.services.keys()) {
       void this.enqueue(`re-register ${s}`, () => (this.services.has(s) && this.active ? this.writeEntry(s, this.entryMetadata(s)) : Promise.resolve())).catch(() => {});
     }
@@ -292,15 +295,18 @@ export class RedisRegisterPlugin extends RegistryPlugin {
     return ttl % 1000 === 0 ? ['EX', ttl / 1000] : ['PX', ttl];
   }
 
-  #ready_client(): Redis {
+  /** The client if connected; otherwise undefined (and the operation is left to the reconnection or the expiry). */
+  #connected(what: string): Redis | undefined {
     const c = this.#client;
-    if (c === undefined) throw new RpcxError(ErrorCode.CONNECTION, 'redis: not connected');
-    if (c.status !== 'ready') throw notReady(c);
-    return c;
+    if (c !== undefined && c.status === 'ready') return c;
+    discoveryLog('%s: redis not connected: %s deferred', this.name, what);
+    return undefined;
   }
 
   async #write(service: string, metadata: string, dirsIfMissing: boolean): Promise<void> {
-    const c = this.#ready_client();
+    // While Redis is unreachable the write waits for the reconnection, which writes every entry.
+    const c = this.#connected(`writing ${service}`);
+    if (c === undefined) return;
     const base = this.basePath;
     const dir = joinPath(base, service);
     const node = this.entryPath(service);
@@ -329,7 +335,9 @@ export class RedisRegisterPlugin extends RegistryPlugin {
   }
 
   protected async removeEntry(service: string): Promise<void> {
-    const c = this.#ready_client();
+    // While Redis is unreachable the key is left to expire (2 x updateIntervalMs).
+    const c = this.#connected(`removing ${service}`);
+    if (c === undefined) return;
     await withTimeout(c.del(redisKey(this.entryPath(service))), this.#timeoutMs, 'DEL');
   }
 
