@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import { after, test, type TestContext } from 'node:test';
 import { FailMode, SelectMode, createXClient, type KVPair, type XClient } from '../../src/client/index.js';
 import { RedisDiscovery, RedisRegisterPlugin, decodeKVPair, encodeKVPair } from '../../src/discovery/redis/index.js';
+import { ErrorCode, RpcxError } from '../../src/errors.js';
 import { createServer, type RpcxServer } from '../../src/server/index.js';
 import { goBinary, repoRoot, requireGo } from '../support/go.js';
 import { freePort, waitFor } from '../support/system-server.js';
@@ -295,6 +296,15 @@ test('registry_redis envelope encodes as Go json.Marshal(&store.KVPair{}) and de
   for (const bad of ['not json', '[]', 'null', '{"Value":"eD0x"}', '{"Key":"/k","Value":"e"}', '{"Key":"/k","Value":"!!!!"}', '{"Key":1}', '{"Key":"/k","LastIndex":-1}']) {
     assert.equal(decodeKVPair(bad), undefined, bad);
   }
+});
+
+test('registry_redis bad options are RpcxError INVALID_ARGUMENT', () => {
+  const bad = (f: () => unknown): void => assert.throws(f, (e: unknown) => e instanceof RpcxError && e.code === ErrorCode.INVALID_ARGUMENT);
+  bad(() => new RedisRegisterPlugin({ basePath: '/x' }));
+  bad(() => new RedisRegisterPlugin({ basePath: '/x', redisServers: ['127.0.0.1:1', '127.0.0.1:2'] }));
+  bad(() => new RedisRegisterPlugin({ basePath: '/x', redisServers: '127.0.0.1:99999' }));
+  bad(() => new RedisDiscovery('/x', 'S', {}));
+  bad(() => new RedisDiscovery('/x', 'S', { redisServers: 'h:p' }));
 });
 
 // ---------- 55 ----------

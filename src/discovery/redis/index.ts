@@ -140,17 +140,23 @@ export interface RedisConnectionOptions {
   operationTimeoutMs?: number;
 }
 
-function makeClient(o: RedisConnectionOptions, what: string): { client: Redis; owned: boolean } {
-  if (o.client !== undefined) return { client: o.client, owned: false };
+/** The one `host:port` of `redisServers`, parsed; throws `INVALID_ARGUMENT` otherwise. */
+function redisAddress(o: RedisConnectionOptions, what: string): { host: string; port: number } {
   const servers = typeof o.redisServers === 'string' ? [o.redisServers] : [...(o.redisServers ?? [])];
   if (servers.length !== 1) {
     throw new RpcxError(ErrorCode.INVALID_ARGUMENT, `${what}: want exactly one Redis address in redisServers (libkv: redis does not support multiple endpoints), or a client`);
   }
-  const m = /^(?:redis:\/\/)?(?:\[([^\]]+)\]|([^:/]*))(?::(\d+))?\/?$/.exec(servers[0]!);
-  if (m === null) throw new RpcxError(ErrorCode.INVALID_ARGUMENT, `${what}: bad Redis address ${JSON.stringify(servers[0])}`);
+  const m = /^(?:redis:\/\/)?(?:\[([^\]]+)\]|([^:/[\]]*))(?::(\d{1,5}))?\/?$/.exec(servers[0]!);
+  if (m === null || (m[3] !== undefined && Number(m[3]) > 65535)) throw new RpcxError(ErrorCode.INVALID_ARGUMENT, `${what}: bad Redis address ${JSON.stringify(servers[0])}`);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port: m[3] === undefined ? 6379 : Number(m[3]) };
+}
+
+function makeClient(o: RedisConnectionOptions, what: string): { client: Redis; owned: boolean } {
+  if (o.client !== undefined) return { client: o.client, owned: false };
+  const { host, port } = redisAddress(o, what);
   const options: RedisOptions = {
-    host: m[1] ?? (m[2] || '127.0.0.1'),
-    port: m[3] === undefined ? 6379 : Number(m[3]),
+    host,
+    port,
     lazyConnect: true,
     maxRetriesPerRequest: 1,
     retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 10), 1000),
@@ -255,7 +261,7 @@ export class RedisRegisterPlugin extends RegistryPlugin {
     super(options);
     this.#options = options;
     this.#timeoutMs = options.operationTimeoutMs ?? 3000;
-    makeClientCheck(options, this.name);
+    if (options.client === undefined) redisAddress(options, this.name);
   }
 
   /** The ioredis client (once the server listens). */
@@ -350,14 +356,6 @@ export class RedisRegisterPlugin extends RegistryPlugin {
   }
 }
 
-function makeClientCheck(o: RedisConnectionOptions, what: string): void {
-  if (o.client !== undefined) return;
-  const servers = typeof o.redisServers === 'string' ? [o.redisServers] : [...(o.redisServers ?? [])];
-  if (servers.length !== 1) {
-    throw new RpcxError(ErrorCode.INVALID_ARGUMENT, `${what}: want exactly one Redis address in redisServers (libkv: redis does not support multiple endpoints), or a client`);
-  }
-}
-
 // ---------- client side ----------
 
 type Listener = () => void;
@@ -375,13 +373,15 @@ class RedisHub {
   /** Whether Redis accepted `CONFIG SET notify-keyspace-events` (undefined: not asked yet). */
   notifications: boolean | undefined;
   readonly #patterns = new Map<string, Set<Listener>>();
-  readonly #resync = new Set<Listener>();
+  readonly #resync = new Set<(reconnected: boolean) => void>();
+  #readies = 0;
   #closed = false;
   readonly #onError = (err: Error): void => discoveryLog('redis discovery: %s', err.message);
   readonly #onReady = (): void => {
+    const reconnected = ++this.#readies > 1;
     void enableNotifications(this.client, this.timeoutMs).then((ok) => {
       this.notifications = ok;
-      this.#fireResync();
+      this.#fireResync(reconnected);
     });
   };
 
@@ -402,11 +402,12 @@ class RedisHub {
     return this.notifications === true && this.sub?.status === 'ready';
   }
 
-  #fireResync(): void {
-    for (const l of [...this.#resync]) l();
+  /** `reconnected`: the command connection came back (Redis may have restarted and lost its data). */
+  #fireResync(reconnected: boolean): void {
+    for (const l of [...this.#resync]) l(reconnected);
   }
 
-  onResync(l: Listener): () => void {
+  onResync(l: (reconnected: boolean) => void): () => void {
     this.#resync.add(l);
     return () => this.#resync.delete(l);
   }
@@ -423,7 +424,7 @@ class RedisHub {
       // Make sure every pattern is subscribed before the lists that catch up on missed changes.
       const patterns = [...this.#patterns.keys()];
       const again = patterns.length > 0 ? withTimeout(sub.psubscribe(...patterns), this.timeoutMs, 'PSUBSCRIBE') : Promise.resolve(0);
-      void again.catch((err: unknown) => discoveryLog('redis discovery: PSUBSCRIBE: %s', (err as Error).message)).then(() => this.#fireResync());
+      void again.catch((err: unknown) => discoveryLog('redis discovery: PSUBSCRIBE: %s', (err as Error).message)).then(() => this.#fireResync(false));
     });
     sub.connect().catch(() => {});
     return sub;
@@ -532,7 +533,7 @@ export class RedisDiscovery extends RegistryDiscovery {
   #unwatch: (() => void) | undefined;
   #unresync: (() => void) | undefined;
   #last: KVPair[] = [];
-  #lostSince: number | undefined;
+  #reconnectedAt: number | undefined;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(basePath: string, servicePath: string, options: RedisDiscoveryOptions) {
@@ -552,7 +553,10 @@ export class RedisDiscovery extends RegistryDiscovery {
   async #start(): Promise<void> {
     const hub = this.#shared.value;
     const dir = globEscape(this.redisDirectory) + '/*';
-    this.#unresync = hub.onResync(() => this.requestList());
+    this.#unresync = hub.onResync((reconnected) => {
+      if (reconnected) this.#reconnectedAt = performance.now();
+      this.requestList();
+    });
     const unwatch = await hub.watch(`__keyspace@${hub.db}__:${dir}`, () => this.requestList());
     if (this.closed.signal.aborted) {
       unwatch();
@@ -566,7 +570,8 @@ export class RedisDiscovery extends RegistryDiscovery {
     this.#poll.unref();
     // The first list once connected (a failure is retried; a reconnection lists again anyway).
     await waitReady(hub.client, hub.timeoutMs);
-    this.requestList();
+    if (this.closed.signal.aborted) clearInterval(this.#poll);
+    else this.requestList();
   }
 
   /** Re-lists now (coalesced with a list already running). */
@@ -598,27 +603,26 @@ export class RedisDiscovery extends RegistryDiscovery {
     }
   }
 
-  /** The list to publish: `pairs`, plus the last servers while Redis looks freshly emptied. */
+  /**
+   * The list to publish: `pairs`, plus the servers of the last list that are missing from it
+   * while Redis looks freshly emptied (reconnected less than `dataLossGraceMs` ago and the
+   * directory key absent).
+   */
   #holdOnDataLoss(pairs: KVPair[], directory: boolean): KVPair[] {
     const grace = this.#options.dataLossGraceMs ?? 15_000;
-    if (directory || grace <= 0 || this.#last.length === 0) {
-      this.#lostSince = undefined;
-      this.#last = pairs;
-      return pairs;
-    }
-    const now = performance.now();
-    this.#lostSince ??= now;
-    if (now - this.#lostSince > grace) {
+    const since = this.#reconnectedAt === undefined ? Infinity : performance.now() - this.#reconnectedAt;
+    if (directory || since >= grace) {
+      this.#reconnectedAt = undefined;
       this.#last = pairs;
       return pairs;
     }
     const seen = new Set(pairs.map((p) => p.key));
     const held = this.#last.filter((p) => !seen.has(p.key));
-    if (held.length > 0) discoveryLog('%s: directory key missing (Redis lost its data?): keeping %d vanished server(s) while they re-register', this.redisDirectory, held.length);
+    if (held.length > 0) discoveryLog('%s: directory key missing after a reconnection (Redis lost its data?): keeping %d vanished server(s) while they re-register', this.redisDirectory, held.length);
     this.#last = [...pairs, ...held];
-    // Look again when the grace ends, so the held servers go then even if nothing changes.
+    // Look again when the grace ends, so servers still missing go then even if nothing changes.
     clearTimeout(this.#graceTimer);
-    this.#graceTimer = setTimeout(() => this.requestList(), grace - (now - this.#lostSince) + 10);
+    this.#graceTimer = setTimeout(() => this.requestList(), grace - since + 10);
     this.#graceTimer.unref();
     return this.#last;
   }
