@@ -182,6 +182,7 @@ export abstract class RegistryPlugin implements ServerPlugin {
   #started = false;
   #stopped = false;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #ticking = false;
   #queue: Promise<void> = Promise.resolve();
 
   constructor(options: RegistryPluginOptions) {
@@ -253,10 +254,15 @@ export abstract class RegistryPlugin implements ServerPlugin {
   }
 
   #tick(): void {
-    if (!this.active) return;
-    for (const s of this.services.keys()) {
-      void this.enqueue(`refresh ${s}`, () => (this.services.has(s) && this.active ? this.refreshEntry(s, this.entryMetadata(s)) : Promise.resolve())).catch(() => {});
-    }
+    // A tick still waiting (the registry is slow or away) is not queued again: ticks must not pile up.
+    if (!this.active || this.#ticking) return;
+    this.#ticking = true;
+    const refreshes = [...this.services.keys()].map((s) =>
+      this.enqueue(`refresh ${s}`, () => (this.services.has(s) && this.active ? this.refreshEntry(s, this.entryMetadata(s)) : Promise.resolve())).catch(() => {}),
+    );
+    void Promise.all(refreshes).then(() => {
+      this.#ticking = false;
+    });
   }
 
   /**
