@@ -173,7 +173,8 @@ function goClient(e: EtcdServer | readonly string[], basePath: string, args: rea
   let stderr = '';
   proc.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
   createInterface({ input: proc.stdout }).on('line', (l) => {
-    if (l.trim() !== '') lines.push({ ...(JSON.parse(l) as Omit<CallLine, 'at'>), at: Date.now() });
+    // rpcx's Go logger writes to stdout too: only the JSON lines are results
+    if (l.startsWith('{')) lines.push({ ...(JSON.parse(l) as Omit<CallLine, 'at'>), at: Date.now() });
   });
   const exited = new Promise<number | null>((r) => proc.on('close', r));
   cleanups.push(() => proc.kill('SIGKILL'));
@@ -580,7 +581,7 @@ function weightScenario(e: EtcdServer): Promise<WeightResult> {
     const goBefore = await goClient(e, base, ['-calls', '100', '-select', 'weightedroundrobin']).finish();
     await x.plugin.updateMetadata('Who', 'weight=9');
     await y.plugin.updateMetadata('Who', 'weight=1');
-    await waitFor(async () => (await d.getServices()).some((p) => p.key === x.key && p.value === 'weight=9'), 'new weight seen', 1000, 10);
+    await waitFor(async () => (await d.getServices()).every((p) => p.value === (p.key === x.key ? 'weight=9' : 'weight=1')), 'new weights seen', 1000, 10);
     const tsAfter = await callNames(xc, 100);
     const goAfter = await goClient(e, base, ['-calls', '100', '-select', 'weightedroundrobin']).finish();
     return { tsBefore, tsAfter, goBefore, goAfter };
@@ -621,7 +622,7 @@ test('TG registry_etcd_metadata_update', async (t) => {
     const kv = (await e.client.get(key).exec()).kvs[0]!;
     await e.client.put(key).value(`weight=${w}`).lease(String(kv.lease)).exec();
   }
-  await waitFor(async () => (await d.getServices()).some((p) => p.key === x!.key && p.value === 'weight=9'), 'new weight seen', 1000, 10);
+  await waitFor(async () => (await d.getServices()).every((p) => p.value === (p.key === x!.key ? 'weight=9' : 'weight=1')), 'new weights seen', 1000, 10);
   const afterCounts = await callNames(xc, 100);
   t.diagnostic(`before ${JSON.stringify([...before])} after ${JSON.stringify([...afterCounts])}`);
   assert.equal(before.get('y'), 90);
@@ -643,6 +644,7 @@ interface OutageResult {
   late: TsServer;
   revs: { tsBefore: string; tsAfter: string; goBefore: string; goAfter: string };
   resyncMs: number;
+  reRegisterMs: string;
 }
 let outageRun: Promise<OutageResult> | undefined;
 /** One TS and one Go server; a TS and a Go client calling; etcd stopped 10 s and started again; a server registered after the return must be found. */
@@ -669,19 +671,25 @@ function outageScenario(e: EtcdServer): Promise<OutageResult> {
     // servers re-register: their ticks write the nodes again
     let tsAfter = '';
     let goAfter = '';
+    let tsReMs = -1;
+    let goReMs = -1;
     await waitFor(async () => {
       tsAfter = await rev(`${base}/Who/${ts.key}`);
       goAfter = await rev(`${base}/Who/${go.key}`);
-      return tsAfter !== tsBefore && goAfter !== goBefore && tsAfter !== 'missing' && goAfter !== 'missing';
-    }, 'both servers written again', 15_000, 100);
-    // clients resync: a server registered now is found by both
+      if (tsReMs < 0 && tsAfter !== tsBefore && tsAfter !== 'missing') tsReMs = Date.now() - restartedAt;
+      if (goReMs < 0 && goAfter !== goBefore && goAfter !== 'missing') goReMs = Date.now() - restartedAt;
+      return tsReMs >= 0 && goReMs >= 0;
+    }, 'both servers written again', 20_000, 20);
+    const reRegisterMs = `TS ${tsReMs} ms, Go ${goReMs} ms`;
     const late = await tsServer(e.hosts, base, 'late');
-    const resyncMs = await listUntil(d, (k) => k.includes(late.key), 'TS discovery resynced', 15_000, restartedAt);
+    const lateAt = Date.now();
+    const resyncMs = await listUntil(d, (k) => k.includes(late.key), 'TS discovery resynced', 15_000, lateAt);
     await waitFor(() => names(gc.lines, restartedAt).has('late') && names(tsLoad.lines, restartedAt).has('late'), 'both clients call the new server', 20_000, 50);
+    const goLateMs = Math.min(...gc.lines.filter((l) => l.name === 'late').map((l) => l.at)) - lateAt;
     const tsLines = await tsLoad.stop();
     const goLines = await gc.finish();
-    faults.push({ scenario: 'etcd stopped 10 s and restarted, 60', ts: ratio(tsLines.filter((l) => l.at >= stoppedAt)), go: ratio(goLines.filter((l) => l.at >= stoppedAt)), note: `TS discovery saw a server registered after the restart ${resyncMs} ms after it` });
-    return { tsLines, goLines, stoppedAt, restartedAt, ts, go, late, revs: { tsBefore, tsAfter, goBefore, goAfter }, resyncMs };
+    faults.push({ scenario: 'etcd stopped 10 s and restarted, 60', ts: ratio(tsLines.filter((l) => l.at >= stoppedAt)), go: ratio(goLines.filter((l) => l.at >= stoppedAt)), note: `nodes re-written after etcd answered again: ${reRegisterMs}; a server registered then is seen by the TS discovery in ${resyncMs} ms, first called by the Go client after ${goLateMs} ms` });
+    return { tsLines, goLines, stoppedAt, restartedAt, ts, go, late, revs: { tsBefore, tsAfter, goBefore, goAfter }, resyncMs, reRegisterMs };
   })();
   return outageRun;
 }
@@ -693,7 +701,8 @@ test('TT registry_etcd_outage', async (t) => {
   const e = await outageEtcd;
   if (!e) return;
   const r = await outageScenario(e);
-  t.diagnostic(`revisions ${JSON.stringify(r.revs)}; resync ${r.resyncMs} ms`);
+  t.diagnostic(`revisions ${JSON.stringify(r.revs)}; nodes re-written after etcd is back: ${r.reRegisterMs}; new server seen in ${r.resyncMs} ms`);
+  assert.ok(r.resyncMs <= 1000, `a server registered after the outage seen after ${r.resyncMs} ms`);
   // calls to the TS server went on from the last known list during the outage
   const during = r.tsLines.filter((l) => l.at > r.stoppedAt && l.at < r.restartedAt);
   assert.ok(countOf(during, 'ts1') > 50, `calls to ts1 during the outage: ${countOf(during, 'ts1')}`);
@@ -821,5 +830,9 @@ test('MIX registry_mixed_pool', async (t) => {
   assert.deepEqual([...ts].sort(), [['go1', 25], ['go2', 25], ['ts1', 25], ['ts2', 25]]);
   const go = await goClient(e, base, ['-calls', '100']).finish();
   assert.deepEqual(errors(go), []);
-  for (const n of ['go1', 'go2', 'ts1', 'ts2']) assert.equal(countOf(go, n), 25, `Go client calls to ${n}`);
+  // Go rebuilds its RoundRobin selector from a Go map (random order) on every watch event, and
+  // the Go servers' ticks cause one each 500 ms: the spread is even but not exactly 25 each.
+  assert.equal(go.length, 100);
+  for (const n of ['go1', 'go2', 'ts1', 'ts2']) assert.ok(countOf(go, n) >= 15, `Go client calls to ${n}: ${countOf(go, n)}`);
+  t.diagnostic(`Go client: ${['go1', 'go2', 'ts1', 'ts2'].map((n) => `${n} ${countOf(go, n)}`).join(', ')}`);
 });
