@@ -246,7 +246,8 @@ export abstract class RegistryPlugin implements ServerPlugin {
     this.serviceAddress ??= address;
     await this.enqueue('connect', () => this.connect());
     this.#started = true;
-    await Promise.all([...this.services.keys()].map((s) => this.enqueue(`register ${s}`, () => this.writeEntry(s, this.entryMetadata(s)))));
+    // A failed first write (the registry is away) does not fail serve: it is logged, and the ticker writes again.
+    await Promise.all([...this.services.keys()].map((s) => this.enqueue(`register ${s}`, () => this.writeEntry(s, this.entryMetadata(s))).catch(() => {})));
     if (this.updateIntervalMs > 0) {
       this.#timer = setInterval(() => this.#tick(), this.updateIntervalMs);
       this.#timer.unref();

@@ -645,6 +645,7 @@ interface OutageResult {
   revs: { tsBefore: string; tsAfter: string; goBefore: string; goAfter: string };
   resyncMs: number;
   reRegisterMs: string;
+  bornServeMs: number;
 }
 let outageRun: Promise<OutageResult> | undefined;
 /** One TS and one Go server; a TS and a Go client calling; etcd stopped 10 s and started again; a server registered after the return must be found. */
@@ -665,6 +666,10 @@ function outageScenario(e: EtcdServer): Promise<OutageResult> {
     const member = e.members[0]!;
     const stoppedAt = Date.now();
     await member.stop();
+    // a server started while etcd is away still serves, and registers once etcd is back
+    const bornAt = Date.now();
+    const born = await tsServer(e.hosts, base, 'born');
+    const bornServeMs = Date.now() - bornAt;
     await waitFor(() => Date.now() - stoppedAt >= 10_000, 'a 10 s outage', 11_000, 100);
     await member.start();
     const restartedAt = Date.now();
@@ -685,11 +690,13 @@ function outageScenario(e: EtcdServer): Promise<OutageResult> {
     const lateAt = Date.now();
     const resyncMs = await listUntil(d, (k) => k.includes(late.key), 'TS discovery resynced', 15_000, lateAt);
     await waitFor(() => names(gc.lines, restartedAt).has('late') && names(tsLoad.lines, restartedAt).has('late'), 'both clients call the new server', 20_000, 50);
+    await waitFor(() => names(gc.lines, restartedAt).has('born') && names(tsLoad.lines, restartedAt).has('born'), 'both clients call the server born during the outage', 10_000, 50);
+    assert.ok(born.plugin.leaseId !== undefined);
     const goLateMs = Math.min(...gc.lines.filter((l) => l.name === 'late').map((l) => l.at)) - lateAt;
     const tsLines = await tsLoad.stop();
     const goLines = await gc.finish();
     faults.push({ scenario: 'etcd stopped 10 s and restarted, 60', ts: ratio(tsLines.filter((l) => l.at >= stoppedAt)), go: ratio(goLines.filter((l) => l.at >= stoppedAt)), note: `nodes re-written after etcd answered again: ${reRegisterMs}; a server registered then is seen by the TS discovery in ${resyncMs} ms, first called by the Go client after ${goLateMs} ms` });
-    return { tsLines, goLines, stoppedAt, restartedAt, ts, go, late, revs: { tsBefore, tsAfter, goBefore, goAfter }, resyncMs, reRegisterMs };
+    return { tsLines, goLines, stoppedAt, restartedAt, ts, go, late, revs: { tsBefore, tsAfter, goBefore, goAfter }, resyncMs, reRegisterMs, bornServeMs };
   })();
   return outageRun;
 }
@@ -703,6 +710,8 @@ test('TT registry_etcd_outage', async (t) => {
   const r = await outageScenario(e);
   t.diagnostic(`revisions ${JSON.stringify(r.revs)}; nodes re-written after etcd is back: ${r.reRegisterMs}; new server seen in ${r.resyncMs} ms`);
   assert.ok(r.resyncMs <= 1000, `a server registered after the outage seen after ${r.resyncMs} ms`);
+  assert.ok(r.bornServeMs < 6000, `serve() while etcd is away took ${r.bornServeMs} ms`);
+  assert.ok(names(r.tsLines, r.restartedAt).has('born'), 'a server started during the outage is found after it');
   // calls to the TS server went on from the last known list during the outage
   const during = r.tsLines.filter((l) => l.at > r.stoppedAt && l.at < r.restartedAt);
   assert.ok(countOf(during, 'ts1') > 50, `calls to ts1 during the outage: ${countOf(during, 'ts1')}`);
@@ -835,4 +844,44 @@ test('MIX registry_mixed_pool', async (t) => {
   assert.equal(go.length, 100);
   for (const n of ['go1', 'go2', 'ts1', 'ts2']) assert.ok(countOf(go, n) >= 15, `Go client calls to ${n}: ${countOf(go, n)}`);
   t.diagnostic(`Go client: ${['go1', 'go2', 'ts1', 'ts2'].map((n) => `${n} ${countOf(go, n)}`).join(', ')}`);
+});
+
+// ---------- bad input ----------
+
+test('TT registry_etcd_bad_entries', async (t) => {
+  const e = await etcd(t, false);
+  if (!e) return;
+  const base = '/rpcx_bad';
+  for (const k of ['Who/tcp@127.0.0.1', 'Who/bogus@127.0.0.1:1', 'Who/tcp@127.0.0.1:99999', 'Who/a/b', 'WhoX/tcp@127.0.0.1:1', 'Who']) {
+    await e.client.put(`${base}/${k}`).value('weight=%zz;').exec();
+  }
+  const s1 = await tsServer(e.hosts, base, 'ts1');
+  const { xc, d } = tsClient(e.hosts, base);
+  assert.deepEqual(await keysOf(d), [s1.key], 'only the usable server key is listed');
+  assert.deepEqual([...(await callNames(xc, 4))], [['ts1', 4]]);
+  // the watch goes on after skipping them
+  const s2 = await tsServer(e.hosts, base, 'ts2');
+  await listUntil(d, (k) => k.includes(s2.key), 'a later server', 1000);
+  assert.deepEqual((await keysOf(d)).sort(), [s1.key, s2.key].sort());
+});
+
+test('TT registry_etcd_lease_lost', async (t) => {
+  const e = await etcd(t, false);
+  if (!e) return;
+  const base = '/rpcx_lease_lost';
+  const s1 = await tsServer(e.hosts, base, 'ts1');
+  const { d } = tsClient(e.hosts, base);
+  await listUntil(d, (k) => k.length === 1, '1 server');
+  const old = s1.plugin.leaseId!;
+  // Someone revokes the lease (or etcd expired it while unreachable): every key on it goes.
+  await e.client.leaseClient.leaseRevoke({ ID: old });
+  await listUntil(d, (k) => k.length === 0, 'entry gone with its lease', 2000);
+  const at = Date.now();
+  // The plugin notices (keepalive or next tick), takes a new lease and writes everything again.
+  await listUntil(d, (k) => k.includes(s1.key), 'entry back', 5000);
+  t.diagnostic(`re-registered on a new lease after ${Date.now() - at} ms`);
+  assert.notEqual(s1.plugin.leaseId, old);
+  const m = await entries(e.client, base);
+  assert.deepEqual([...m.keys()].sort(), ['', '/Who', `/Who/${s1.key}`]);
+  for (const v of m.values()) assert.equal(v.lease, s1.plugin.leaseId);
 });

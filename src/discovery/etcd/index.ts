@@ -135,6 +135,8 @@ export class EtcdV3RegisterPlugin extends RegistryPlugin {
   #owned = false;
   #lease: Lease | undefined;
   #leaseId: string | undefined;
+  /** Services whose three paths were all written on the current lease. */
+  readonly #complete = new Set<string>();
 
   constructor(options: EtcdV3RegisterPluginOptions) {
     super(options);
@@ -153,18 +155,27 @@ export class EtcdV3RegisterPlugin extends RegistryPlugin {
     return this.#leaseId;
   }
 
+  /**
+   * Makes the client, grants the lease and puts `<basePath>` (Go: `Start`). If etcd cannot be
+   * reached the server still starts: the failure is logged and each tick tries again, writing
+   * every entry in full once etcd answers.
+   */
   protected async connect(): Promise<void> {
     const { client, owned } = makeClient(this.#options, this.name);
     this.#client = client;
     this.#owned = owned;
-    await this.#grant();
-    // Go: Start puts <basePath> = "rpcx_path" (on the lease, like every Put of the store).
-    await this.#put(this.basePath, 'rpcx_path');
+    try {
+      await this.#grant();
+      // Go: Start puts <basePath> = "rpcx_path" (on the lease, like every Put of the store).
+      await this.#put(this.basePath, 'rpcx_path');
+    } catch (err) {
+      discoveryLog('%s: etcd not reachable at start (will retry each tick): %s', this.name, err instanceof Error ? err.message : String(err));
+    }
   }
 
   async #grant(): Promise<void> {
     const client = this.#client!;
-    const lease = client.lease(this.leaseTtlSeconds, { autoKeepAlive: true });
+    const lease = client.lease(this.leaseTtlSeconds, { autoKeepAlive: true, ...deadline(this.#timeoutMs) });
     lease.on('lost', (err) => {
       if (this.#lease !== lease || !this.active) return;
       discoveryLog('%s: lease %s lost (%s); granting a new one', this.name, this.#leaseId, err.message);
@@ -187,9 +198,9 @@ export class EtcdV3RegisterPlugin extends RegistryPlugin {
     if (this.#lease !== lost) return;
     lost.release();
     this.#lease = undefined;
+    this.#complete.clear();
     await this.#grant();
-    await this.#put(this.basePath, 'rpcx_path');
-    for (const s of this.services.keys()) await this.#writeAll(s, this.entryMetadata(s));
+    for (const s of this.services.keys()) await this.writeEntry(s, this.entryMetadata(s));
   }
 
   /** Put `key` = `value` on the lease; a lease etcd no longer knows is granted again and the Put retried. */
@@ -212,16 +223,20 @@ export class EtcdV3RegisterPlugin extends RegistryPlugin {
     await this.#put(this.entryPath(service), metadata);
   }
 
-  protected writeEntry(service: string, metadata: string): Promise<void> {
-    return this.#writeAll(service, metadata);
+  protected async writeEntry(service: string, metadata: string): Promise<void> {
+    this.#complete.delete(service);
+    await this.#writeAll(service, metadata);
+    this.#complete.add(service);
   }
 
-  /** Go's ticker: re-Put the node (on the lease). */
+  /** Go's ticker: re-Put the node (on the lease); all of Go's paths if they were never written in full (etcd was away). */
   protected override refreshEntry(service: string, metadata: string): Promise<void> {
+    if (!this.#complete.has(service)) return this.writeEntry(service, metadata);
     return this.#put(this.entryPath(service), metadata);
   }
 
   protected async removeEntry(service: string): Promise<void> {
+    this.#complete.delete(service);
     await this.#client!.delete().key(this.entryPath(service)).options(deadline(this.#timeoutMs)).exec();
   }
 
