@@ -434,7 +434,7 @@ function leaveScenario(e: EtcdServer): Promise<LeaveResult> {
     await waitFor(() => gc.lines.some((l) => l.at > goneAt + 1000), 'Go client goes on', 5000, 20);
     const tsLines = await tsLoad.stop();
     const goLines = await gc.finish();
-    faults.push({ scenario: 'TS server SIGKILLed (lease 2 s), 57', ts: ratio(tsLines.filter((l) => l.at >= killAt)), go: ratio(goLines.filter((l) => l.at >= killAt)), note: `gone from TS discovery after ${tsKillMs} ms` });
+    faults.push({ scenario: 'TS server SIGKILLed (lease 2 s), 57', ts: ratio(tsLines.filter((l) => l.at >= killAt)), go: ratio(goLines.filter((l) => l.at >= killAt)), note: `gone from TS discovery after ${tsKillMs} ms; Failover retried the calls that hit it` });
     faults.push({ scenario: 'TS server graceful shutdown, 57', ts: ratio(tsLines.filter((l) => l.at >= shutdownAt && l.at < killAt)), go: ratio(goLines.filter((l) => l.at >= shutdownAt && l.at < killAt)), note: `gone from TS discovery after ${tsGraceMs} ms` });
     return { tsGraceMs, tsKillMs, tsLines, goLines, shutdownAt, killAt, goneAt };
   })();
@@ -516,7 +516,7 @@ function inactiveScenario(e: EtcdServer): Promise<InactiveResult> {
     await waitFor(() => gc.lines.some((l) => l.at > inactiveAt + 2000), 'Go client goes on', 5000, 20);
     const tsLines = await tsLoad.stop();
     const goLines = await gc.finish();
-    faults.push({ scenario: 'TS server marked inactive mid-load, 58', ts: ratio(tsLines.filter((l) => l.at >= inactiveAt)), go: ratio(goLines.filter((l) => l.at >= inactiveAt)), note: `calls to it stop within 1 s` });
+    faults.push({ scenario: 'TS server marked inactive mid-load, 58', ts: ratio(tsLines.filter((l) => l.at >= inactiveAt)), go: ratio(goLines.filter((l) => l.at >= inactiveAt)), note: `last call to it ${lastCallTo(tsLines, 'b') - inactiveAt} ms (TS) / ${lastCallTo(goLines, 'b') - inactiveAt} ms (Go) after setInactive began (≤ 0: none after)` });
     return { tsLines, goLines, inactiveAt, seenMs };
   })();
   return inactiveRun;

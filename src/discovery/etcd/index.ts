@@ -262,9 +262,11 @@ type InternalOptions = EtcdV3DiscoveryOptions & { [SHARED]?: SharedResource<Etcd
 /**
  * Finds the servers of one service in etcd v3 and follows every change (Go:
  * `client.NewEtcdV3Discovery(basePath, servicePath, etcdAddr, allowKeyNotFound, options)` of
- * rpcx-etcd v0.5.0). Lists `<basePath>/<servicePath>` (a prefix read, keys verbatim), keeps
- * the keys under `<basePath>/<servicePath>/` as `network@address` with their raw metadata, and
- * watches the prefix: any event makes it list again, as Go does.
+ * rpcx-etcd v0.5.0). Lists the keys under `<basePath>/<servicePath>/` (a prefix read, keys
+ * verbatim) as `network@address` with their raw metadata, and watches that prefix: any event
+ * makes it list again, as Go does. (Go reads and watches the prefix without the final `/` and
+ * then drops the directory key and other services' keys such as `ArithX/...`; the result is
+ * the same.)
  *
  * ```ts
  * const d = new EtcdV3Discovery('/rpcx_test', 'Arith', { hosts: ['127.0.0.1:2379'] });
@@ -312,7 +314,8 @@ export class EtcdV3Discovery extends RegistryDiscovery {
 
   #start(): void {
     const client = this.#shared.value;
-    const prefix = this.servicePrefix;
+    // Go watches the prefix "<dir>" (also "<dir>X/..."); only "<dir>/" can change the list.
+    const prefix = this.servicePrefix + '/';
     const watcher = client.watch().prefix(prefix).watcher();
     watcher.on('connected', () => this.#resync());
     watcher.on('put', () => this.#resync());
@@ -346,11 +349,11 @@ export class EtcdV3Discovery extends RegistryDiscovery {
       while (!this.closed.signal.aborted) {
         this.#again = false;
         try {
-          const res = await this.#shared.value.getAll().prefix(dir).options(deadline(this.#timeoutMs)).exec();
+          const res = await this.#shared.value.getAll().prefix(prefix).options(deadline(this.#timeoutMs)).exec();
           const pairs: { key: string; value: string }[] = [];
           for (const kv of res.kvs) {
             const key = kv.key.toString('utf8');
-            // Go: skip the directory key itself and anything not under "<dir>/" (e.g. "<dir>X/...").
+            // Go lists "<dir>" and skips the directory key itself and anything not under "<dir>/" (e.g. "<dir>X/...")
             if (!key.startsWith(prefix)) continue;
             pairs.push({ key: key.slice(prefix.length), value: kv.value.toString('utf8') });
           }
