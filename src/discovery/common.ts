@@ -182,6 +182,7 @@ export abstract class RegistryPlugin implements ServerPlugin {
   #started = false;
   #stopped = false;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #ticking = false;
   #queue: Promise<void> = Promise.resolve();
 
   constructor(options: RegistryPluginOptions) {
@@ -245,7 +246,8 @@ export abstract class RegistryPlugin implements ServerPlugin {
     this.serviceAddress ??= address;
     await this.enqueue('connect', () => this.connect());
     this.#started = true;
-    await Promise.all([...this.services.keys()].map((s) => this.enqueue(`register ${s}`, () => this.writeEntry(s, this.entryMetadata(s)))));
+    // A failed first write (the registry is away) does not fail serve: it is logged, and the ticker writes again.
+    await Promise.all([...this.services.keys()].map((s) => this.enqueue(`register ${s}`, () => this.writeEntry(s, this.entryMetadata(s))).catch(() => {})));
     if (this.updateIntervalMs > 0) {
       this.#timer = setInterval(() => this.#tick(), this.updateIntervalMs);
       this.#timer.unref();
@@ -253,10 +255,15 @@ export abstract class RegistryPlugin implements ServerPlugin {
   }
 
   #tick(): void {
-    if (!this.active) return;
-    for (const s of this.services.keys()) {
-      void this.enqueue(`refresh ${s}`, () => (this.services.has(s) && this.active ? this.refreshEntry(s, this.entryMetadata(s)) : Promise.resolve())).catch(() => {});
-    }
+    // A tick still waiting (the registry is slow or away) is not queued again: ticks must not pile up.
+    if (!this.active || this.#ticking) return;
+    this.#ticking = true;
+    const refreshes = [...this.services.keys()].map((s) =>
+      this.enqueue(`refresh ${s}`, () => (this.services.has(s) && this.active ? this.refreshEntry(s, this.entryMetadata(s)) : Promise.resolve())).catch(() => {}),
+    );
+    void Promise.all(refreshes).then(() => {
+      this.#ticking = false;
+    });
   }
 
   /**

@@ -1,0 +1,385 @@
+/**
+ * etcd v3 registry (`rpcx/etcd`), interoperating with Go's `github.com/rpcxio/rpcx-etcd`
+ * v0.5.0: {@link EtcdV3RegisterPlugin} (Go `serverplugin.EtcdV3RegisterPlugin`) registers a
+ * server's services, {@link EtcdV3Discovery} (Go `client.NewEtcdV3Discovery`) lets an XClient
+ * find and watch them. Needs the optional peer dependency `etcd3`.
+ *
+ * Layout, as Go writes it (keys verbatim, never normalised; values raw):
+ * - `<basePath>` = `rpcx_path`
+ * - `<basePath>/<service>` = `<service>`
+ * - `<basePath>/<service>/<network>@<host:port>` = the service's metadata (a URL query)
+ *
+ * every key Put with the one lease of the plugin (TTL 30 s, Go's `defaultTTL`), kept alive
+ * until the server stops.
+ */
+import { Etcd3, EtcdLeaseInvalidError, isRecoverableError, type IOptions, type Lease } from 'etcd3';
+import { ErrorCode, RpcxError } from '../../errors.js';
+import type { ServiceDiscovery } from '../../client/discovery.js';
+import {
+  Backoff,
+  RegistryDiscovery,
+  RegistryPlugin,
+  SharedResource,
+  discoveryLog,
+  joinPath,
+  sleep,
+  type RegistryDiscoveryOptions,
+  type RegistryPluginOptions,
+} from '../common.js';
+
+/** Go's `defaultTTL` of rpcx-etcd's store (`store/etcdv3/etcdv3.go`): the lease every entry is on. */
+export const DEFAULT_LEASE_TTL_SECONDS = 30;
+
+/** Options of {@link EtcdV3RegisterPlugin} and {@link EtcdV3Discovery} naming the etcd to use. */
+export interface EtcdConnectionOptions {
+  /**
+   * Go `EtcdServers` / `etcdAddr`: the members, `host:port` (`127.0.0.1:2379`). The plugin or
+   * discovery creates its own client and closes it when done. Give this or `client`.
+   */
+  hosts?: readonly string[];
+  /** An `etcd3` client to use instead of `hosts`; the caller owns it (it is never closed here). */
+  client?: Etcd3;
+  /** More `etcd3` options for a client made from `hosts` (TLS, auth, gRPC options). */
+  etcdOptions?: Omit<IOptions, 'hosts'>;
+  /** Deadline of each etcd request in ms (Go: the store's 10 s `timeout`). Default 5,000. */
+  requestTimeoutMs?: number;
+}
+
+/** Options of {@link EtcdV3RegisterPlugin}. */
+export interface EtcdV3RegisterPluginOptions extends RegistryPluginOptions, EtcdConnectionOptions {
+  /**
+   * TTL in seconds of the lease every entry is attached to. Default 30, as Go (whatever
+   * `UpdateInterval` is). A killed server's entries disappear when it runs out; a shorter TTL
+   * makes that faster but differs from Go.
+   */
+  leaseTtlSeconds?: number;
+}
+
+/** Backoff of the etcd3 watch stream reconnects: 100 ms doubling to 2 s (etcd3's default climbs to 30 s). */
+class WatchBackoff {
+  constructor(readonly duration = 100) {}
+  next(): WatchBackoff {
+    return new WatchBackoff(Math.min(2000, this.duration * 2));
+  }
+}
+
+type HostPolicy = ReturnType<NonNullable<NonNullable<IOptions['faultHandling']>['host']>>;
+
+/**
+ * Per-host circuit breaker for the clients made here: after 3 consecutive connection failures
+ * a host is skipped for 500 ms (etcd3's default skips it for 5 s, which delays every re-register
+ * and resync by as much after etcd comes back). The connection pool only calls `execute`.
+ */
+class QuickBreaker {
+  #failures = 0;
+  #openUntil = 0;
+  async execute<T>(fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T): Promise<T> {
+    if (Date.now() < this.#openUntil) throw new Error('etcd host skipped for a moment after failures');
+    try {
+      const r = await fn({ signal: new AbortController().signal });
+      this.#failures = 0;
+      return r;
+    } catch (err) {
+      if (err instanceof Error && isRecoverableError(err) && ++this.#failures >= 3) {
+        this.#failures = 0;
+        this.#openUntil = Date.now() + 500;
+      }
+      throw err;
+    }
+  }
+}
+
+function makeClient(options: EtcdConnectionOptions, who: string): { client: Etcd3; owned: boolean } {
+  if (options.client !== undefined) return { client: options.client, owned: false };
+  const hosts = options.hosts;
+  if (hosts === undefined || hosts.length === 0) throw new RpcxError(ErrorCode.INVALID_ARGUMENT, `${who}: give hosts or client`);
+  const extra = options.etcdOptions ?? {};
+  return {
+    client: new Etcd3({
+      dialTimeout: 3000,
+      ...extra,
+      hosts: [...hosts],
+      faultHandling: { watchBackoff: new WatchBackoff(), host: () => new QuickBreaker() as unknown as HostPolicy, ...extra.faultHandling },
+    }),
+    owned: true,
+  };
+}
+
+const deadline = (ms: number): { deadline: number } => ({ deadline: Date.now() + ms });
+
+/**
+ * Registers this server's services in etcd v3 (Go: `serverplugin.EtcdV3RegisterPlugin` of
+ * rpcx-etcd v0.5.0), entry for entry as Go does: the same keys (verbatim), raw metadata as the
+ * value, one lease (TTL 30 s) kept alive and attached to every Put, `<basePath>` written when it
+ * starts. Add it to a server before `serve`:
+ *
+ * ```ts
+ * const plugin = new EtcdV3RegisterPlugin({ hosts: ['127.0.0.1:2379'], basePath: '/rpcx_test', updateIntervalMs: 10_000 });
+ * server.plugins.add(plugin);
+ * server.register(new Arith(), { metadata: 'weight=10' });
+ * await server.serve('tcp', '127.0.0.1:8972');
+ * ```
+ *
+ * Better than Go: each entry is written when the service registers (Go writes the previous
+ * service's paths and the node only appears at the next tick), in the canonical form Go's ticker
+ * rewrites it to (so it never changes shape), metadata changes and `setInactive` land at once
+ * (Go re-merges the old value), ticks cannot resurrect a removed entry, and a lost lease (etcd
+ * away longer than its TTL) is granted again and every entry rewritten on it.
+ */
+export class EtcdV3RegisterPlugin extends RegistryPlugin {
+  readonly name = 'EtcdV3RegisterPlugin';
+  readonly leaseTtlSeconds: number;
+  readonly #options: EtcdV3RegisterPluginOptions;
+  readonly #timeoutMs: number;
+  #client: Etcd3 | undefined;
+  #owned = false;
+  #lease: Lease | undefined;
+  #leaseId: string | undefined;
+  /** Services whose three paths were all written on the current lease. */
+  readonly #complete = new Set<string>();
+
+  constructor(options: EtcdV3RegisterPluginOptions) {
+    super(options);
+    if (options.client === undefined && (options.hosts === undefined || options.hosts.length === 0)) {
+      throw new RpcxError(ErrorCode.INVALID_ARGUMENT, 'EtcdV3RegisterPlugin: give hosts or client');
+    }
+    const ttl = options.leaseTtlSeconds ?? DEFAULT_LEASE_TTL_SECONDS;
+    if (!Number.isInteger(ttl) || ttl < 1) throw new RpcxError(ErrorCode.INVALID_ARGUMENT, `EtcdV3RegisterPlugin: leaseTtlSeconds must be a whole number >= 1, got ${ttl}`);
+    this.leaseTtlSeconds = ttl;
+    this.#options = options;
+    this.#timeoutMs = options.requestTimeoutMs ?? 5000;
+  }
+
+  /** The etcd lease ID (decimal string) the entries are on, once connected. */
+  get leaseId(): string | undefined {
+    return this.#leaseId;
+  }
+
+  /**
+   * Makes the client, grants the lease and puts `<basePath>` (Go: `Start`). If etcd cannot be
+   * reached the server still starts: the failure is logged and each tick tries again, writing
+   * every entry in full once etcd answers.
+   */
+  protected async connect(): Promise<void> {
+    const { client, owned } = makeClient(this.#options, this.name);
+    this.#client = client;
+    this.#owned = owned;
+    try {
+      await this.#grant();
+      // Go: Start puts <basePath> = "rpcx_path" (on the lease, like every Put of the store).
+      await this.#put(this.basePath, 'rpcx_path');
+    } catch (err) {
+      discoveryLog('%s: etcd not reachable at start (will retry each tick): %s', this.name, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  async #grant(): Promise<void> {
+    const client = this.#client!;
+    const lease = client.lease(this.leaseTtlSeconds, { autoKeepAlive: true, ...deadline(this.#timeoutMs) });
+    lease.on('lost', (err) => {
+      if (this.#lease !== lease || !this.active) return;
+      discoveryLog('%s: lease %s lost (%s); granting a new one', this.name, this.#leaseId, err.message);
+      void this.enqueue('re-grant', () => this.#regrant(lease)).catch(() => {});
+    });
+    // keepalive errors are retried by etcd3; a lost lease is handled above
+    // (etcd3 emits the error here, typed as a response)
+    lease.on('keepaliveFailed', (err) => discoveryLog('%s: keepalive failed: %s', this.name, (err as unknown as Error).message));
+    try {
+      this.#leaseId = await lease.grant();
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
+    this.#lease = lease;
+  }
+
+  /** A new lease and every entry written again on it (once per lost lease). */
+  async #regrant(lost: Lease): Promise<void> {
+    if (this.#lease !== lost) return;
+    lost.release();
+    this.#lease = undefined;
+    this.#complete.clear();
+    await this.#grant();
+    for (const s of this.services.keys()) await this.writeEntry(s, this.entryMetadata(s));
+  }
+
+  /** Put `key` = `value` on the lease; a lease etcd no longer knows is granted again and the Put retried. */
+  async #put(key: string, value: string): Promise<void> {
+    if (this.#lease === undefined) await this.#grant();
+    const lease = this.#lease!;
+    try {
+      await this.#client!.put(key).value(value).lease(this.#leaseId!).options(deadline(this.#timeoutMs)).exec();
+    } catch (err) {
+      if (!(err instanceof EtcdLeaseInvalidError)) throw err;
+      await this.#regrant(lease);
+      if (this.#lease !== lease) await this.#client!.put(key).value(value).lease(this.#leaseId!).options(deadline(this.#timeoutMs)).exec();
+    }
+  }
+
+  /** Go's `register()` paths: `<basePath>`, `<basePath>/<service>`, then the node. */
+  async #writeAll(service: string, metadata: string): Promise<void> {
+    await this.#put(this.basePath, 'rpcx_path');
+    await this.#put(joinPath(this.basePath, service), service);
+    await this.#put(this.entryPath(service), metadata);
+  }
+
+  protected async writeEntry(service: string, metadata: string): Promise<void> {
+    this.#complete.delete(service);
+    await this.#writeAll(service, metadata);
+    this.#complete.add(service);
+  }
+
+  /** Go's ticker: re-Put the node (on the lease); all of Go's paths if they were never written in full (etcd was away). */
+  protected override refreshEntry(service: string, metadata: string): Promise<void> {
+    if (!this.#complete.has(service)) return this.writeEntry(service, metadata);
+    return this.#put(this.entryPath(service), metadata);
+  }
+
+  protected async removeEntry(service: string): Promise<void> {
+    this.#complete.delete(service);
+    await this.#client!.delete().key(this.entryPath(service)).options(deadline(this.#timeoutMs)).exec();
+  }
+
+  /**
+   * Stops keeping the lease alive, without revoking it (as Go: the `<basePath>/<service>` keys
+   * on it stay until it expires, which lets Go clients see the last server leave), and closes
+   * the client if the plugin made it.
+   */
+  protected async disconnect(): Promise<void> {
+    this.#lease?.release();
+    this.#lease = undefined;
+    if (this.#owned) this.#client?.close();
+    this.#client = undefined;
+  }
+}
+
+/** Options of {@link EtcdV3Discovery}. */
+export interface EtcdV3DiscoveryOptions extends RegistryDiscoveryOptions, EtcdConnectionOptions {}
+
+const SHARED = Symbol('shared etcd client');
+type InternalOptions = EtcdV3DiscoveryOptions & { [SHARED]?: SharedResource<Etcd3> };
+
+/**
+ * Finds the servers of one service in etcd v3 and follows every change (Go:
+ * `client.NewEtcdV3Discovery(basePath, servicePath, etcdAddr, allowKeyNotFound, options)` of
+ * rpcx-etcd v0.5.0). Lists the keys under `<basePath>/<servicePath>/` (a prefix read, keys
+ * verbatim) as `network@address` with their raw metadata, and watches that prefix: any event
+ * makes it list again, as Go does. (Go reads and watches the prefix without the final `/` and
+ * then drops the directory key and other services' keys such as `ArithX/...`; the result is
+ * the same.)
+ *
+ * ```ts
+ * const d = new EtcdV3Discovery('/rpcx_test', 'Arith', { hosts: ['127.0.0.1:2379'] });
+ * const xc = createXClient('Arith', { discovery: d, selectMode: SelectMode.RoundRobin });
+ * ```
+ *
+ * Differences from Go: it starts (and answers with no servers) while nothing is registered,
+ * the last server leaving gives an empty list (Go's `allowKeyNotFound=false` never reports it),
+ * a full watcher never loses an update, and while etcd is unreachable it keeps the last list,
+ * retries with backoff, and lists again as soon as etcd answers. Go's leading-slash detection
+ * changes nothing on etcd v3 (a prefix read returns keys spelt like the prefix) and is not
+ * reproduced. `clone(servicePath)` shares this discovery's etcd client.
+ */
+export class EtcdV3Discovery extends RegistryDiscovery {
+  readonly #options: EtcdV3DiscoveryOptions;
+  readonly #shared: SharedResource<Etcd3>;
+  readonly #timeoutMs: number;
+  #listing = false;
+  #again = false;
+
+  constructor(basePath: string, servicePath: string, options: EtcdV3DiscoveryOptions) {
+    super(basePath, servicePath, options);
+    if (typeof basePath !== 'string' || typeof servicePath !== 'string' || servicePath === '') {
+      throw new RpcxError(ErrorCode.INVALID_ARGUMENT, 'EtcdV3Discovery: basePath and servicePath are required');
+    }
+    const shared = (options as InternalOptions)[SHARED];
+    if (shared !== undefined) {
+      this.#shared = shared;
+    } else {
+      const { client, owned } = makeClient(options, 'EtcdV3Discovery');
+      this.#shared = new SharedResource(client, (c) => {
+        if (owned) c.close();
+      });
+    }
+    const { [SHARED]: _s, ...rest } = options as InternalOptions;
+    this.#options = rest;
+    this.#timeoutMs = options.requestTimeoutMs ?? 5000;
+    this.#start();
+  }
+
+  /** The etcd3 client (shared with the clones). */
+  get client(): Etcd3 {
+    return this.#shared.value;
+  }
+
+  #start(): void {
+    const client = this.#shared.value;
+    // Go watches the prefix "<dir>" (also "<dir>X/..."); only "<dir>/" can change the list.
+    const prefix = this.servicePrefix + '/';
+    const watcher = client.watch().prefix(prefix).watcher();
+    watcher.on('connected', () => this.#resync());
+    watcher.on('put', () => this.#resync());
+    watcher.on('delete', () => this.#resync());
+    watcher.on('disconnected', (err) => discoveryLog('%s: watch disconnected: %s', prefix, err.message));
+    // A watch etcd cancelled (e.g. compaction): list, and watch again after a pause.
+    watcher.on('error', (err) => {
+      discoveryLog('%s: watch ended: %s', prefix, err.message);
+      void watcher.cancel().catch(() => {});
+      if (!this.closed.signal.aborted) void sleep(1000, this.closed.signal).then(() => !this.closed.signal.aborted && this.#start());
+    });
+    this.closed.signal.addEventListener('abort', () => void watcher.cancel().catch(() => {}), { once: true });
+    this.#resync();
+  }
+
+  /** Lists again (coalesced: one list at a time, one more if anything happened meanwhile); retried with backoff until it succeeds. */
+  #resync(): void {
+    if (this.#listing) {
+      this.#again = true;
+      return;
+    }
+    this.#listing = true;
+    void this.#listLoop();
+  }
+
+  async #listLoop(): Promise<void> {
+    const backoff = new Backoff(100, 2000);
+    const dir = this.servicePrefix;
+    const prefix = dir + '/';
+    try {
+      while (!this.closed.signal.aborted) {
+        this.#again = false;
+        try {
+          const res = await this.#shared.value.getAll().prefix(prefix).options(deadline(this.#timeoutMs)).exec();
+          const pairs: { key: string; value: string }[] = [];
+          for (const kv of res.kvs) {
+            const key = kv.key.toString('utf8');
+            // Go lists "<dir>" and skips the directory key itself and anything not under "<dir>/" (e.g. "<dir>X/...")
+            if (!key.startsWith(prefix)) continue;
+            pairs.push({ key: key.slice(prefix.length), value: kv.value.toString('utf8') });
+          }
+          this.setPairs(pairs);
+          backoff.reset();
+          if (!this.#again) return;
+        } catch (err) {
+          if (this.closed.signal.aborted) return;
+          discoveryLog('%s: list failed (keeping the last list): %s', dir, err instanceof Error ? err.message : String(err));
+          await sleep(backoff.next(), this.closed.signal);
+        }
+      }
+    } finally {
+      this.#listing = false;
+    }
+  }
+
+  /** Go `Clone`: the same etcd client, another service. */
+  clone(servicePath: string): ServiceDiscovery {
+    const opts: InternalOptions = { ...this.#options, [SHARED]: this.#shared.retain() };
+    return new EtcdV3Discovery(this.basePath, servicePath, opts);
+  }
+
+  override close(): void {
+    if (this.closed.signal.aborted) return;
+    super.close();
+    this.#shared.release();
+  }
+}
