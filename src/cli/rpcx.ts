@@ -10,6 +10,7 @@ import { registerDemoServices, demoCodecs } from '../server/demo/services.js';
 import { accessLogPlugin, rateLimitPlugin, type ServerPlugin } from '../server/plugins.js';
 import { tokenAuth } from '../server/auth.js';
 import type { ServeNetwork } from '../server/listen.js';
+import { registerPluginFor, registryTarget } from './registry.js';
 
 const USAGE = `usage: rpcx serve [options]
        rpcx --version
@@ -31,6 +32,14 @@ options:
   --shutdown-timeout MS    graceful shutdown limit on SIGINT/SIGTERM (default 10000)
   --exit-after N           for fault tests: exit at once with status 3 right after reading the
                            Nth non-heartbeat request, before handling it (default 0 = never)
+  --registry URL           register the services in a registry, as Go's register plugins do:
+                           etcd://host:2379[,host:2379]/basePath, redis://host:6379/basePath,
+                           zk://host:2181[,host:2181]/basePath (the client library, etcd3,
+                           ioredis or node-zookeeper-client, must be installed)
+  --base-path PATH         the registry base path (default: the URL's path, else /rpcx)
+  --service-address ADDR   the address registered, network@host:port (default: the one bound)
+  --update-interval MS     re-register every MS (Go UpdateInterval; default 10000)
+  --meta QUERY             metadata of every service, e.g. 'weight=2&group=blue'
   --quiet                  print only the "listening" line
   -h, --help               this text
 Logs: DEBUG=rpcx:server* for connections and an access log.
@@ -95,6 +104,11 @@ async function serve(argv: string[]): Promise<void> {
       'tls-key': { type: 'string' },
       'shutdown-timeout': { type: 'string' },
       'exit-after': { type: 'string' },
+      registry: { type: 'string' },
+      'base-path': { type: 'string' },
+      'service-address': { type: 'string' },
+      'update-interval': { type: 'string' },
+      meta: { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -139,9 +153,22 @@ async function serve(argv: string[]): Promise<void> {
       ? { tls: { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']) } }
       : {}),
   });
-  registerDemoServices(server);
+  if (values.registry !== undefined) {
+    const target = registryTarget(values.registry, values['base-path']);
+    const updateIntervalMs = num(values['update-interval'], 'update-interval');
+    server.plugins.add(
+      await registerPluginFor(target, {
+        ...(values['service-address'] === undefined ? {} : { serviceAddress: values['service-address'] }),
+        ...(updateIntervalMs === undefined ? {} : { updateIntervalMs }),
+      }),
+    );
+  } else if (values['base-path'] !== undefined || values['service-address'] !== undefined || values['update-interval'] !== undefined) {
+    throw new UsageError('--base-path, --service-address and --update-interval need --registry');
+  }
+  registerDemoServices(server, values.meta === undefined ? {} : { metadata: values.meta });
   const bound = await server.serve(network, addr);
   process.stdout.write(`listening ${bound}\n`);
+  if (values.registry !== undefined) process.stdout.write(`registered in ${values.registry}\n`);
   if (!values.quiet) process.stdout.write(`\n${goSnippet(bound)}\nCtrl-C stops it (graceful shutdown).\n`);
 
   const shutdownTimeout = num(values['shutdown-timeout'], 'shutdown-timeout') ?? 10_000;

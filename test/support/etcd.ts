@@ -6,7 +6,8 @@ import { Etcd3 } from 'etcd3';
 import type { TestContext } from 'node:test';
 import { freePort, requireSystemBinary, spawnSystem, tempDir, waitFor, type SystemProcess } from './system-server.js';
 
-const CANDIDATES = ['etcd', '/usr/bin/etcd'];
+/** Where etcd is looked for. */
+export const ETCD_CANDIDATES: readonly string[] = ['etcd', '/usr/bin/etcd'];
 
 /** One etcd member. */
 export interface EtcdMember {
@@ -40,7 +41,7 @@ export interface EtcdServer {
  * undefined (the test is skipped, loudly) when etcd is not installed outside CI.
  */
 export async function startEtcd(t: TestContext, size = 1): Promise<EtcdServer | undefined> {
-  const bin = requireSystemBinary(t, 'etcd', 'etcd-server', CANDIDATES);
+  const bin = requireSystemBinary(t, 'etcd', 'etcd-server', ETCD_CANDIDATES);
   if (bin === undefined) return undefined;
   const server = await launchEtcd(bin, size);
   t.after(() => server.close());

@@ -26,8 +26,16 @@ export interface RedisTestServer {
 
 /** Starts redis-server (`extraArgs` appended), or returns undefined (the test is skipped) when it is not installed. */
 export async function startRedis(t: TestContext, extraArgs: readonly string[] = []): Promise<RedisTestServer | undefined> {
-  const bin = requireSystemBinary(t, 'redis-server', 'redis-server', ['redis-server', '/usr/bin/redis-server']);
+  const bin = requireSystemBinary(t, 'redis-server', 'redis-server', REDIS_CANDIDATES);
   if (bin === undefined) return undefined;
+  return launchRedis(bin, extraArgs);
+}
+
+/** Where redis-server is looked for. */
+export const REDIS_CANDIDATES: readonly string[] = ['redis-server', '/usr/bin/redis-server'];
+
+/** Starts `bin` (redis-server) on a free loopback port with a temporary directory; the caller stops it. */
+export async function launchRedis(bin: string, extraArgs: readonly string[] = []): Promise<RedisTestServer> {
   const dir = tempDir('rpcx-redis-');
   const port = await freePort();
   let proc: SystemProcess | undefined;

@@ -516,24 +516,25 @@ export interface DemoServices {
  * handlers RawArith.Mul/Add/Div and Echo.Via. The server needs {@link demoCodecs} (or codecs with
  * protobuf and thrift) for the schema services.
  */
-export function registerDemoServices(server: RpcxServer): DemoServices {
+export function registerDemoServices(server: RpcxServer, options: { metadata?: string } = {}): DemoServices {
+  const meta = options.metadata === undefined ? {} : { metadata: options.metadata };
   const echo = new Echo();
   const push = new Push(server);
-  server.register(new Arith(), { name: 'Arith', types: goStructArgs('Mul', 'Add', 'Div') });
-  server.register(echo, { name: 'Echo', types: goStructArgs('Object', 'Metadata', 'Sleep', 'Error', 'Count', 'GetCount') });
-  server.register(push, { name: 'Push' });
+  server.register(new Arith(), { ...meta, name: 'Arith', types: goStructArgs('Mul', 'Add', 'Div') });
+  server.register(echo, { ...meta, name: 'Echo', types: goStructArgs('Object', 'Metadata', 'Sleep', 'Error', 'Count', 'GetCount') });
+  server.register(push, { ...meta, name: 'Push' });
 
   const arith = parseProto(ARITH_PROTO);
   const pbArgs = arith.lookupType('rpcx.interop.ArithArgs');
   const pbReply = arith.lookupType('rpcx.interop.ArithReply');
   const arithTypes = (args: unknown, reply: unknown) => ({ Mul: { args, reply }, Add: { args, reply }, Div: { args, reply } });
-  server.register(new Arith64(), { name: 'ArithPB', types: arithTypes(pbArgs, pbReply) });
-  server.register(new Arith64(), { name: 'ArithThrift', types: arithTypes(ThriftArithArgs, ThriftArithReply) });
+  server.register(new Arith64(), { ...meta, name: 'ArithPB', types: arithTypes(pbArgs, pbReply) });
+  server.register(new Arith64(), { ...meta, name: 'ArithThrift', types: arithTypes(ThriftArithArgs, ThriftArithReply) });
   const bench = parseProto(BENCHMARK_PROTO).lookupType('rpcx.interop.BenchmarkMessage');
-  server.register(new Bench(), { name: 'Bench', types: { Echo: { args: bench, reply: bench } } });
+  server.register(new Bench(), { ...meta, name: 'Bench', types: { Echo: { args: bench, reply: bench } } });
   const allTypes = parseProto(ALLTYPES_PROTO).lookupType('rpcx.interop.AllTypes');
-  server.register(new AllTypesEcho(), { name: 'EchoPB', types: { AllTypes: { args: allTypes, reply: allTypes } } });
-  server.register(new AllTypesEcho(), { name: 'EchoThrift', types: { AllTypes: { args: ThriftAllTypes, reply: ThriftAllTypes } } });
+  server.register(new AllTypesEcho(), { ...meta, name: 'EchoPB', types: { AllTypes: { args: allTypes, reply: allTypes } } });
+  server.register(new AllTypesEcho(), { ...meta, name: 'EchoThrift', types: { AllTypes: { args: ThriftAllTypes, reply: ThriftAllTypes } } });
 
   // Raw handlers (Go: Server.AddHandler), looked up before services.
   const a = new Arith();

@@ -21,6 +21,11 @@
 // -service and prints {"t":<unix ns>,"i":<discovery>,"n":<servers>} for the
 // first list and for every update each of them delivers, until stdin closes.
 //
+// List mode (for bench/registry.ts) opens one Go discovery of <prefix>0 and
+// Clones it for <prefix>1 ... <prefix>N-1 (Go's Clone shares the store
+// connection), and prints {"ms":<elapsed>,"servers":<total>} once every
+// discovery lists -expect servers (or -timeout passes).
+//
 // Each registry lives in its own file (etcd.go, redis.go, zookeeper.go) and
 // adds itself to registries in init().
 package main
@@ -95,6 +100,8 @@ func main() {
 		err = runClient(os.Args[2:], os.Stdin, os.Stdout)
 	case "watch":
 		err = runWatch(os.Args[2:], os.Stdin, os.Stdout)
+	case "list":
+		err = runList(os.Args[2:], os.Stdout)
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -316,4 +323,47 @@ func runWatch(args []string, in io.Reader, out io.Writer) error {
 	emit(-1, 0) // ready
 	_, _ = io.Copy(io.Discard, in)
 	return nil
+}
+
+func runList(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("list", flag.ContinueOnError)
+	reg := fs.String("registry", "", "etcd://h:p | redis://h:p | zk://h:p")
+	basePath := fs.String("base-path", "/rpcx_test", "BasePath")
+	prefix := fs.String("service-prefix", "Svc", "services are <prefix>0 ... <prefix>N-1")
+	n := fs.Int("n", 1000, "number of services")
+	expect := fs.Int("expect", 3, "servers each service should list")
+	timeout := fs.Duration("timeout", 60*time.Second, "give up after")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	r, hosts, err := lookup(*reg)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	first, err := r.discovery(hosts, *basePath, *prefix+"0")
+	if err != nil {
+		return err
+	}
+	defer first.Close()
+	ds := []client.ServiceDiscovery{first}
+	for i := 1; i < *n; i++ {
+		d, err := first.Clone(fmt.Sprintf("%s%d", *prefix, i))
+		if err != nil {
+			return err
+		}
+		ds = append(ds, d)
+	}
+	total := 0
+	for _, d := range ds {
+		for {
+			got := len(d.GetServices())
+			if got >= *expect || time.Since(start) > *timeout {
+				total += got
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	return json.NewEncoder(out).Encode(map[string]any{"ms": float64(time.Since(start).Microseconds()) / 1000, "servers": total})
 }

@@ -1,0 +1,258 @@
+// Registry benchmark (issue 10 §8): how long after a server registers (or leaves) every one of 10
+// clients sees it, TS discoveries next to Go's discoveries on the same store in the same run; and
+// how long listing 1,000 services x 3 servers takes at start-up (one discovery cloned 999 times,
+// sharing its connection, as Go's Clone does).
+//
+//   npm run build && node scripts/build-go.mjs && node build/bench/registry.js [--reps 20] [--only etcd,redis,zk]
+//
+// Real servers from Debian packages (etcd-server, redis-server, zookeeper) on loopback; a registry
+// whose server is not installed is skipped with a notice. Times are wall-clock: a server's
+// `serve()` (which writes its entries) or `shutdown()` starting, to each watcher's update; the TS
+// watchers run in this process, the Go watchers in `regpeer watch`, both on CLOCK_REALTIME.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { createServer, type RpcxServer } from '../src/index.js';
+import type { KVPair } from '../src/client/discovery.js';
+import type { RegistryDiscovery, RegistryPlugin } from '../src/discovery/common.js';
+import { discoveryFor, registerPluginFor, type RegistryTarget } from '../src/cli/registry.js';
+import { findBinary } from '../test/support/system-server.js';
+import { ETCD_CANDIDATES, launchEtcd } from '../test/support/etcd.js';
+import { REDIS_CANDIDATES, launchRedis } from '../test/support/redis.js';
+import { ZK_CANDIDATES, launchZooKeeper } from '../test/support/zookeeper.js';
+import { goBin, parseArgs } from './common.js';
+
+const WATCHERS = 10;
+
+interface Store {
+  scheme: RegistryTarget['scheme'];
+  url: string;
+  close(): Promise<void>;
+}
+
+async function startStore(scheme: RegistryTarget['scheme']): Promise<Store | undefined> {
+  if (scheme === 'etcd') {
+    const bin = findBinary(ETCD_CANDIDATES);
+    if (bin === undefined) return undefined;
+    const e = await launchEtcd(bin, 1);
+    return { scheme, url: `etcd://${e.hosts.join(',')}`, close: () => e.close() };
+  }
+  if (scheme === 'redis') {
+    const bin = findBinary(REDIS_CANDIDATES);
+    if (bin === undefined) return undefined;
+    const r = await launchRedis(bin);
+    return { scheme, url: r.url, close: () => r.stop() };
+  }
+  const bin = findBinary(ZK_CANDIDATES);
+  if (bin === undefined) return undefined;
+  const z = await launchZooKeeper(bin);
+  return { scheme, url: `zk://${z.hostPort}`, close: () => z.dispose() };
+}
+
+const nowNs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1e6);
+
+/** Waits for servers-count events: `seen(count)` resolves with each watcher's first time at that count after `since`. */
+class Watchers {
+  /** Per watcher: [time ns, server count] of every update. */
+  readonly events: Array<Array<[number, number]>> = [];
+  constructor(n: number) {
+    for (let i = 0; i < n; i++) this.events.push([]);
+  }
+  record(i: number, t: number, count: number): void {
+    this.events[i]!.push([t, count]);
+  }
+  /** Each watcher's first event at `count` after `since`, or undefined if not (yet). */
+  firstAt(count: number, since: number): Array<number | undefined> {
+    return this.events.map((ev) => ev.find(([t, c]) => t >= since && c === count)?.[0]);
+  }
+  async waitAll(count: number, since: number, timeoutMs: number): Promise<number[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const f = this.firstAt(count, since);
+      if (f.every((x) => x !== undefined)) return f as number[];
+      if (Date.now() > deadline) throw new Error(`watchers did not all see ${count} server(s) in ${timeoutMs} ms: ${f.filter((x) => x !== undefined).length}/${f.length}`);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+}
+
+async function tsWatchers(target: RegistryTarget, service: string): Promise<{ w: Watchers; close(): void }> {
+  const w = new Watchers(WATCHERS);
+  const ds: RegistryDiscovery[] = [];
+  for (let i = 0; i < WATCHERS; i++) {
+    const d = await discoveryFor(target, service); // each its own connection, as 10 separate clients
+    ds.push(d);
+    const it = d.watch()[Symbol.asyncIterator]();
+    void (async () => {
+      for (;;) {
+        const r = await it.next();
+        if (r.done === true) return;
+        w.record(i, nowNs(), (r.value as readonly KVPair[]).length);
+      }
+    })();
+    w.record(i, nowNs(), (await d.getServices()).length);
+  }
+  return { w, close: () => ds.forEach((d) => d.close()) };
+}
+
+async function goWatchers(target: RegistryTarget, url: string, service: string): Promise<{ w: Watchers; close(): Promise<void> }> {
+  const w = new Watchers(WATCHERS);
+  const p = spawn(goBin('regpeer'), ['watch', '-registry', url, '-base-path', target.basePath, '-service', service, '-n', String(WATCHERS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const ready = new Promise<void>((resolve, reject) => {
+    p.once('exit', (code) => reject(new Error(`regpeer watch exited with ${code}`)));
+    createInterface({ input: p.stdout }).on('line', (line) => {
+      if (!line.startsWith('{')) return;
+      const e = JSON.parse(line) as { t: number; i: number; n: number };
+      if (e.i < 0) resolve();
+      else w.record(e.i, e.t, e.n);
+    });
+  });
+  await ready;
+  return {
+    w,
+    close: async () => {
+      p.stdin.end();
+      await new Promise((r) => p.once('exit', r));
+    },
+  };
+}
+
+function pct(xs: readonly number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
+}
+
+interface Row {
+  registry: string;
+  event: 'join' | 'leave';
+  side: 'TS' | 'Go';
+  /** ms until every one of the 10 watchers saw the change, per repetition */
+  all: number[];
+  /** ms per watcher and repetition */
+  each: number[];
+}
+
+async function latency(store: Store, reps: number): Promise<Row[]> {
+  const service = 'Who';
+  const target: RegistryTarget = { scheme: store.scheme, hosts: store.url.replace(/^\w+:\/\//, '').split(','), basePath: `/bench_${store.scheme}` };
+  const ts = await tsWatchers(target, service);
+  const go = await goWatchers(target, store.url, service);
+  const rows: Row[] = [];
+  const row = (event: Row['event'], side: Row['side']): Row => {
+    let r = rows.find((x) => x.event === event && x.side === side);
+    if (r === undefined) rows.push((r = { registry: store.scheme, event, side, all: [], each: [] }));
+    return r;
+  };
+  for (let i = 0; i < reps; i++) {
+    const plugin: RegistryPlugin = await registerPluginFor(target, { updateIntervalMs: 10_000 });
+    const server: RpcxServer = createServer({ plugins: [plugin] });
+    server.registerFunction(service, () => ({ Name: 'bench' }), 'Name');
+    const t0 = nowNs();
+    await server.serve('tcp', '127.0.0.1:0');
+    for (const [side, w] of [['TS', ts.w], ['Go', go.w]] as const) {
+      const seen = await w.waitAll(1, t0, 10_000);
+      const ms = seen.map((t) => (t - t0) / 1e6);
+      row('join', side).each.push(...ms);
+      row('join', side).all.push(Math.max(...ms));
+    }
+    const t1 = nowNs();
+    await server.shutdown({ timeoutMs: 5000 });
+    for (const [side, w] of [['TS', ts.w], ['Go', go.w]] as const) {
+      const seen = await w.waitAll(0, t1, 40_000);
+      const ms = seen.map((t) => (t - t1) / 1e6);
+      row('leave', side).each.push(...ms);
+      row('leave', side).all.push(Math.max(...ms));
+    }
+  }
+  ts.close();
+  await go.close();
+  return rows;
+}
+
+/** 3 servers x `n` services registered, then the time for one discovery + n-1 clones to list them all, TS and Go. */
+async function listing(store: Store, n: number): Promise<{ registerMs: number; tsMs: number; goMs: number; tsServers: number; goServers: number }> {
+  const target: RegistryTarget = { scheme: store.scheme, hosts: store.url.replace(/^\w+:\/\//, '').split(','), basePath: `/bench_list_${store.scheme}` };
+  const servers: RpcxServer[] = [];
+  const t0 = performance.now();
+  for (let s = 0; s < 3; s++) {
+    const server = createServer({ plugins: [await registerPluginFor(target, { updateIntervalMs: 60_000 })] });
+    for (let i = 0; i < n; i++) server.registerFunction(`Svc${i}`, () => ({}), 'Name');
+    await server.serve('tcp', '127.0.0.1:0');
+    servers.push(server);
+  }
+  const registerMs = performance.now() - t0;
+  const t1 = performance.now();
+  const first = await discoveryFor(target, 'Svc0');
+  const ds = [first, ...Array.from({ length: n - 1 }, (_, i) => first.clone(`Svc${i + 1}`) as RegistryDiscovery)];
+  let tsServers = 0;
+  await Promise.all(
+    ds.map(async (d) => {
+      const deadline = Date.now() + 60_000;
+      let got = (await d.getServices()).length;
+      while (got < 3 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 5));
+        got = (await d.getServices()).length;
+      }
+      tsServers += got;
+    }),
+  );
+  const tsMs = performance.now() - t1;
+  for (const d of ds) d.close();
+  const go = await new Promise<{ ms: number; servers: number }>((resolve, reject) => {
+    const p = spawn(goBin('regpeer'), ['list', '-registry', store.url, '-base-path', target.basePath, '-service-prefix', 'Svc', '-n', String(n), '-expect', '3'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.once('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('{"ms"'));
+      if (code !== 0 || line === undefined) reject(new Error(`regpeer list exited with ${code}: ${out}`));
+      else resolve(JSON.parse(line) as { ms: number; servers: number });
+    });
+  });
+  await Promise.all(servers.map((s) => s.shutdown({ timeoutMs: 20_000 })));
+  return { registerMs, tsMs, goMs: go.ms, tsServers, goServers: go.servers };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const reps = Number(args.get('reps') ?? 20);
+  const services = Number(args.get('services') ?? 1000);
+  const only = (args.get('only') ?? 'etcd,redis,zk').split(',') as Array<RegistryTarget['scheme']>;
+  const out: string[] = [];
+  out.push(`registry benchmark: ${reps} joins and leaves, ${WATCHERS} TS and ${WATCHERS} Go watchers; listing ${services} services x 3 servers`);
+  out.push('');
+  out.push('| registry | event | side | all 10 saw it: p50 ms | p99 ms | each watcher: p50 ms | p99 ms | TS/Go p99 (all) |');
+  out.push('|---|---|---|---:|---:|---:|---:|---:|');
+  const listRows: string[] = [];
+  for (const scheme of only) {
+    const store = await startStore(scheme);
+    if (store === undefined) {
+      out.push(`| ${scheme} | skipped: server not installed | | | | | | |`);
+      continue;
+    }
+    try {
+      const rows = await latency(store, reps);
+      for (const r of rows) {
+        const other = rows.find((x) => x.event === r.event && x.side !== r.side)!;
+        const ratio = r.side === 'TS' ? (pct(r.all, 99) / pct(other.all, 99)).toFixed(2) : '';
+        out.push(`| ${r.registry} | ${r.event} | ${r.side} | ${pct(r.all, 50).toFixed(1)} | ${pct(r.all, 99).toFixed(1)} | ${pct(r.each, 50).toFixed(1)} | ${pct(r.each, 99).toFixed(1)} | ${ratio} |`);
+      }
+      const l = await listing(store, services);
+      listRows.push(`| ${scheme} | ${l.registerMs.toFixed(0)} | ${l.tsMs.toFixed(0)} (${l.tsServers}) | ${l.goMs.toFixed(0)} (${l.goServers}) | ${(l.tsMs / l.goMs).toFixed(2)} |`);
+    } finally {
+      await store.close();
+    }
+    console.error(`${scheme} done`);
+  }
+  out.push('');
+  out.push(`| registry | 3 TS servers register ${services} services, ms | TS: list all (servers found), ms | Go: list all (servers found), ms | TS/Go |`);
+  out.push('|---|---:|---:|---:|---:|');
+  out.push(...listRows);
+  console.log(out.join('\n'));
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
