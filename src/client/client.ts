@@ -1,5 +1,6 @@
 import createDebug from 'debug';
 import type { Socket } from 'node:net';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import { RpcxError, ErrorCode, ServiceError } from '../errors.js';
 import { defaultCodecRegistry, type CodecRegistry } from '../codec/registry.js';
 import type { CodecOptions } from '../codec/types.js';
@@ -23,6 +24,8 @@ import { defaultCompressors } from '../node/gzip.js';
 import { dial, parseAddress, type DialOptions, type ServerAddress } from '../node/dial.js';
 import { FrameConnection } from '../node/frame-connection.js';
 import { AsyncQueue } from './async-queue.js';
+import { downloadFileVia, openByteStream, sendFileVia, type DownloadFileOptions, type SendFileOptions, type StreamOptions } from '../stream/client.js';
+import { FILE_TRANSFER_SERVICE_NAME, STREAM_SERVICE_NAME } from '../stream/wire.js';
 import { PendingTable } from './pending-table.js';
 
 const log = createDebug('rpcx:client');
@@ -213,6 +216,21 @@ export class Client {
     this.maxPending = options.maxPendingCalls ?? 100_000;
     this.pushes = new AsyncQueue<Message>(options.pushBufferSize ?? 1024);
     this.pushes.onSpace = () => this.resumePushes();
+  }
+
+  /** Go `XClient.Stream` on `_streamservice`: a raw byte stream to the server as a half-open Duplex (src/stream/client.ts). */
+  stream(metadata?: MetadataInit, options?: StreamOptions): Promise<Duplex> {
+    return openByteStream((m, a, o) => this.call(STREAM_SERVICE_NAME, m, a, o), this.serializeType, metadata, options);
+  }
+
+  /** Go `XClient.SendFile` on `_filetransfer`: uploads a file (a path, or a Readable with `fileName`/`fileSize`); resolves with the bytes sent. */
+  sendFile(source: string | Readable, options?: SendFileOptions): Promise<number> {
+    return sendFileVia((m, a, o) => this.call(FILE_TRANSFER_SERVICE_NAME, m, a, o), this.serializeType, source, options);
+  }
+
+  /** Go `XClient.DownloadFile` on `_filetransfer`: downloads `name` into a path or Writable; resolves with the bytes received. */
+  downloadFile(name: string, destination: string | Writable, options?: DownloadFileOptions): Promise<number> {
+    return downloadFileVia((m, a, o) => this.call(FILE_TRANSFER_SERVICE_NAME, m, a, o), this.serializeType, name, destination, options);
   }
 
   /** Creates a client and connects it. */

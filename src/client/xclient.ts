@@ -1,7 +1,10 @@
 import createDebug from 'debug';
 import { RpcxError, ErrorCode, ServiceError } from '../errors.js';
-import { MetaKey, toMetadataMap, type Message } from '../protocol/index.js';
+import { MetaKey, toMetadataMap, type Message, type MetadataInit } from '../protocol/index.js';
 import { AsyncQueue } from './async-queue.js';
+import type { Duplex, Readable, Writable } from 'node:stream';
+import { SerializeType } from '../protocol/constants.js';
+import { downloadFileVia, openByteStream, sendFileVia, type DownloadFileOptions, type SendFileOptions, type StreamOptions, type TokenCaller } from '../stream/client.js';
 import { Client, type CallOptions, type CallResult, type ClientOptions, type PushPolicy, type RawResult } from './client.js';
 import { BREAKER_OPEN, type Breaker } from './breaker.js';
 import type { KVPair, ServiceDiscovery } from './discovery.js';
@@ -286,6 +289,26 @@ export class XClient {
   async callWithMetadata<T = unknown>(serviceMethod: string, args: unknown, options: XCallOptions = {}): Promise<CallResult<T>> {
     return (await this.invoke(serviceMethod, args, options, true)) as CallResult<T>;
   }
+
+  /**
+   * Go `XClient.Stream`: calls `Stream` on this XClient's service path (`_streamservice`, as in
+   * Go), dials the returned address and resolves with the raw byte stream as a half-open Duplex.
+   */
+  stream(metadata?: MetadataInit, options?: StreamOptions): Promise<Duplex> {
+    return openByteStream(this.tokenCaller, this.options.serializeType ?? SerializeType.MsgPack, metadata, options);
+  }
+
+  /** Go `XClient.SendFile`: `TransferFile` on this service path (`_filetransfer`); resolves with the bytes sent. */
+  sendFile(source: string | Readable, options?: SendFileOptions): Promise<number> {
+    return sendFileVia(this.tokenCaller, this.options.serializeType ?? SerializeType.MsgPack, source, options);
+  }
+
+  /** Go `XClient.DownloadFile`: `DownloadFile` on this service path (`_filetransfer`); resolves with the bytes received. */
+  downloadFile(name: string, destination: string | Writable, options?: DownloadFileOptions): Promise<number> {
+    return downloadFileVia(this.tokenCaller, this.options.serializeType ?? SerializeType.MsgPack, name, destination, options);
+  }
+
+  private readonly tokenCaller: TokenCaller = (m, a, o) => this.call(m, a, o);
 
   /**
    * Sends a oneway request to one selected server (Go: `XClient.Oneshot`): no reply, no fail
