@@ -26,6 +26,7 @@ import { FrameConnection } from '../node/frame-connection.js';
 import { AsyncQueue } from './async-queue.js';
 import { downloadFileVia, openByteStream, sendFileVia, type DownloadFileOptions, type SendFileOptions, type StreamOptions } from '../stream/client.js';
 import { FILE_TRANSFER_SERVICE_NAME, STREAM_SERVICE_NAME } from '../stream/wire.js';
+import { openMessageStream, type MessageStream, type OpenStreamOptions } from '../stream/messages.js';
 import { PendingTable } from './pending-table.js';
 
 const log = createDebug('rpcx:client');
@@ -231,6 +232,11 @@ export class Client {
   /** Go `XClient.DownloadFile` on `_filetransfer`: downloads `name` into a path or Writable; resolves with the bytes received. */
   downloadFile(name: string, destination: string | Writable, options?: DownloadFileOptions): Promise<number> {
     return downloadFileVia((m, a, o) => this.call(FILE_TRANSFER_SERVICE_NAME, m, a, o), this.serializeType, name, destination, options);
+  }
+
+  /** A message stream to the stream handler `servicePath.method` (gRPC Send/Recv/CloseSend; see docs/streams.md). */
+  openStream<Req = unknown, Res = unknown>(servicePath: string, method: string, options?: OpenStreamOptions): Promise<MessageStream<Req, Res>> {
+    return openMessageStream((m, a, o) => this.call(STREAM_SERVICE_NAME, m, a, o), this.serializeType, this.codecs, servicePath, method, options);
   }
 
   /** Creates a client and connects it. */

@@ -4,6 +4,8 @@ import { MetaKey, toMetadataMap, type Message, type MetadataInit } from '../prot
 import { AsyncQueue } from './async-queue.js';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { SerializeType } from '../protocol/constants.js';
+import { openMessageStream, type MessageStream, type OpenStreamOptions } from '../stream/messages.js';
+import { defaultCodecRegistry } from '../codec/registry.js';
 import { downloadFileVia, openByteStream, sendFileVia, type DownloadFileOptions, type SendFileOptions, type StreamOptions, type TokenCaller } from '../stream/client.js';
 import { Client, type CallOptions, type CallResult, type ClientOptions, type PushPolicy, type RawResult } from './client.js';
 import { BREAKER_OPEN, type Breaker } from './breaker.js';
@@ -306,6 +308,14 @@ export class XClient {
   /** Go `XClient.DownloadFile`: `DownloadFile` on this service path (`_filetransfer`); resolves with the bytes received. */
   downloadFile(name: string, destination: string | Writable, options?: DownloadFileOptions): Promise<number> {
     return downloadFileVia(this.tokenCaller, this.options.serializeType ?? SerializeType.MsgPack, name, destination, options);
+  }
+
+  /**
+   * A message stream to the stream handler `servicePath.method`, opened through `Stream` on this
+   * XClient's service path (`_streamservice`), so it follows the selector and fail mode.
+   */
+  openStream<Req = unknown, Res = unknown>(servicePath: string, method: string, options?: OpenStreamOptions): Promise<MessageStream<Req, Res>> {
+    return openMessageStream(this.tokenCaller, this.options.serializeType ?? SerializeType.MsgPack, this.options.codecs ?? defaultCodecRegistry(), servicePath, method, options);
   }
 
   private readonly tokenCaller: TokenCaller = (m, a, o) => this.call(m, a, o);

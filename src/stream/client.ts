@@ -126,14 +126,19 @@ async function token(call: TokenCaller, method: string, args: unknown, st: numbe
   return readTokenReply(await call(method, args, o), st);
 }
 
+/** @internal The `Stream` call, dial and token, without tying the socket to the signal afterwards. */
+export async function openSocket(call: TokenCaller, defaultSt: number, metadata: MetadataInit | undefined, options: StreamOptions = {}): Promise<Socket> {
+  const st = options.serializeType ?? defaultSt;
+  const reply = await token(call, 'Stream', streamArgsValue(toMetadataMap(metadata), st), st, options);
+  return dialWithToken(reply, options);
+}
+
 /**
  * @internal Go `XClient.Stream`: `Stream` call with `{Meta}`, dial, token; resolves with the
  * connection as a half-open capable Duplex (`end()` is Go's `CloseWrite`).
  */
 export async function openByteStream(call: TokenCaller, defaultSt: number, metadata: MetadataInit | undefined, options: StreamOptions = {}): Promise<Duplex> {
-  const st = options.serializeType ?? defaultSt;
-  const reply = await token(call, 'Stream', streamArgsValue(toMetadataMap(metadata), st), st, options);
-  const socket = await dialWithToken(reply, options);
+  const socket = await openSocket(call, defaultSt, metadata, options);
   bindSignal(socket, options.signal);
   return socket;
 }

@@ -22,3 +22,15 @@ export {
   type FileTransferOptions,
 } from './service.js';
 export { dialTarget, type StreamOptions, type SendFileOptions, type DownloadFileOptions, type TransferProgress } from './client.js';
+export { socketTransport, type Transport } from './transport.js';
+export { StreamMetaKey } from './message-stream.js';
+export {
+  streamRouter,
+  type OpenStreamOptions,
+  type MessageStream,
+  type MessageStreamHandler,
+  type MessageStreamRoute,
+  type MessageStreamRoutes,
+  type StreamHandlerContext,
+  type StreamRouterOptions,
+} from './messages.js';

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { createServer, type RpcxServer } from '../../src/server/index.js';
-import type { FileTransferArgs, SideService, SideListenerOptions } from '../../src/stream/index.js';
+import { streamRouter, type FileTransferArgs, type MessageStreamRoutes, type SideService, type SideListenerOptions } from '../../src/stream/index.js';
 
 /** Go streams.Content: sha256("rpcx-stream" || uint64be(k)) for k = 0, 1, ... truncated to `size`. */
 const contentCache = new Map<number, Buffer>();
@@ -81,7 +81,97 @@ export interface UploadRecord {
   sha256: string;
 }
 
+/** gRPC route_guide's messages, Go field names (interop/go/internal/streams). */
+export interface Point {
+  Latitude: number;
+  Longitude: number;
+}
+export interface RouteNote {
+  Location: Point;
+  Message: string;
+}
+export interface Payload {
+  N: number | bigint;
+  Data: Uint8Array;
+}
+
+/** What the TS server's stream handlers saw (the Go peer's StreamProbe.Stats). */
+export interface StreamStats {
+  endlessEnded: number;
+  endlessSent: number;
+  /** Resolves when an Endless handler ends because its caller went away. */
+  endlessEndedWaiters: (() => void)[];
+}
+
+/** The TS versions of the Go peer's message-stream handlers (internal/streams). */
+export function exampleRoutes(stats: StreamStats): MessageStreamRoutes {
+  return {
+    RouteGuide: {
+      // gRPC route_guide RouteChat: for each note, every earlier note at the same place, then remember it.
+      RouteChat: async function* (incoming: AsyncIterable<RouteNote>) {
+        const notes = new Map<string, RouteNote[]>();
+        for await (const note of incoming) {
+          const k = `${note.Location.Latitude},${note.Location.Longitude}`;
+          const earlier = notes.get(k) ?? [];
+          for (const n of earlier) yield n;
+          notes.set(k, [...earlier, note]);
+        }
+      },
+    },
+    Example: {
+      // go-micro Stream: one request, Count replies.
+      Stream: async function* (incoming: AsyncIterable<{ Count: number | bigint }>) {
+        for await (const req of incoming) {
+          for (let i = 0; i < Number(req.Count); i++) yield { Count: i };
+          return;
+        }
+      },
+      // go-micro BidirectionalStream / PingPong.
+      PingPong: async function* (incoming: AsyncIterable<{ Stroke: number | bigint }>) {
+        for await (const p of incoming) yield { Stroke: p.Stroke };
+      },
+      Fail: async function* (incoming: AsyncIterable<{ Count: number | bigint }>) {
+        for await (const req of incoming) {
+          for (let i = 0; i < Number(req.Count); i++) yield { Count: i };
+          throw new Error(`stream failed after ${Number(req.Count)} replies`);
+        }
+      },
+      Endless: async function* (incoming: AsyncIterable<{ Count: number | bigint; Size: number | bigint }>) {
+        let i = 0;
+        let ended = true;
+        try {
+          for await (const req of incoming) {
+            const data = content(Number(req.Size));
+            const count = Number(req.Count);
+            for (; count === 0 || i < count; i++) {
+              stats.endlessSent = i;
+              yield { N: i, Data: data };
+            }
+            stats.endlessSent = i;
+            ended = false;
+            return;
+          }
+        } finally {
+          if (ended) {
+            stats.endlessEnded++;
+            for (const w of stats.endlessEndedWaiters.splice(0)) w();
+          }
+        }
+      },
+      Sink: async function* (incoming: AsyncIterable<Payload>) {
+        let n = 0;
+        for await (const p of incoming) {
+          if (Number(p.N) !== n) throw new Error(`sink: got message ${Number(p.N)}, want ${n}`);
+          n++;
+        }
+        yield { Count: n };
+      },
+    },
+  };
+}
+
 export interface TsStreamServer {
+  stats: StreamStats;
   server: RpcxServer;
   key: string;
   stream: SideService;
@@ -96,7 +186,8 @@ export async function startTsStreamServer(side: SideListenerOptions = {}): Promi
   const server = createServer();
   const uploads: UploadRecord[] = [];
   const waiters = new Map<number, (r: UploadRecord) => void>();
-  const stream = await server.enableStreamService((s) => echoHandler(s), side);
+  const stats: StreamStats = { endlessEnded: 0, endlessSent: 0, endlessEndedWaiters: [] };
+  const stream = await server.enableStreamService(streamRouter(exampleRoutes(stats), { codecs: server.codecs, fallback: (s) => echoHandler(s) }), side);
   const files = await server.enableFileTransfer({
     ...side,
     upload: async (s, args) => {
@@ -113,6 +204,7 @@ export async function startTsStreamServer(side: SideListenerOptions = {}): Promi
   });
   const key = await server.serve('tcp', '127.0.0.1:0');
   return {
+    stats,
     server,
     key,
     stream,

@@ -246,7 +246,12 @@ func StreamHandler(conn net.Conn, args *share.StreamServiceArgs) {
 	case "Example.Sink":
 		err = sink(c)
 	default:
-		err = fmt.Errorf("rpcx: can't find service %s.%s", path, method)
+		// rpcx's dispatch texts (server/server.go).
+		if path == "RouteGuide" || path == "Example" {
+			err = errors.New("rpcx: can't find method " + method)
+		} else {
+			err = errors.New("rpcx: can't find service " + path)
+		}
 	}
 	if err != nil {
 		_ = c.SendError(err.Error())
