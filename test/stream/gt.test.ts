@@ -87,4 +87,24 @@ describe('GT stream service and file transfer', () => {
     if (!requireGo(t, ['streamclient'])) return;
     passed(t, await run('file_download'), 'file_download');
   });
+
+  test('GT message_stream_bidi', async (t) => {
+    if (!requireGo(t, ['streamclient'])) return;
+    passed(t, await run('message_stream_bidi'), 'message_stream_bidi');
+  });
+
+  test('GT message_stream_server', async (t) => {
+    if (!requireGo(t, ['streamclient'])) return;
+    passed(t, await run('message_stream_server'), 'message_stream_server');
+  });
+
+  test('GT message_stream_error_and_cancel', async (t) => {
+    if (!requireGo(t, ['streamclient'])) return;
+    const before = ts!.stats.endlessEnded;
+    const ended = new Promise<void>((resolve) => ts!.stats.endlessEndedWaiters.push(resolve));
+    passed(t, await run('message_stream_error_and_cancel'), 'message_stream_error_and_cancel');
+    // The Go caller aborted its Endless stream: the TS handler must end.
+    await ended;
+    assert.ok(ts!.stats.endlessEnded > before);
+  });
 });

@@ -130,6 +130,14 @@ func (c *Conn) CloseSend() error {
 // Close closes the connection.
 func (c *Conn) Close() error { return c.conn.Close() }
 
+// Abort closes with a TCP reset (SO_LINGER 0): the peer sees the caller go away.
+func (c *Conn) Abort() {
+	if tc, ok := c.conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = c.conn.Close()
+}
+
 // RemoteError is a status-Error frame's text.
 type RemoteError string
 
