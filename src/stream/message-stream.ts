@@ -147,6 +147,9 @@ export class MessageChannel<Out, In> implements AsyncIterable<In> {
         }
       }
       if (decoder.hasPartialFrame) throw new RpcxError(ErrorCode.PROTOCOL, `message stream: truncated frame at end of stream (${decoder.bufferedBytes} bytes)`);
+      // The server has finished: a caller that did not close-send yet does it now, so the
+      // connection closes (a server reads on until the caller's half-close by itself).
+      if (this.#messageType === MessageType.Request) void this.end().catch(() => undefined);
     } catch (err) {
       const e = RpcxError.from(err, ErrorCode.PROTOCOL);
       if (!(e instanceof ServiceError)) this.abort(e);

@@ -132,6 +132,11 @@ export class SideListener<T> {
     }
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
+    // Always listened to: a handler that does not listen for 'error' must not take the process
+    // down when its caller resets the connection.
+    socket.on('error', (err) => {
+      if (log.enabled) log('stream connection %s:%d: %s', socket.remoteAddress, socket.remotePort, err.message);
+    });
     socket.setKeepAlive(true, 180_000);
     const reject = (why: string): void => {
       cleanup();

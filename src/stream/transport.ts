@@ -40,7 +40,9 @@ export function socketTransport(socket: Duplex & { remoteAddress?: string | unde
     remoteAddress: label,
     closed,
     [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-      const it = socket[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+      // destroyOnReturn false: Readable's own iterator destroys the socket at the peer's FIN,
+      // and a half-open stream must go on writing after it.
+      const it = socket.iterator({ destroyOnReturn: false }) as AsyncIterator<Uint8Array>;
       return {
         next: async () => {
           try {
