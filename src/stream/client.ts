@@ -20,7 +20,10 @@ export type TokenCaller = (method: string, args: unknown, options: { serializeTy
 export interface StreamOptions {
   /** Aborts the token call, the dial, and later the stream itself (the socket is destroyed). */
   signal?: AbortSignal;
-  /** Deadline of the token call and the dial; travels as `__ServerTimeout` like Go's ctx deadline. */
+  /**
+   * Deadline of the token call and the dial (for `sendFile`/`downloadFile`: of the whole
+   * transfer); travels as `__ServerTimeout` like Go's ctx deadline.
+   */
   timeoutMs?: number;
   /** Serialize type of the token call (default: the client's). */
   serializeType?: number;
@@ -108,6 +111,12 @@ function dialWithToken(reply: TokenReply, options: StreamOptions): Promise<Socke
   });
 }
 
+/** For file transfers, `timeoutMs` covers the whole transfer (token call, dial and bytes). */
+function deadlineTimer(timeoutMs: number | undefined, started: number, onTimeout: () => void): ReturnType<typeof setTimeout> | undefined {
+  if (timeoutMs === undefined) return undefined;
+  return setTimeout(onTimeout, Math.max(0, timeoutMs - (performance.now() - started)));
+}
+
 /** Ties the stream's life to `signal`: an abort destroys the socket with a CANCELLED error. */
 function bindSignal(socket: Socket, signal: AbortSignal | undefined): void {
   if (signal === undefined) return;
@@ -175,6 +184,7 @@ export async function sendFileVia(call: TokenCaller, defaultSt: number, source: 
     input.destroy();
     throw new RpcxError(ErrorCode.INVALID_ARGUMENT, `sendFile: bad fileSize ${size}`);
   }
+  const started = performance.now();
   let socket: Socket;
   try {
     const reply = await token(call, 'TransferFile', transferArgsValue(name, size, toMetadataMap(options.metadata), st), st, options);
@@ -188,9 +198,11 @@ export async function sendFileVia(call: TokenCaller, defaultSt: number, source: 
     let settled = false;
     let peerClosed = false;
     const signal = options.signal;
+    const timer = deadlineTimer(options.timeoutMs, started, () => finish(new RpcxError(ErrorCode.TIMEOUT, `sendFile: not done within ${options.timeoutMs} ms (${sent} of ${size} bytes sent)`)));
     const finish = (err: RpcxError | undefined): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       input.destroy();
       if (err !== undefined) {
@@ -244,6 +256,7 @@ export async function sendFileVia(call: TokenCaller, defaultSt: number, source: 
  */
 export async function downloadFileVia(call: TokenCaller, defaultSt: number, name: string, destination: string | Writable, options: DownloadFileOptions = {}): Promise<number> {
   const st = options.serializeType ?? defaultSt;
+  const started = performance.now();
   const reply = await token(call, 'DownloadFile', downloadArgsValue(name, toMetadataMap(options.metadata), st), st, options);
   const socket = await dialWithToken(reply, options);
   const out = typeof destination === 'string' ? createWriteStream(destination) : destination;
@@ -251,9 +264,11 @@ export async function downloadFileVia(call: TokenCaller, defaultSt: number, name
     let got = 0;
     let settled = false;
     const signal = options.signal;
+    const timer = deadlineTimer(options.timeoutMs, started, () => finish(new RpcxError(ErrorCode.TIMEOUT, `downloadFile: not done within ${options.timeoutMs} ms (${got} bytes received)`)));
     const finish = (err: RpcxError | undefined): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       if (err !== undefined) {
