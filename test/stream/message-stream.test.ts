@@ -9,13 +9,15 @@ import { SerializeType } from '../../src/protocol/index.js';
 import { startGoServer, type GoServer } from '../support/go-server.js';
 import { requireGo } from '../support/go.js';
 import { goReady } from '../support/tg.js';
-import { content, startTsStreamServer, type Payload, type RouteNote, type TsStreamServer } from './support.js';
+import { content, startTsStreamServer, type Payload, type RouteNote } from './support.js';
 
 interface Peer {
   key: string;
   /** Resolves once a server Endless handler has ended because its caller went away (count > before). */
   endlessEnded(before: number): Promise<void>;
   endlessEndedCount(): Promise<number>;
+  /** Messages the running Endless handler has written so far. */
+  endlessSent(): Promise<number>;
 }
 
 const note = (lat: number, lng: number, msg: string): RouteNote => ({ Location: { Latitude: lat, Longitude: lng }, Message: msg });
@@ -165,10 +167,9 @@ function suite(dir: 'TG' | 'TT', start: () => Promise<{ peer: Peer; stop: () => 
       const grown = process.memoryUsage().arrayBuffers - base;
       // Without backpressure the 80 MiB would pile up here; socket buffers hold a few MiB.
       assert.ok(grown < 16 * 1024 * 1024, `buffered ${grown} bytes while stalled`);
-      if (dir === 'TT') {
-        // The writer was held back too, not just our buffers.
-        assert.ok(tsStats!.endlessSent < M / 4, `server wrote ${tsStats!.endlessSent} of ${M} while the reader stalled`);
-      }
+      // The writer was held back too, not just our buffers.
+      const written = await peer.endlessSent();
+      assert.ok(written < M / 4, `server wrote ${written} of ${M} while the reader stalled`);
       let n = 1;
       for (let r = await it.next(); r.done !== true; r = await it.next()) {
         assert.equal(Number(r.value.N), n++, 'in order, nothing lost');
@@ -179,16 +180,16 @@ function suite(dir: 'TG' | 'TT', start: () => Promise<{ peer: Peer; stop: () => 
   });
 }
 
-let tsStats: TsStreamServer['stats'] | undefined;
-
 suite('TG', async () => {
   const go: GoServer = await startGoServer(['-stream']);
   const probe = new Client(go.address);
-  const count = async (): Promise<number> => Number((await probe.call<{ EndlessEnded: number | bigint }>('StreamProbe', 'Stats', {})).EndlessEnded);
+  const stats = (): Promise<{ EndlessEnded: number | bigint; EndlessSent: number | bigint }> => probe.call('StreamProbe', 'Stats', {});
+  const count = async (): Promise<number> => Number((await stats()).EndlessEnded);
   return {
     peer: {
       key: go.address,
       endlessEndedCount: count,
+      endlessSent: async () => Number((await stats()).EndlessSent),
       endlessEnded: (before) => waitFor('the Go Endless handler to end', async () => (await count()) > before),
     },
     stop: async () => {
@@ -200,11 +201,11 @@ suite('TG', async () => {
 
 suite('TT', async () => {
   const ts = await startTsStreamServer();
-  tsStats = ts.stats;
   return {
     peer: {
       key: ts.key,
       endlessEndedCount: async () => ts.stats.endlessEnded,
+      endlessSent: async () => ts.stats.endlessSent,
       endlessEnded: (before) => (ts.stats.endlessEnded > before ? Promise.resolve() : new Promise<void>((r) => ts.stats.endlessEndedWaiters.push(r))),
     },
     stop: () => ts.server.close(),

@@ -370,6 +370,7 @@ func endless(c *Conn) error {
 	data := Content(int(req.Size))
 	var i int64
 	for req.Count == 0 || i < req.Count {
+		Global.EndlessSent.Store(i) // live: the backpressure case reads it while its reader stalls
 		if err := c.Send(&Payload{N: i, Data: data}); err != nil {
 			Global.EndlessSent.Store(i)
 			Global.EndlessEnded.Add(1)
