@@ -23,9 +23,12 @@ export {
 } from './service.js';
 export { dialTarget, type StreamOptions, type SendFileOptions, type DownloadFileOptions, type TransferProgress } from './client.js';
 export { socketTransport, type Transport } from './transport.js';
+export { memoryTransportPair } from './memory-transport.js';
 export { StreamMetaKey } from './message-stream.js';
 export {
   streamRouter,
+  serveTransport,
+  messageStreamOver,
   type OpenStreamOptions,
   type MessageStream,
   type MessageStreamHandler,

@@ -159,33 +159,53 @@ function notFound(path: string, method: string, routes: MessageStreamRoutes): st
  */
 export function streamRouter(routes: MessageStreamRoutes, options: StreamRouterOptions): StreamHandler {
   return (stream: Duplex, args: StreamServiceArgs, info: StreamConnectionInfo) => {
-    const path = args.meta.get(StreamMetaKey.Path);
-    if (path === undefined) {
+    if (!args.meta.has(StreamMetaKey.Path)) {
       if (options.fallback !== undefined) return options.fallback(stream, args, info);
       stream.destroy();
       return;
     }
-    const method = args.meta.get(StreamMetaKey.Method) ?? '';
-    const stText = args.meta.get(StreamMetaKey.Serialize);
-    const st = stText === undefined ? SerializeType.MsgPack : Number(stText);
-    const transport = socketTransport(stream);
-    const codec = Number.isInteger(st) ? options.codecs.find(st) : undefined;
-    const route = Object.hasOwn(routes, path) && Object.hasOwn(routes[path]!, method) ? routes[path]![method]! : undefined;
-    const fallbackCodec: Codec = codec ?? { serializeType: Number.isInteger(st) && st >= 0 && st < 16 ? st : 0, name: 'none', encode: () => new Uint8Array(0), decode: () => undefined };
-    const r = typeof route === 'function' ? { handler: route } : route;
-    const ch = new MessageChannel<unknown, unknown>(transport, 'server', path, method, fallbackCodec, {
-      ...(options.maxMessageLength === undefined ? {} : { maxMessageLength: options.maxMessageLength }),
-      sendType: r?.sendType,
-      receiveType: r?.receiveType,
-    });
-    if (codec === undefined) return serveError(ch, `can not find codec for ${stText}`);
-    if (r === undefined) return serveError(ch, notFound(path, method, routes));
-    const metadata = new Map(args.meta);
-    metadata.delete(StreamMetaKey.Path);
-    metadata.delete(StreamMetaKey.Method);
-    metadata.delete(StreamMetaKey.Serialize);
-    return serve(ch, r.handler, { servicePath: path, serviceMethod: method, metadata, remoteAddress: info.remoteAddress });
+    return serveTransport(socketTransport(stream), args.meta, routes, options, info.remoteAddress);
   };
+}
+
+/**
+ * Serves one message stream over any {@link Transport} (the seam: a socket, or an in-memory
+ * pair): `meta` is the `Stream` call's Meta, naming the route. Resolves when the stream is over.
+ */
+export function serveTransport(transport: Transport, meta: ReadonlyMap<string, string>, routes: MessageStreamRoutes, options: StreamRouterOptions, remoteAddress = transport.remoteAddress): Promise<void> {
+  const path = meta.get(StreamMetaKey.Path) ?? '';
+  const method = meta.get(StreamMetaKey.Method) ?? '';
+  const stText = meta.get(StreamMetaKey.Serialize);
+  const st = stText === undefined ? SerializeType.MsgPack : Number(stText);
+  const codec = Number.isInteger(st) ? options.codecs.find(st) : undefined;
+  const route = Object.hasOwn(routes, path) && Object.hasOwn(routes[path]!, method) ? routes[path]![method]! : undefined;
+  const fallbackCodec: Codec = codec ?? { serializeType: Number.isInteger(st) && st >= 0 && st < 16 ? st : 0, name: 'none', encode: () => new Uint8Array(0), decode: () => undefined };
+  const r = typeof route === 'function' ? { handler: route } : route;
+  const ch = new MessageChannel<unknown, unknown>(transport, 'server', path, method, fallbackCodec, {
+    ...(options.maxMessageLength === undefined ? {} : { maxMessageLength: options.maxMessageLength }),
+    sendType: r?.sendType,
+    receiveType: r?.receiveType,
+  });
+  if (codec === undefined) return serveError(ch, `can not find codec for ${stText}`);
+  if (r === undefined) return serveError(ch, notFound(path, method, routes));
+  const metadata = new Map(meta);
+  metadata.delete(StreamMetaKey.Path);
+  metadata.delete(StreamMetaKey.Method);
+  metadata.delete(StreamMetaKey.Serialize);
+  return serve(ch, r.handler, { servicePath: path, serviceMethod: method, metadata, remoteAddress });
+}
+
+/**
+ * A caller's message stream over any {@link Transport} whose peer serves `servicePath.method`
+ * (for in-memory pairs and other transports; `openStream` does this over the side connection).
+ */
+export function messageStreamOver<Req, Res>(transport: Transport, servicePath: string, method: string, codec: Codec, options: Pick<OpenStreamOptions, 'signal' | 'maxMessageLength' | 'sendType' | 'receiveType'> = {}): MessageStream<Req, Res> {
+  const ch = new MessageChannel<Req, Res>(transport, 'client', servicePath, method, codec, {
+    ...(options.maxMessageLength === undefined ? {} : { maxMessageLength: options.maxMessageLength }),
+    sendType: options.sendType,
+    receiveType: options.receiveType,
+  });
+  return toMessageStream(ch, options.signal);
 }
 
 /** Sends `text` as the stream's error, then waits for the caller's half-close and closes. */
