@@ -110,6 +110,63 @@ describe('TT stream_token_rejected', () => {
   });
 });
 
+describe('side listener limits and lifecycle', () => {
+  test('past maxPendingTokens the oldest token is dropped (Go: the LRU of waitNum)', async () => {
+    const { createServer } = await import('../../src/server/index.js');
+    const s = createServer();
+    const svc = await s.enableStreamService((d) => {
+      d.end('hi');
+    }, { maxPendingTokens: 2 });
+    const cl = new Client(await s.serve('tcp', '127.0.0.1:0'));
+    try {
+      const t1 = await getToken(cl);
+      const t2 = await getToken(cl);
+      const t3 = await getToken(cl);
+      assert.equal(svc.pendingTokens, 2);
+      assert.equal((await rawSide(t1.addr, t1.token).closed).length, 0, 'the oldest was dropped');
+      assert.equal((await rawSide(t2.addr, t2.token).closed).toString(), 'hi');
+      assert.equal((await rawSide(t3.addr, t3.token).closed).toString(), 'hi');
+      assert.equal(svc.pendingTokens, 0);
+    } finally {
+      await cl.close();
+      await s.close();
+    }
+  });
+
+  test('server.close() ends open side connections and stops the side listener', async () => {
+    const { createServer } = await import('../../src/server/index.js');
+    const s = createServer();
+    let handlerSawClose!: () => void;
+    const sawClose = new Promise<void>((r) => (handlerSawClose = r));
+    let handlerRan!: () => void;
+    const running = new Promise<void>((r) => (handlerRan = r));
+    const svc = await s.enableStreamService((d) => {
+      d.on('close', () => handlerSawClose());
+      handlerRan();
+    });
+    const cl = new Client(await s.serve('tcp', '127.0.0.1:0'));
+    const d = await cl.stream();
+    d.on('error', () => undefined);
+    d.on('end', () => d.end()); // half-open capable: the server's FIN alone does not close it
+    d.resume();
+    const ended = new Promise<void>((r) => d.on('close', () => r()));
+    await running; // the token was read and the handler has the connection
+    await cl.close();
+    await s.close();
+    await Promise.all([sawClose, ended]);
+    const { host, port } = dialTarget(svc.address);
+    const { connect: c2 } = await import('node:net');
+    await new Promise<void>((resolve) => {
+      const sock = c2({ host, port });
+      sock.on('error', (e: NodeJS.ErrnoException) => {
+        assert.equal(e.code, 'ECONNREFUSED');
+        resolve();
+      });
+      sock.on('connect', () => assert.fail('side listener still accepting'));
+    });
+  });
+});
+
 describe('stream wire shapes (Go share/share.go)', () => {
   test('MsgPack args use Go field names, every field present, Meta nil as c0, FileSize as d3', () => {
     assert.equal(hex(mp.encode(streamArgsValue(undefined, SerializeType.MsgPack))), '81a44d657461c0');
