@@ -35,14 +35,17 @@ export function socketTransport(socket: Duplex & { remoteAddress?: string | unde
     if (socket.destroyed) return resolve(failure);
     socket.once('close', () => resolve(failure));
   });
+  let nodeIt: AsyncIterator<Uint8Array> | undefined;
   const gone = (): RpcxError => failure ?? new RpcxError(ErrorCode.CONNECTION, `stream ${label} is closed`);
   return {
     remoteAddress: label,
     closed,
     [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-      // destroyOnReturn false: Readable's own iterator destroys the socket at the peer's FIN,
-      // and a half-open stream must go on writing after it.
-      const it = socket.iterator({ destroyOnReturn: false }) as AsyncIterator<Uint8Array>;
+      // One reader over the socket for the transport's life: a later iterator goes on where an
+      // earlier one stopped. destroyOnReturn false: Readable's own iterator destroys the socket at
+      // the peer's FIN, and a half-open stream must go on writing after it.
+      nodeIt ??= socket.iterator({ destroyOnReturn: false }) as AsyncIterator<Uint8Array>;
+      const it = nodeIt;
       return {
         next: async () => {
           try {
@@ -52,7 +55,7 @@ export function socketTransport(socket: Duplex & { remoteAddress?: string | unde
           }
         },
         return: async () => {
-          // Stop reading without destroying the socket (Readable's iterator would destroy it).
+          // Stop this loop without touching the socket.
           return { done: true, value: undefined };
         },
       };
