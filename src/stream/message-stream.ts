@@ -8,6 +8,7 @@ import type { Codec, CodecOptions } from '../codec/types.js';
 import { MessageStatusType, MessageType, MetaKey, CompressType } from '../protocol/constants.js';
 import { encodeMessage, type Message } from '../protocol/message.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
+import { defaultCompressors } from '../node/gzip.js';
 import type { Transport } from './transport.js';
 
 /** Meta keys of the `Stream` call that opens a message stream (the Go peers use the same). */
@@ -131,7 +132,8 @@ export class MessageChannel<Out, In> implements AsyncIterable<In> {
   async *[Symbol.asyncIterator](): AsyncIterator<In> {
     if (this.#iterated) throw new RpcxError(ErrorCode.INVALID_ARGUMENT, 'a message stream can be iterated once');
     this.#iterated = true;
-    const decoder = new FrameDecoder({ maxMessageLength: this.#options.maxMessageLength ?? 64 * 1024 * 1024 });
+    // A Go peer may gzip a frame (Message.SetCompressType): read it; this side never compresses.
+    const decoder = new FrameDecoder({ maxMessageLength: this.#options.maxMessageLength ?? 64 * 1024 * 1024, compressors: defaultCompressors });
     const co: CodecOptions | undefined = this.#options.receiveType === undefined ? undefined : { type: this.#options.receiveType };
     try {
       for await (const chunk of this.#transport) {

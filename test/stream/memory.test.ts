@@ -215,4 +215,19 @@ describe('message streams over the in-memory transport', () => {
     await bad.end();
     await assert.rejects(bad[Symbol.asyncIterator]().next(), (e: unknown) => e instanceof ServiceError && e.message === 'can not find codec for 9');
   });
+
+  test('a gzipped frame from a Go peer (SetCompressType(Gzip)) is read', async () => {
+    const { encodeMessage, createMessage, MessageType: MT, CompressType } = await import('../../src/protocol/index.js');
+    const { defaultCompressors } = await import('../../src/node/gzip.js');
+    const [a, b] = memoryTransportPair();
+    const s = messageStreamOver<unknown, string>(a, 'G', 'Z', msgpack);
+    const big = 'z'.repeat(5000);
+    const frame = encodeMessage(createMessage({ messageType: MT.Response, compressType: CompressType.Gzip, serializeType: 3, servicePath: 'G', serviceMethod: 'Z', payload: msgpack.encode(big) }), { compressors: defaultCompressors });
+    assert.ok(frame.length < 1000, 'really compressed');
+    await b.send(frame);
+    await b.closeWrite();
+    const got: string[] = [];
+    for await (const v of s) got.push(v);
+    assert.deepEqual(got, [big]);
+  });
 });
