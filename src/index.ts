@@ -12,3 +12,4 @@ export * from './codec/index.js';
 export { gzipCompressor, defaultCompressors } from './node/gzip.js';
 export * from './server/index.js';
 export * from './client/index.js';
+export * from './stream/index.js';

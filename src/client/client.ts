@@ -1,5 +1,6 @@
 import createDebug from 'debug';
 import type { Socket } from 'node:net';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import { RpcxError, ErrorCode, ServiceError } from '../errors.js';
 import { defaultCodecRegistry, type CodecRegistry } from '../codec/registry.js';
 import type { CodecOptions } from '../codec/types.js';
@@ -25,6 +26,9 @@ import { FrameConnection } from '../node/frame-connection.js';
 import { AsyncQueue } from './async-queue.js';
 import { PushStream, type PushPolicy } from './push-stream.js';
 import { abortError, callTimeoutMs } from './deadline.js';
+import { downloadFileVia, openByteStream, sendFileVia, type DownloadFileOptions, type SendFileOptions, type StreamOptions } from '../stream/client.js';
+import { FILE_TRANSFER_SERVICE_NAME, STREAM_SERVICE_NAME } from '../stream/wire.js';
+import { openMessageStream, type MessageStream, type OpenStreamOptions } from '../stream/messages.js';
 import { PendingTable } from './pending-table.js';
 
 const log = createDebug('rpcx:client');
@@ -237,6 +241,26 @@ export class Client {
     this.maxPending = options.maxPendingCalls ?? 100_000;
     this.pushes = new PushStream<Message>(options.pushBufferSize ?? 1024, options.pushPolicy ?? 'drop');
     this.pushes.onResume = () => this.resumePushes();
+  }
+
+  /** Go `XClient.Stream` on `_streamservice`: a raw byte stream to the server as a half-open Duplex (src/stream/client.ts). */
+  stream(metadata?: MetadataInit, options?: StreamOptions): Promise<Duplex> {
+    return openByteStream((m, a, o) => this.call(STREAM_SERVICE_NAME, m, a, o), this.serializeType, metadata, options);
+  }
+
+  /** Go `XClient.SendFile` on `_filetransfer`: uploads a file (a path, or a Readable with `fileName`/`fileSize`); resolves with the bytes sent. */
+  sendFile(source: string | Readable, options?: SendFileOptions): Promise<number> {
+    return sendFileVia((m, a, o) => this.call(FILE_TRANSFER_SERVICE_NAME, m, a, o), this.serializeType, source, options);
+  }
+
+  /** Go `XClient.DownloadFile` on `_filetransfer`: downloads `name` into a path or Writable; resolves with the bytes received. */
+  downloadFile(name: string, destination: string | Writable, options?: DownloadFileOptions): Promise<number> {
+    return downloadFileVia((m, a, o) => this.call(FILE_TRANSFER_SERVICE_NAME, m, a, o), this.serializeType, name, destination, options);
+  }
+
+  /** A message stream to the stream handler `servicePath.method` (gRPC Send/Recv/CloseSend; see docs/streams.md). */
+  openStream<Req = unknown, Res = unknown>(servicePath: string, method: string, options?: OpenStreamOptions): Promise<MessageStream<Req, Res>> {
+    return openMessageStream((m, a, o) => this.call(STREAM_SERVICE_NAME, m, a, o), this.serializeType, this.codecs, servicePath, method, options);
   }
 
   /** Creates a client and connects it. */

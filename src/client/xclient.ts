@@ -1,9 +1,14 @@
 import createDebug from 'debug';
 import { RpcxError, ErrorCode, ServiceError } from '../errors.js';
-import { MetaKey, toMetadataMap, type Message } from '../protocol/index.js';
+import { MetaKey, toMetadataMap, type Message, type MetadataInit } from '../protocol/index.js';
 import { Client, type CallOptions, type CallResult, type ClientOptions, type RawResult } from './client.js';
 import { PushStream } from './push-stream.js';
 import { abortError, callTimeoutMs } from './deadline.js';
+import type { Duplex, Readable, Writable } from 'node:stream';
+import { SerializeType } from '../protocol/constants.js';
+import { openMessageStream, type MessageStream, type OpenStreamOptions } from '../stream/messages.js';
+import { defaultCodecRegistry } from '../codec/registry.js';
+import { downloadFileVia, openByteStream, sendFileVia, type DownloadFileOptions, type SendFileOptions, type StreamOptions, type TokenCaller } from '../stream/client.js';
 import { BREAKER_OPEN, type Breaker } from './breaker.js';
 import type { KVPair, ServiceDiscovery } from './discovery.js';
 import { FailMode, SelectMode } from './fail-mode.js';
@@ -293,6 +298,34 @@ export class XClient {
   async callWithMetadata<T = unknown>(serviceMethod: string, args: unknown, options: XCallOptions = {}): Promise<CallResult<T>> {
     return (await this.invoke(serviceMethod, args, options, true)) as CallResult<T>;
   }
+
+  /**
+   * Go `XClient.Stream`: calls `Stream` on this XClient's service path (`_streamservice`, as in
+   * Go), dials the returned address and resolves with the raw byte stream as a half-open Duplex.
+   */
+  stream(metadata?: MetadataInit, options?: StreamOptions): Promise<Duplex> {
+    return openByteStream(this.tokenCaller, this.options.serializeType ?? SerializeType.MsgPack, metadata, options);
+  }
+
+  /** Go `XClient.SendFile`: `TransferFile` on this service path (`_filetransfer`); resolves with the bytes sent. */
+  sendFile(source: string | Readable, options?: SendFileOptions): Promise<number> {
+    return sendFileVia(this.tokenCaller, this.options.serializeType ?? SerializeType.MsgPack, source, options);
+  }
+
+  /** Go `XClient.DownloadFile`: `DownloadFile` on this service path (`_filetransfer`); resolves with the bytes received. */
+  downloadFile(name: string, destination: string | Writable, options?: DownloadFileOptions): Promise<number> {
+    return downloadFileVia(this.tokenCaller, this.options.serializeType ?? SerializeType.MsgPack, name, destination, options);
+  }
+
+  /**
+   * A message stream to the stream handler `servicePath.method`, opened through `Stream` on this
+   * XClient's service path (`_streamservice`), so it follows the selector and fail mode.
+   */
+  openStream<Req = unknown, Res = unknown>(servicePath: string, method: string, options?: OpenStreamOptions): Promise<MessageStream<Req, Res>> {
+    return openMessageStream(this.tokenCaller, this.options.serializeType ?? SerializeType.MsgPack, this.options.codecs ?? defaultCodecRegistry(), servicePath, method, options);
+  }
+
+  private readonly tokenCaller: TokenCaller = (m, a, o) => this.call(m, a, o);
 
   /**
    * Sends a oneway request to one selected server (Go: `XClient.Oneshot`): no reply, no fail
@@ -678,13 +711,13 @@ export class XClient {
  * `server`).
  */
 export class BidirectionalXClient extends XClient {
-  private readonly stream: PushStream<Message>;
+  private readonly pushStream: PushStream<Message>;
 
   constructor(servicePath: string, options: XClientOptions) {
     // The per-connection Clients hand every push to `pump` losslessly (`block`: a Client pauses its
     // socket rather than drop while the pump waits); the merged stream applies the caller's policy.
     super(servicePath, { ...options, pushPolicy: 'block' });
-    this.stream = new PushStream<Message>(options.pushBufferSize ?? 1024, options.pushPolicy ?? 'drop');
+    this.pushStream = new PushStream<Message>(options.pushBufferSize ?? 1024, options.pushPolicy ?? 'drop');
   }
 
   /**
@@ -692,22 +725,22 @@ export class BidirectionalXClient extends XClient {
    * attaches the consumer: until then pushes are discarded (see {@link Client.messages}).
    */
   messages(): AsyncIterable<Message> {
-    return this.stream.iterable;
+    return this.pushStream.iterable;
   }
 
   /** Pushes from every server to a callback instead; an exception it throws is logged and swallowed. */
   onMessage(cb: (msg: Message) => void): void {
-    this.stream.setCallback(cb, this.servicePath);
+    this.pushStream.setCallback(cb, this.servicePath);
   }
 
   /** Pushes not delivered: discarded for want of a consumer plus dropped on overflow under `drop`. */
   get droppedMessages(): number {
-    return this.stream.discardedCount + this.stream.overflowCount;
+    return this.pushStream.discardedCount + this.pushStream.overflowCount;
   }
 
   /** Pushes discarded because no consumer was attached; included in {@link droppedMessages}. */
   get discardedMessages(): number {
-    return this.stream.discardedCount;
+    return this.pushStream.discardedCount;
   }
 
   protected override onClientCreated(client: Client): void {
@@ -715,7 +748,7 @@ export class BidirectionalXClient extends XClient {
   }
 
   protected override onClosed(): void {
-    this.stream.end();
+    this.pushStream.end();
   }
 
   /**
@@ -724,8 +757,8 @@ export class BidirectionalXClient extends XClient {
    */
   private async pump(client: Client): Promise<void> {
     for await (const msg of client.messages()) {
-      while (this.stream.mustWait) await this.stream.whenResumed();
-      if (this.stream.offer(msg) === 'closed') return;
+      while (this.pushStream.mustWait) await this.pushStream.whenResumed();
+      if (this.pushStream.offer(msg) === 'closed') return;
     }
   }
 }

@@ -12,6 +12,7 @@ import { ServerConnection, type ConnectionLimits } from './connection.js';
 import { Dispatcher, type AuthFunc } from './dispatch.js';
 import { listen, type Listener, type ServeNetwork } from './listen.js';
 import { PluginContainer, type ServerPlugin } from './plugins.js';
+import { enableFileTransfer, enableStreamService, type FileTransferOptions, type SideService, type StreamHandler, type StreamServiceOptions } from '../stream/service.js';
 import { ServiceRegistry, type Handler, type RawHandler, type RegisterFunctionOptions, type RegisterOptions } from './registry.js';
 import type { BroadcastResult, ServerHandle } from './types.js';
 
@@ -196,6 +197,16 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
   /** Adds a raw handler, consulted before services and functions (Go: `AddHandler`). */
   addHandler(servicePath: string, serviceMethod: string, handler: RawHandler): void {
     this.registry.addHandler(servicePath, serviceMethod, handler);
+  }
+
+  /** Go `EnableStreamService`: a token RPC plus a side listener whose connections go to `handler` (see src/stream/service.ts). */
+  enableStreamService(handler: StreamHandler, options?: StreamServiceOptions): Promise<SideService> {
+    return enableStreamService(this, handler, options);
+  }
+
+  /** Go `EnableFileTransfer`: `TransferFile`/`DownloadFile` token RPCs plus a side listener (see src/stream/service.ts). */
+  enableFileTransfer(options?: FileTransferOptions): Promise<SideService> {
+    return enableFileTransfer(this, options);
   }
 
   /** The bound address as `network@host:port` (`tcp@127.0.0.1:8972`), once `serve` resolved. */

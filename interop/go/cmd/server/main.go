@@ -32,6 +32,7 @@ type config struct {
 	rateLimit        float64
 	shutdownTimeout  time.Duration
 	logLevel         string
+	streams          streamFlags
 }
 
 func parseFlags(args []string) (*config, error) {
@@ -49,6 +50,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.Float64Var(&c.rateLimit, "rate-limit", 0, "allow this many requests per second per server (token bucket, burst = max(1, rate)); 0 = off")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "graceful shutdown limit on SIGTERM/SIGINT")
 	fs.StringVar(&c.logLevel, "log-level", "error", "stderr log level: debug | info | warn | error")
+	c.streams.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -115,6 +117,9 @@ func run(ctx context.Context, c *config, out io.Writer) error {
 		srv.Plugins.Add(newRateLimitPlugin(c.rateLimit))
 	}
 	if _, err := services.Register(srv); err != nil {
+		return err
+	}
+	if err := c.streams.enable(srv); err != nil {
 		return err
 	}
 

@@ -1,0 +1,94 @@
+// Command streambench measures stream throughput as a Go rpcx client against a server with
+// the stream service (the Go peer `server -stream`, or the TS bench server): bytes through
+// XClient.Stream to the echo handler, and message-stream messages/s from Example.Endless. It
+// prints one JSON line per run: {"mode":"bytes","size":16777216,"ms":...,"mbps":...}.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/smallnest/rpcx/client"
+	rlog "github.com/smallnest/rpcx/log"
+	"github.com/smallnest/rpcx/protocol"
+	"github.com/smallnest/rpcx/share"
+
+	"github.com/rpcx-node/interop/internal/streams"
+)
+
+func main() {
+	addr := flag.String("addr", "", "server key tcp@host:port")
+	mode := flag.String("mode", "bytes", "bytes | msgs")
+	size := flag.Int("size", 16<<20, "bytes: bytes each way; msgs: message payload size")
+	count := flag.Int("count", 100000, "msgs: messages")
+	runs := flag.Int("runs", 3, "runs")
+	flag.Parse()
+	rlog.SetDummyLogger()
+	d, err := client.NewPeer2PeerDiscovery(*addr, "")
+	if err != nil {
+		fail(err)
+	}
+	opt := client.DefaultOption
+	x := client.NewXClient(share.StreamServiceName, client.Failfast, client.RandomSelect, d, opt)
+	defer x.Close()
+	data := streams.Content(*size)
+	enc := json.NewEncoder(os.Stdout)
+	for r := 0; r < *runs; r++ {
+		start := time.Now()
+		switch *mode {
+		case "bytes":
+			conn, err := x.Stream(context.Background(), nil)
+			if err != nil {
+				fail(err)
+			}
+			go func() {
+				_, _ = conn.Write(data)
+				_ = conn.(*net.TCPConn).CloseWrite()
+			}()
+			n, err := io.Copy(io.Discard, conn)
+			if err != nil || n != int64(len(data))+8 {
+				fail(fmt.Errorf("echo: %d bytes, %v", n, err))
+			}
+			_ = conn.Close()
+			el := time.Since(start)
+			_ = enc.Encode(map[string]any{"mode": "bytes", "size": *size, "ms": el.Seconds() * 1000, "mbps": float64(*size) / (1 << 20) / el.Seconds()})
+		case "msgs":
+			c, err := streams.Open(context.Background(), x, "Example", "Endless", protocol.MsgPack, nil)
+			if err != nil {
+				fail(err)
+			}
+			if err := c.Send(&struct{ Count, Size int64 }{int64(*count), int64(*size)}); err != nil {
+				fail(err)
+			}
+			_ = c.CloseSend()
+			var p streams.Payload
+			n := 0
+			for {
+				if err := c.Recv(&p); err != nil {
+					if err == io.EOF {
+						break
+					}
+					fail(err)
+				}
+				n++
+			}
+			_ = c.Close()
+			if n != *count {
+				fail(fmt.Errorf("got %d messages, want %d", n, *count))
+			}
+			el := time.Since(start)
+			_ = enc.Encode(map[string]any{"mode": "msgs", "size": *size, "count": *count, "ms": el.Seconds() * 1000, "msgsPerSec": float64(*count) / el.Seconds()})
+		}
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "streambench:", err)
+	os.Exit(1)
+}
