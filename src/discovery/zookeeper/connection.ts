@@ -154,6 +154,18 @@ export class ZooKeeperConnection extends EventEmitter<ConnectionEvents> {
     });
   }
 
+  /**
+   * Called when an operation got no answer while the client counts as connected: the
+   * connection is dead without a FIN (node-zookeeper-client has no read timeout of its own),
+   * so its socket is dropped and the client reconnects — and learns if its session expired.
+   */
+  stalled(err: unknown): void {
+    if (this.#closed || !(err instanceof RpcxError) || err.code !== ErrorCode.TIMEOUT || !this.connected) return;
+    const socket = (this.#client as unknown as { connectionManager?: { socket?: { destroy(): void } } }).connectionManager?.socket;
+    discoveryLog('zookeeper: no answer on a connected session: reconnecting');
+    socket?.destroy();
+  }
+
   /** Closes the client if this connection created it; wakes every waiter with `CANCELLED`. */
   close(): void {
     if (this.#closed) return;

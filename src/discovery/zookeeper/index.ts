@@ -139,6 +139,16 @@ export class ZooKeeperRegisterPlugin extends RegistryPlugin {
     return this.#conn.ready(this.#opMs);
   }
 
+  /** Runs `op`; a time-out on a connected session makes the client reconnect. */
+  async #guard(op: () => Promise<void>): Promise<void> {
+    try {
+      await op();
+    } catch (err) {
+      this.#conn?.stalled(err);
+      throw err;
+    }
+  }
+
   /** Go: `kv.Put(dir, data, IsDir)` — creates missing ancestors (empty data) and sets the data of `dir`. */
   async #ensureDir(c: Client, dir: string, data: string): Promise<void> {
     if (this.#dirs.has(dir)) return;
@@ -161,7 +171,11 @@ export class ZooKeeperRegisterPlugin extends RegistryPlugin {
   }
 
   /** Go `Register`: parents, then delete + create the node (here one transaction when it exists). */
-  protected async writeEntry(service: string, metadata: string): Promise<void> {
+  protected writeEntry(service: string, metadata: string): Promise<void> {
+    return this.#guard(() => this.#write(service, metadata));
+  }
+
+  async #write(service: string, metadata: string): Promise<void> {
     const c = await this.#client();
     const base = zkPath(this.basePath);
     await this.#ensureDir(c, base, 'rpcx_path');
@@ -194,7 +208,11 @@ export class ZooKeeperRegisterPlugin extends RegistryPlugin {
   }
 
   /** A tick (Go: `Get`, then `Put` when missing or `Set` when present). */
-  protected override async refreshEntry(service: string, metadata: string): Promise<void> {
+  protected override refreshEntry(service: string, metadata: string): Promise<void> {
+    return this.#guard(() => this.#refresh(service, metadata));
+  }
+
+  async #refresh(service: string, metadata: string): Promise<void> {
     const c = await this.#client();
     const node = this.entryNode(service);
     let cur;
@@ -203,23 +221,25 @@ export class ZooKeeperRegisterPlugin extends RegistryPlugin {
     } catch (err) {
       if (zkErrorCode(err) !== NO_NODE) throw err;
       discoveryLog('%s: %s missing: re-creating', this.name, node);
-      return this.writeEntry(service, metadata);
+      return this.#write(service, metadata);
     }
     const ours = this.updateIntervalMs <= 0 || cur.stat.ephemeralOwner.equals(c.getSessionId());
     if (!ours || cur.data.toString('utf8') !== metadata) {
       discoveryLog('%s: %s %s: replacing', this.name, node, ours ? 'changed by someone else' : 'owned by another session');
-      return this.writeEntry(service, metadata);
+      return this.#write(service, metadata);
     }
     await setData(c, node, cur.data, this.#opMs);
   }
 
-  protected async removeEntry(service: string): Promise<void> {
-    const c = await this.#client();
-    try {
-      await remove(c, this.entryNode(service), this.#opMs);
-    } catch (err) {
-      if (zkErrorCode(err) !== NO_NODE) throw err;
-    }
+  protected removeEntry(service: string): Promise<void> {
+    return this.#guard(async () => {
+      const c = await this.#client();
+      try {
+        await remove(c, this.entryNode(service), this.#opMs);
+      } catch (err) {
+        if (zkErrorCode(err) !== NO_NODE) throw err;
+      }
+    });
   }
 
   protected async disconnect(): Promise<void> {
@@ -347,6 +367,7 @@ export class ZookeeperDiscovery extends RegistryDiscovery {
         this.#backoff.reset();
       } catch (err) {
         if (signal.aborted) return;
+        this.#shared.value.stalled(err);
         this.#full = true;
         const ms = this.#backoff.next();
         discoveryLog('%s: read failed (%s); again in %d ms', this.#dir, err instanceof Error ? err.message : String(err), ms);
