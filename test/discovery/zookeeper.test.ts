@@ -15,7 +15,7 @@ import { ZooKeeperRegisterPlugin, ZookeeperDiscovery } from '../../src/discovery
 import { createServer, type RpcxServer } from '../../src/server/index.js';
 import { goBinary, goDir, repoRoot, requireGo } from '../support/go.js';
 import { waitFor } from '../support/system-server.js';
-import { connectClient, readAcl, readChildren, readNode, startZooKeeper, writeData, type ZooKeeperServer } from '../support/zookeeper.js';
+import { connectClient, createNode, readAcl, readChildren, readNode, startZooKeeper, writeData, type ZooKeeperServer } from '../support/zookeeper.js';
 
 // ---------- the one ZooKeeper of this file ----------
 
@@ -348,10 +348,35 @@ test('TT registry_zk_discover', async (t) => {
   cleanup(() => clone.close());
   assert.equal(clone.connection, d.connection);
   assert.deepEqual(await clone.getServices(), []);
-  // A server added later is seen (within 1 s).
+  // ... and follows the creation of its (missing) service folder.
+  const cloneLists: number[] = [];
+  void (async () => {
+    for await (const list of clone.watch()) cloneLists.push(list.length);
+  })();
+  a.server.register(
+    new (class Nothing {
+      Name(): { Name: string } {
+        return { Name: 'ts1' };
+      }
+    })(),
+    { name: 'Nothing', metadata: 'x=1' },
+  );
+  await waitFor(async () => (await clone.getServices()).length === 1, 'clone sees /zk56tt/Nothing/<ts1>', 2000, 10);
+  assert.deepEqual(await clone.getServices(), [{ key: a.key, value: 'x=1' }]);
+  // A discovery on a client the caller owns; closing it leaves that client open.
+  const c = await zkReader(s);
+  const owned = new ZookeeperDiscovery('/zk56tt', 'Who', c);
+  assert.deepEqual((await owned.getServices()).map((p) => p.key).sort(), [a.key, b.key].sort());
+  owned.close();
+  assert.deepEqual(await readChildren(c, '/zk56tt'), ['Nothing', 'Who'], 'the caller-owned client still works');
+  // Children that are not network@host:port are skipped (a debug line); the list and calls go on.
+  await createNode(c, '/zk56tt/Who/not-a-server', 'weight=1');
+  await createNode(c, '/zk56tt/Who/tcp@127.0.0.1', '');
+  // A server added later is seen (within 1 s), the bad children still skipped.
   const c3 = await tsServer(s, '/zk56tt', 'ts3');
   const ms = await waitServers(xc, [a.key, b.key, c3.key], 1000);
   t.diagnostic(`new server seen after ${ms.toFixed(0)} ms`);
+  assert.deepEqual(count(await Promise.all([whoName(xc), whoName(xc), whoName(xc)])), { ts1: 1, ts2: 1, ts3: 1 });
 });
 
 // ---------- 57 leave ----------

@@ -187,3 +187,8 @@ export function readAcl(c: Client, path: string): Promise<string[]> {
 export function writeData(c: Client, path: string, data: string): Promise<void> {
   return new Promise((resolve, reject) => c.setData(path, Buffer.from(data), -1, (err) => (err ? reject(err) : resolve())));
 }
+
+/** Creates a persistent znode with `data` (its parent must exist). */
+export function createNode(c: Client, path: string, data: string): Promise<void> {
+  return new Promise((resolve, reject) => c.create(path, Buffer.from(data), zookeeper.CreateMode.PERSISTENT, (err) => (err ? reject(err) : resolve())));
+}

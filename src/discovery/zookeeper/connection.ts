@@ -42,12 +42,16 @@ interface ConnectionEvents {
   expired: [];
 }
 
-/** The ZooKeeper error code of `err` (node-zookeeper-client `Exception`), if it is one. */
+/** @internal The ZooKeeper error code of `err` (node-zookeeper-client `Exception`), if it is one. */
 export function zkErrorCode(err: unknown): number | undefined {
   return err !== null && typeof err === 'object' && typeof (err as { code?: unknown }).code === 'number' && typeof (err as { getCode?: unknown }).getCode === 'function' ? (err as { code: number }).code : undefined;
 }
 
-/** See the module comment. */
+/**
+ * One ZooKeeper session shared by a plugin or by a discovery and its clones (Go: libkv's
+ * `store/zookeeper` `Zookeeper` store around a go-zookeeper `*zk.Conn`). Emits `connected`
+ * (with `newSession`), `disconnected` and `expired`; see the module comment.
+ */
 export class ZooKeeperConnection extends EventEmitter<ConnectionEvents> {
   readonly owned: boolean;
   readonly #connectString: string;
@@ -185,7 +189,7 @@ function openAcl(): InstanceType<typeof zookeeper.ACL>[] {
 type ZkError = Error | InstanceType<typeof zookeeper.Exception> | null;
 type Callback<T> = (error: ZkError, value?: T) => void;
 
-/** Runs one client operation; rejects with `TIMEOUT` if it has not answered after `timeoutMs`. */
+/** @internal Runs one client operation; rejects with `TIMEOUT` if it has not answered after `timeoutMs`. */
 export function zkCall<T>(timeoutMs: number, what: string, run: (cb: Callback<T>) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new RpcxError(ErrorCode.TIMEOUT, `ZooKeeper ${what}: no answer after ${timeoutMs} ms`)), timeoutMs);
@@ -198,12 +202,15 @@ export function zkCall<T>(timeoutMs: number, what: string, run: (cb: Callback<T>
   });
 }
 
+/** @internal A one-shot watch callback (go-zookeeper: the `<-chan zk.Event` of `ChildrenW`/`GetW`). */
 export type Watcher = (event: ZkEvent) => void;
 
+/** @internal `getChildren` (go-zookeeper `Children`/`ChildrenW`), bounded by `ms`. */
 export function getChildren(c: Client, path: string, ms: number, watcher?: Watcher): Promise<string[]> {
   return zkCall(ms, `getChildren ${path}`, (cb) => (watcher ? c.getChildren(path, watcher, (e, ch) => cb(e, ch)) : c.getChildren(path, (e, ch) => cb(e, ch))));
 }
 
+/** @internal `getData` (go-zookeeper `Get`/`GetW`), bounded by `ms`; empty data as an empty Buffer. */
 export function getData(c: Client, path: string, ms: number, watcher?: Watcher): Promise<{ data: Buffer; stat: Stat }> {
   return zkCall(ms, `getData ${path}`, (cb) => {
     const done = (e: ZkError, data: Buffer, stat: Stat): void => cb(e, { data: data ?? Buffer.alloc(0), stat });
@@ -212,6 +219,7 @@ export function getData(c: Client, path: string, ms: number, watcher?: Watcher):
   });
 }
 
+/** @internal `exists` (go-zookeeper `Exists`/`ExistsW`): the stat or null, bounded by `ms`. */
 export function exists(c: Client, path: string, ms: number, watcher?: Watcher): Promise<Stat | null> {
   return zkCall(ms, `exists ${path}`, (cb) => {
     const done = (e: ZkError, stat: Stat): void => cb(e, stat ?? null);
@@ -220,14 +228,17 @@ export function exists(c: Client, path: string, ms: number, watcher?: Watcher): 
   });
 }
 
+/** @internal `create` with Go's ACL `world:anyone` all (go-zookeeper `Create`), bounded by `ms`. */
 export function create(c: Client, path: string, data: Buffer, mode: number, ms: number): Promise<void> {
   return zkCall(ms, `create ${path}`, (cb) => c.create(path, data, openAcl(), mode, (e) => cb(e)));
 }
 
+/** @internal `setData` at any version (go-zookeeper `Set(path, data, -1)`), bounded by `ms`. */
 export function setData(c: Client, path: string, data: Buffer, ms: number): Promise<void> {
   return zkCall(ms, `setData ${path}`, (cb) => c.setData(path, data, -1, (e) => cb(e)));
 }
 
+/** @internal `delete` at any version (go-zookeeper `Delete(path, -1)`), bounded by `ms`. */
 export function remove(c: Client, path: string, ms: number): Promise<void> {
   return zkCall(ms, `remove ${path}`, (cb) => c.remove(path, -1, (e) => cb(e)));
 }
