@@ -628,6 +628,8 @@ test('registry_zk_outage (TG, TT)', async (t) => {
   const gol = goLoad(s, base);
   await goProgress(gol, 20, 'Go calls');
   await waitFor(() => tsl.names.length > 20, 'TS calls');
+  const r0 = await zkReader(s);
+  const ownerBefore = { go: (await readNode(r0, `${base}/Who/${g1.key}`))?.ephemeralOwner, ts: (await readNode(r0, `${base}/Who/${a.key}`))?.ephemeralOwner };
   await s.stop();
   const down = performance.now();
   const tsMark = tsl.names.length;
@@ -643,6 +645,10 @@ test('registry_zk_outage (TG, TT)', async (t) => {
   const resync = await waitServers(xc, [g1.key, a.key, b.key], 10_000);
   const fresh = await connectClient(s.hostPort, 5000);
   const children = await readChildren(fresh, `${base}/Who`);
+  // Whether the sessions survived the restart (ZooKeeper restores them) or were renewed (then the plugins re-created their nodes).
+  await waitFor(async () => (await readNode(fresh, `${base}/Who/${g1.key}`)) !== undefined && (await readNode(fresh, `${base}/Who/${a.key}`)) !== undefined, 'both nodes after the restart', 15_000, 50);
+  const ownerAfter = { go: (await readNode(fresh, `${base}/Who/${g1.key}`))?.ephemeralOwner, ts: (await readNode(fresh, `${base}/Who/${a.key}`))?.ephemeralOwner };
+  t.diagnostic(`sessions after the restart: Go ${ownerAfter.go === ownerBefore.go ? 'kept' : 'renewed'}, TS ${ownerAfter.ts === ownerBefore.ts ? 'kept' : 'renewed'}`);
   fresh.close();
   const goMark2 = gol.lines.length;
   await goProgress(gol, 60, 'Go calls after the outage');

@@ -90,8 +90,10 @@ export class ZooKeeperConnection extends EventEmitter<ConnectionEvents> {
     return c;
   }
 
+  #detach: (() => void) | undefined;
+
   #attach(c: Client): void {
-    c.on('state', (state) => {
+    const onState = (state: InstanceType<typeof zookeeper.State>): void => {
       if (c !== this.#client || this.#closed) return;
       if (state === zookeeper.State.SYNC_CONNECTED) {
         const sid = c.getSessionId().toString('hex');
@@ -111,7 +113,9 @@ export class ZooKeeperConnection extends EventEmitter<ConnectionEvents> {
           this.#client = this.#newClient();
         }
       }
-    });
+    };
+    c.on('state', onState);
+    this.#detach = () => c.off('state', onState);
   }
 
   /** The current client (a new one after a session expiry). */
@@ -176,6 +180,7 @@ export class ZooKeeperConnection extends EventEmitter<ConnectionEvents> {
     this.#closed = true;
     for (const w of [...this.#waiters]) w();
     if (this.owned) this.#client.close();
+    else this.#detach?.();
   }
 }
 
