@@ -12,7 +12,8 @@
 //   - ZookeeperDiscovery: rpcx-zookeeper client/zookeeper_discovery.go at
 //     commit abb7ff0 (NewZookeeperDiscovery, WithStore, Clone, watch, Close).
 //
-// The only edits: package main, log via rpcx's log package as upstream does,
+// Two log calls with mismatched arguments are upstream's, kept verbatim (go vet
+// flags them; go build does not). The only edits: package main, log via rpcx's log package as upstream does,
 // and names prefixed so they do not collide with the other registries' files.
 package main
 
