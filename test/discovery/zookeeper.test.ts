@@ -656,7 +656,7 @@ test('registry_zk_outage (TG, TT)', async (t) => {
   const goAfter = goNames(gr.slice(goMark2));
   t.diagnostic(`outage ${((up - down) / 1000).toFixed(1)} s; during it TS made ${duringTs.length} calls, Go ${duringGo.length}; TS saw the new server ${(resync).toFixed(0)} ms after the restart; TS ${tr.names.length} calls ${tr.errors.length} errors; Go ${goCalls(gr).length} calls ${goErrors(gr).length} errors`);
   faults.push({ scenario: 'ZooKeeper stopped 10 s and restarted (1 Go + 1 TS server)', client: 'TS', calls: tr.names.length + tr.errors.length, lost: tr.errors.length, note: `${duringTs.length} calls during the outage` });
-  faults.push({ scenario: 'ZooKeeper stopped 10 s and restarted (1 Go + 1 TS server)', client: 'Go', calls: goCalls(gr).length, lost: goErrors(gr).length, note: `${duringGo.length} calls during the outage; a server registered after the restart was then called by Go: ${goAfter.includes('ts2') ? 'yes' : 'no'}` });
+  faults.push({ scenario: 'ZooKeeper stopped 10 s and restarted (1 Go + 1 TS server)', client: 'Go', calls: goCalls(gr).length, lost: goErrors(gr).length, note: `${duringGo.length} calls during the outage; a server registered after the restart reached Go's list within ~0.5 s: ${goAfter.includes('ts2') ? 'yes' : 'no (libkv re-watches with a 1-30 s backoff after an outage)'}` });
   await t.test('TG registry_zk_outage', () => {
     assert.ok(duringTs.includes('go1'), 'the TS client kept calling the Go server during the outage');
     assert.ok(children?.includes(g1.key), 'the Go server is registered after the restart');
