@@ -42,9 +42,10 @@ async function startStore(scheme: RegistryTarget['scheme']): Promise<Store | und
     const r = await launchRedis(bin);
     return { scheme, url: r.url, close: () => r.stop() };
   }
-  const bin = findBinary(ZK_CANDIDATES);
-  if (bin === undefined) return undefined;
-  const z = await launchZooKeeper(bin);
+  const jar = findBinary(ZK_CANDIDATES);
+  const java = findBinary(['java']);
+  if (jar === undefined || java === undefined) return undefined;
+  const z = await launchZooKeeper(java, jar);
   return { scheme, url: `zk://${z.hostPort}`, close: () => z.dispose() };
 }
 

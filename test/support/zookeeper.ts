@@ -72,8 +72,16 @@ async function probe(hostPort: string): Promise<boolean> {
 export async function startZooKeeper(t: TestContext): Promise<ZooKeeperServer | undefined> {
   const java = requireSystemBinary(t, 'java (for ZooKeeper)', 'zookeeper', ['java']);
   if (java === undefined) return undefined;
-  const jar = requireSystemBinary(t, 'ZooKeeper', 'zookeeper', [ZK_JAR]);
+  const jar = requireSystemBinary(t, 'ZooKeeper', 'zookeeper', ZK_CANDIDATES);
   if (jar === undefined) return undefined;
+  return launchZooKeeper(java, jar);
+}
+
+/** Where the ZooKeeper server jar is looked for (Debian's zookeeper package). */
+export const ZK_CANDIDATES: readonly string[] = [ZK_JAR];
+
+/** Starts ZooKeeper from `jar` with `java` on a free loopback port and a temporary data directory; the caller disposes it. */
+export async function launchZooKeeper(java: string, jar: string): Promise<ZooKeeperServer> {
   const binding = findBinary(SLF4J_BINDINGS);
   const classpath = [jar, ...(binding ? [binding] : [])].join(':');
   const port = await freePort();
