@@ -13,3 +13,13 @@ export { gzipCompressor, defaultCompressors } from './node/gzip.js';
 export * from './server/index.js';
 export * from './client/index.js';
 export * from './stream/index.js';
+export {
+  RegistryPlugin,
+  RegistryDiscovery,
+  SharedResource,
+  canonicalMetadata,
+  goValuesEncode,
+  isServerKey,
+  type RegistryPluginOptions,
+  type RegistryDiscoveryOptions,
+} from './discovery/common.js';

@@ -50,7 +50,7 @@ function cleanup(fn: () => Promise<void> | void): void {
 
 // ---------- TS peers ----------
 
-/** Short TS sessions keep the kill case quick; Go keeps its 10 s (see docs/discovery-zookeeper.md). */
+/** Short TS sessions keep the kill case quick; Go keeps its 10 s (see docs/discovery/zookeeper.md). */
 const TS_SESSION_MS = 2000;
 const UPDATE_MS = 1000;
 
