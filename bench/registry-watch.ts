@@ -1,0 +1,44 @@
+// The TS side of bench/registry.ts's watchers, in a process of its own as Go's `regpeer watch` is:
+// N independent discoveries (each its own registry connection) printing
+// {"t":<unix ns>,"i":<discovery>,"n":<servers>} for the first list and every update, then
+// {"i":-1} once all are watching; exits when stdin closes.
+//
+//   node build/bench/registry-watch.js --registry etcd://127.0.0.1:2379 --base-path /b --service Who --n 10
+import type { KVPair } from '../src/client/discovery.js';
+import { discoveryFor, registryTarget } from '../src/cli/registry.js';
+import type { RegistryDiscovery } from '../src/discovery/common.js';
+import { parseArgs } from './common.js';
+
+const nowNs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1e6);
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const target = registryTarget(args.get('registry') ?? '', args.get('base-path'));
+  const service = args.get('service') ?? 'Who';
+  const n = Number(args.get('n') ?? 10);
+  const emit = (i: number, count: number): void => {
+    process.stdout.write(`${JSON.stringify({ t: nowNs(), i, n: count })}\n`);
+  };
+  const ds: RegistryDiscovery[] = [];
+  for (let i = 0; i < n; i++) {
+    const d = await discoveryFor(target, service);
+    ds.push(d);
+    const it = d.watch()[Symbol.asyncIterator]();
+    emit(i, (await d.getServices()).length);
+    void (async () => {
+      for (;;) {
+        const r = await it.next();
+        if (r.done === true) return;
+        emit(i, (r.value as readonly KVPair[]).length);
+      }
+    })();
+  }
+  emit(-1, 0);
+  process.stdin.resume();
+  process.stdin.on('end', () => {
+    for (const d of ds) d.close();
+    process.exit(0);
+  });
+}
+
+void main();
