@@ -91,9 +91,11 @@ interface Outcome {
 async function exchange(address: string, bytes: Uint8Array): Promise<Outcome> {
   const c = await RawClient.connect(address);
   c.write(bytes);
-  await c.waitFor(1, 400);
+  // Generous: under a loaded CI machine a reply can take far longer than usual; cases with no
+  // reply (oneway, a close) wait the whole time, but all cases run at once.
+  await c.waitFor(1, 3000);
   // a moment more for a close after a reply, or a second frame
-  await new Promise((r) => setTimeout(r, 60));
+  await new Promise((r) => setTimeout(r, 150));
   const out = { frames: c.messages.length === 0 && c.raw.length > 0 && c.raw[0] !== 0x08 ? [c.raw] : [...c.frames], closed: c.isClosed };
   c.close();
   return out;
