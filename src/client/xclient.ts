@@ -135,6 +135,8 @@ export class XClient {
   private readonly clientOptions: ClientOptions;
   private servers: Map<string, string> = new Map();
   private selector: Selector | undefined;
+  /** True once setSelector / configGeoSelector ran: discovery's first list must not replace it. */
+  private configured = false;
   private readonly cached = new Map<string, Client>();
   private readonly dialing = new Map<string, Promise<Client>>();
   private readonly breakers = new Map<string, Breaker>();
@@ -183,13 +185,19 @@ export class XClient {
     const pairs = await this.options.discovery.getServices();
     this.servers = this.toServers(pairs);
     const servers = this.servers;
-    const mode = this.selectMode;
-    if (mode === SelectMode.SelectByUser) {
-      if (this.options.selector !== undefined) this.setSelector(this.options.selector);
-    } else if (mode === SelectMode.Closest) {
-      if (this.options.geo !== undefined) this.configGeoSelector(this.options.geo.latitude, this.options.geo.longitude);
+    if (this.configured) {
+      // setSelector / configGeoSelector ran before the servers arrived (Go's XClient has its
+      // servers when NewXClient returns, so there it always comes after): give it the servers now.
+      this.selector?.updateServer(servers);
     } else {
-      this.selector = this.newSelector(mode, servers);
+      const mode = this.selectMode;
+      if (mode === SelectMode.SelectByUser) {
+        if (this.options.selector !== undefined) this.setSelector(this.options.selector);
+      } else if (mode === SelectMode.Closest) {
+        if (this.options.geo !== undefined) this.configGeoSelector(this.options.geo.latitude, this.options.geo.longitude);
+      } else {
+        this.selector = this.newSelector(mode, servers);
+      }
     }
     if (it !== undefined) void this.watchLoop(it);
     if (this.selector instanceof WeightedRttSelector) await this.selector.ready;
@@ -253,16 +261,26 @@ export class XClient {
     this.authToken = token;
   }
 
-  /** Replaces the selector (Go: `XClient.SetSelector`); it gets the current servers at once. */
+  /**
+   * Replaces the selector (Go: `XClient.SetSelector`); it gets the current servers at once and
+   * every later list. May be called at any time, also right after construction, before
+   * discovery has answered: the selector then gets the servers when they arrive, and the
+   * calls made meanwhile wait for them.
+   */
   setSelector(selector: Selector): void {
     selector.updateServer(this.servers);
     this.selector = selector;
+    this.configured = true;
   }
 
-  /** Selects the nearest server from now on (Go: `XClient.ConfigGeoSelector`). */
+  /**
+   * Selects the nearest server from now on (Go: `XClient.ConfigGeoSelector`, which also sets
+   * the select mode to `Closest`). Like {@link setSelector}, works at any time.
+   */
   configGeoSelector(latitude: number, longitude: number): void {
     this.selector = new GeoSelector(this.servers, latitude, longitude);
     this.selectMode = SelectMode.Closest;
+    this.configured = true;
   }
 
   /** Resolves once the first server list is in (and, for WeightedICMP, measured). */
