@@ -1,4 +1,6 @@
+import createDebug from 'debug';
 import { ErrorCode, RpcxError, ServiceError } from '../errors.js';
+import { goSprintV } from '../client/gofmt.js';
 import type { CodecRegistry } from '../codec/registry.js';
 import type { Codec, CodecOptions } from '../codec/types.js';
 import { MessageStatusType, MetaKey } from '../protocol/constants.js';
@@ -29,6 +31,68 @@ export interface DispatchConfig {
   readonly authFunc: AuthFunc | undefined;
   readonly serverErrorFunc: ((res: Message, err: unknown) => string) | undefined;
   readonly handleServiceError: ((err: unknown) => void) | undefined;
+  /** Put the JS stack into `[service internal error]` texts (default true, as Go). */
+  readonly internalErrorStack?: boolean | undefined;
+}
+
+const log = createDebug('rpcx:server');
+
+/**
+ * Whether a handler's exception is the JavaScript analogue of a Go panic: a runtime error the
+ * engine raised (`TypeError`, `ReferenceError`, `RangeError`), as opposed to an error the
+ * handler chose to throw (`Error`, `ServiceError`, `RpcxError`, anything else).
+ */
+export function isRuntimeError(err: unknown): err is Error {
+  return err instanceof TypeError || err instanceof ReferenceError || err instanceof RangeError;
+}
+
+/** Go's `runtime.Stack(buf, false)` buffer size in `service.call`: the stack is cut there. */
+const STACK_BYTES = 4096;
+/** Args whose payload is larger are not rendered (Go renders any size). */
+const MAX_ARGV_PAYLOAD = 64 * 1024;
+
+/**
+ * A handler crashed with a runtime error (Go: `server.RpcServiceInternalError`, what Go's
+ * `service.call` makes of a recovered panic). Its message is Go's text:
+ * `[service internal error]: <panic value>, method: <Method>, argv: <args %+v>, stack: <stack>`,
+ * with `<panic value>` = `<name>: <message>` of the JS error and `<stack>` its stack frames.
+ * `cause` is the original error.
+ */
+export class ServiceInternalError extends RpcxError {
+  /** Go `Err`: the panic value as text. */
+  readonly err: string;
+  /** Go `Method`: the method name (for a function Go prints `&{{}}`, and so does this). */
+  readonly method: string;
+  /** Go `Argv`: the decoded args. */
+  readonly argv: unknown;
+  /** The stack text sent after `stack:` (empty when the server leaves it out). */
+  readonly panicStack: string;
+
+  constructor(err: string, method: string, argv: unknown, argvText: string, panicStack: string, cause: unknown) {
+    super(ErrorCode.INTERNAL, `[service internal error]: ${err}, method: ${method}, argv: ${argvText}, stack: ${panicStack}`, { cause });
+    this.err = err;
+    this.method = method;
+    this.argv = argv;
+    this.panicStack = panicStack;
+  }
+
+  override get name(): string {
+    return 'ServiceInternalError';
+  }
+}
+
+/** The panic value of a runtime error as Go's `%v` would show it: `TypeError: msg`. */
+function panicValue(err: Error): string {
+  return `${err.name}: ${err.message}`;
+}
+
+/** The stack frames of `err` (its `stack` without the `Name: message` header), cut at 4096 bytes as Go's buffer. */
+function stackOf(err: Error): string {
+  let st = typeof err.stack === 'string' ? err.stack : '';
+  const head = `${err.name}: ${err.message}`;
+  if (st.startsWith(head)) st = st.slice(head.length).replace(/^\n/, '');
+  const b = Buffer.from(st, 'utf8');
+  return b.length <= STACK_BYTES ? st : b.subarray(0, STACK_BYTES).toString('utf8');
 }
 
 const EMPTY = new Uint8Array(0);
@@ -216,7 +280,7 @@ export class Dispatcher implements RawReplyWriter {
     try {
       out = m.fn.call(m.self, args, ctx);
     } catch (err) {
-      this.#done(ctx, m, codec, args, undefined, err ?? new Error(String(err)));
+      this.#done(ctx, m, codec, args, undefined, this.#recovered(ctx, m, args, err ?? new Error(String(err))));
       return;
     }
     if (isThenable(out)) {
@@ -231,10 +295,30 @@ export class Dispatcher implements RawReplyWriter {
     try {
       reply = await p;
     } catch (err) {
-      this.#done(ctx, m, codec, args, undefined, err ?? new Error(String(err)));
+      this.#done(ctx, m, codec, args, undefined, this.#recovered(ctx, m, args, err ?? new Error(String(err))));
       return;
     }
     this.#done(ctx, m, codec, args, reply, undefined);
+  }
+
+  /**
+   * Go's `service.call` recover: a runtime error becomes a {@link ServiceInternalError} (logged
+   * on `rpcx:server`, as Go's `log.Error(err)`); any other thrown value is kept as it is.
+   */
+  #recovered(ctx: RequestContext, m: MethodEntry, args: unknown, err: unknown): unknown {
+    if (!isRuntimeError(err)) return err;
+    const payloadLength = ctx.request.payload.length;
+    let argvText: string;
+    try {
+      argvText = payloadLength > MAX_ARGV_PAYLOAD ? `(${payloadLength} bytes of args)` : goSprintV(args, { pointer: true, plus: true });
+    } catch {
+      argvText = '?';
+    }
+    const method = m.self === undefined ? '&{{}}' : m.name;
+    const stack = this.#c.internalErrorStack === false ? '' : stackOf(err);
+    const wrapped = new ServiceInternalError(panicValue(err), method, args, argvText, stack, err);
+    log('%s.%s: %s', ctx.request.servicePath, ctx.request.serviceMethod, wrapped.message);
+    return wrapped;
   }
 
   /** The handler finished: Go's tail of `handleRequest` plus the reply write of `processOneRequest`. */
@@ -388,6 +472,11 @@ export class Dispatcher implements RawReplyWriter {
 
   #rawDone(ctx: RequestContext, err: unknown): void {
     if (err !== undefined) {
+      if (isRuntimeError(err)) {
+        // Go's processOneRequest recover: logged, and `WriteError(fmt.Errorf("%v", r))`.
+        log('[handler internal error]: servicepath: %s, servicemethod: %s, err: %s', ctx.request.servicePath, ctx.request.serviceMethod, err.stack);
+        err = new RpcxError(ErrorCode.INTERNAL, panicValue(err), { cause: err });
+      }
       this.#c.handleServiceError?.(err);
       try {
         this.writeError(ctx, err);
