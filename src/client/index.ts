@@ -26,6 +26,7 @@ export {
   type XClientOptions,
   type XCallOptions,
   type Receipt,
+  type XClientStatus,
 } from './xclient.js';
 export { FailMode, SelectMode, failModeName, selectModeName } from './fail-mode.js';
 export {

@@ -1,7 +1,8 @@
 import createDebug from 'debug';
 import { RpcxError, ErrorCode, ServiceError } from '../errors.js';
 import { MetaKey, toMetadataMap, type Message } from '../protocol/index.js';
-import { Client, type CallOptions, type CallResult, type ClientOptions, type RawResult } from './client.js';
+import { Client, type CallOptions, type CallResult, type ClientOptions, type ClientStatus, type RawResult } from './client.js';
+import { AsyncQueue } from './async-queue.js';
 import { PushStream } from './push-stream.js';
 import { abortError, callTimeoutMs } from './deadline.js';
 import { BREAKER_OPEN, type Breaker } from './breaker.js';
@@ -76,6 +77,13 @@ export interface XClientOptions extends Omit<ClientOptions, 'reconnect'> {
   fanOutTimeoutMs?: number;
 }
 
+/**
+ * A status change of one of an XClient's connections: the {@link ClientStatus} of its per-server
+ * {@link Client}, whose `address` is the server key (`network@host:port`, as in
+ * {@link XClient.serverMap}).
+ */
+export type XClientStatus = ClientStatus;
+
 /** Per-call options of an XClient: those of {@link CallOptions}. */
 export type XCallOptions = CallOptions;
 
@@ -145,6 +153,8 @@ export class XClient {
   private shutdown = false;
   private readonly ready: Promise<void>;
   private watcher: AsyncIterator<readonly KVPair[]> | undefined;
+  private readonly statusQueues = new Set<AsyncQueue<XClientStatus>>();
+  private readonly statusCallbacks = new Set<(s: XClientStatus) => void>();
 
   constructor(servicePath: string, options: XClientOptions) {
     this.servicePath = servicePath;
@@ -293,6 +303,38 @@ export class XClient {
     return this.servers;
   }
 
+  /**
+   * Status changes of every connection this XClient opens, merged, as an async iterable; ends at
+   * `close()`. Each event is a {@link ClientStatus} whose `address` names the server: a server
+   * dropping shows as `disconnected` (with the error), its return as `connecting` /
+   * `connected` when a call dials it again (the XClient reconnects on use, as Go's does), a
+   * connection the XClient drops (broken, or its server removed by discovery) as `closed`.
+   * Go has no such feed (a Go program sees a drop only as a call's error).
+   */
+  status(): AsyncIterable<XClientStatus> {
+    const q = new AsyncQueue<XClientStatus>(Number.MAX_SAFE_INTEGER);
+    if (this.shutdown) q.end();
+    else this.statusQueues.add(q);
+    return q;
+  }
+
+  /** The same feed to a callback (an exception it throws is logged and swallowed); returns an unsubscribe function. */
+  onStatus(cb: (s: XClientStatus) => void): () => void {
+    this.statusCallbacks.add(cb);
+    return () => this.statusCallbacks.delete(cb);
+  }
+
+  private emitStatus(s: XClientStatus): void {
+    for (const q of this.statusQueues) q.push(s);
+    for (const cb of this.statusCallbacks) {
+      try {
+        cb(s);
+      } catch (err) {
+        if (log.enabled) log('%s: onStatus callback threw: %O', this.servicePath, err);
+      }
+    }
+  }
+
   /** Server keys with a cached connection. */
   get connectedServers(): string[] {
     return [...this.cached.keys()];
@@ -410,6 +452,9 @@ export class XClient {
     this.cached.clear();
     this.sticky = undefined;
     await Promise.all(clients.map((c) => c.close({ graceful: false })));
+    for (const q of this.statusQueues) q.end();
+    this.statusQueues.clear();
+    this.statusCallbacks.clear();
     this.onClosed();
   }
 
@@ -512,6 +557,7 @@ export class XClient {
       }
     }
     const client = new Client(k, this.clientOptions);
+    client.onStatus((st) => this.emitStatus(st));
     try {
       await client.connect();
     } catch (err) {
