@@ -28,6 +28,23 @@ export {
   type Receipt,
   type XClientStatus,
 } from './xclient.js';
+export {
+  OneClient,
+  BidirectionalOneClient,
+  createOneClient,
+  createBidirectionalOneClient,
+  type OneClientOptions,
+} from './oneclient.js';
+export {
+  XClientPool,
+  BidirectionalXClientPool,
+  OneClientPool,
+  BidirectionalOneClientPool,
+  createXClientPool,
+  createBidirectionalXClientPool,
+  createOneClientPool,
+  createBidirectionalOneClientPool,
+} from './pool.js';
 export { FailMode, SelectMode, failModeName, selectModeName } from './fail-mode.js';
 export {
   RandomSelector,
