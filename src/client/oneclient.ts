@@ -17,8 +17,9 @@ const CLOSED = 'oneclient is closed';
  * is async (Go's `Clone` is synchronous): it waits for the clone in `getServices` and `watch`.
  */
 function cloned(discovery: ServiceDiscovery, servicePath: string): ServiceDiscovery {
-  const c = discovery.clone(servicePath);
-  if (!(c instanceof Promise)) return c;
+  const made = discovery.clone(servicePath);
+  if (typeof (made as { then?: unknown }).then !== 'function') return made as ServiceDiscovery;
+  const c = Promise.resolve(made);
   c.catch(() => {});
   return {
     getServices: async () => (await c).getServices(),

@@ -57,6 +57,8 @@ for (const kind of ['go', 'ts'] as const satisfies readonly PeerKind[]) {
     it('OneClient: the oneclient example — two services through one client', async (t) => {
       if (!requirePeer(t, kind)) return;
       const oc = createOneClient(opts());
+      const statuses: string[] = [];
+      oc.onStatus((s) => statuses.push(`${s.servicePath} ${s.type} ${s.address}`));
       try {
         assert.deepEqual(await oc.call('Arith', 'Mul', { A: 10, B: 20 }), { C: 200 });
         const bytes = new Uint8Array([104, 101, 108, 108, 111]);
@@ -68,6 +70,8 @@ for (const kind of ['go', 'ts'] as const satisfies readonly PeerKind[]) {
         assert.deepEqual(oc.xclient('Echo').connectedServers, [srv!.address]);
         assert.notEqual(oc.xclient('Arith'), oc.xclient('Echo'));
         assert.equal(oc.xclient('Arith'), oc.xclient('Arith'), 'created once');
+        const a = srv!.address;
+        assert.deepEqual(statuses, [`Arith connecting ${a}`, `Arith connected ${a}`, `Echo connecting ${a}`, `Echo connected ${a}`], 'the status of every service, merged');
         // A server error is the server's text, as through an XClient.
         await assert.rejects(oc.call('Arith', 'Div', { A: 1, B: 0 }), { message: 'divide by zero' });
       } finally {
