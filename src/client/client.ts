@@ -24,6 +24,7 @@ import { defaultCompressors } from '../node/gzip.js';
 import { dial, parseAddress, type DialOptions, type ServerAddress } from '../node/dial.js';
 import { FrameConnection } from '../node/frame-connection.js';
 import { AsyncQueue } from './async-queue.js';
+import { DEADLINE_EXCEEDED, ERR_SHUTDOWN, goText } from '../go-text.js';
 import { PushStream, type PushPolicy } from './push-stream.js';
 import { abortError, callTimeoutMs } from './deadline.js';
 import { downloadFileVia, openByteStream, sendFileVia, type DownloadFileOptions, type SendFileOptions, type StreamOptions } from '../stream/client.js';
@@ -422,7 +423,7 @@ export class Client {
         await new Promise((r) => setTimeout(r, 5));
       }
     }
-    const err = new RpcxError(ErrorCode.CONNECTION, `client for ${this.address} is closed`);
+    const err = new RpcxError(ErrorCode.CONNECTION, goText(ERR_SHUTDOWN, `client for ${this.address} is closed`));
     this.failAll(err);
     const conn = this.conn;
     this.conn = undefined;
@@ -450,7 +451,7 @@ export class Client {
         return Promise.reject(err);
       }
     }
-    if (this.closedByUser) return Promise.reject(new RpcxError(ErrorCode.CONNECTION, `client for ${this.address} is closed`));
+    if (this.closedByUser) return Promise.reject(new RpcxError(ErrorCode.CONNECTION, goText(ERR_SHUTDOWN, `client for ${this.address} is closed`)));
     if (this.pending.size >= this.maxPending) {
       return Promise.reject(new RpcxError(ErrorCode.LIMIT, `more than ${this.maxPending} calls pending on ${this.address}`));
     }
@@ -569,7 +570,7 @@ export class Client {
   }
 
   private ensureConnection(signal?: AbortSignal): Promise<FrameConnection> {
-    if (this.closedByUser) return Promise.reject(new RpcxError(ErrorCode.CONNECTION, `client for ${this.address} is closed`));
+    if (this.closedByUser) return Promise.reject(new RpcxError(ErrorCode.CONNECTION, goText(ERR_SHUTDOWN, `client for ${this.address} is closed`)));
     if (this.conn !== undefined && this.conn.isOpen) return Promise.resolve(this.conn);
     if (this.connecting === undefined) {
       this.emitStatus({ type: 'connecting', address: this.address });
@@ -580,7 +581,7 @@ export class Client {
           this.connecting = undefined;
           if (this.closedByUser) {
             socket.destroy();
-            throw new RpcxError(ErrorCode.CONNECTION, `client for ${this.address} is closed`);
+            throw new RpcxError(ErrorCode.CONNECTION, goText(ERR_SHUTDOWN, `client for ${this.address} is closed`));
           }
           return this.attach(socket);
         },
@@ -724,7 +725,7 @@ export class Client {
     this.stopHeartbeat();
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
-    const error = err ?? new RpcxError(ErrorCode.CONNECTION, `connection to ${this.address} closed`);
+    const error = err ?? new RpcxError(ErrorCode.CONNECTION, goText(ERR_SHUTDOWN, `connection to ${this.address} closed`));
     const failure = error.code === ErrorCode.PROTOCOL || error.code === ErrorCode.LIMIT ? error : new RpcxError(ErrorCode.CONNECTION, error.message, { cause: error });
     this.failAll(failure);
     if (log.enabled) log('%s: disconnected: %s', this.address, error.message);
@@ -854,7 +855,7 @@ function withTimeout<O extends Pick<CallOptions, 'timeoutMs' | 'deadline'>>(opti
 }
 
 function timedOut(ms: number): RpcxError {
-  return new RpcxError(ErrorCode.TIMEOUT, `call timed out after ${ms} ms`);
+  return new RpcxError(ErrorCode.TIMEOUT, goText(DEADLINE_EXCEEDED, `call timed out after ${ms} ms`));
 }
 
 function raceTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

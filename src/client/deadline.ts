@@ -1,4 +1,5 @@
 import { RpcxError, ErrorCode } from '../errors.js';
+import { CONTEXT_CANCELED, DEADLINE_EXCEEDED, goText } from '../go-text.js';
 
 /** The deadline options every call takes (STYLE.md 5). */
 export interface DeadlineOptions {
@@ -38,9 +39,9 @@ export function abortError(signal: AbortSignal): RpcxError {
   const reason: unknown = signal.reason;
   if (reason instanceof RpcxError) return reason;
   if (isTimeoutReason(reason)) {
-    return new RpcxError(ErrorCode.TIMEOUT, `call timed out: ${(reason as Error).message}`, { cause: reason });
+    return new RpcxError(ErrorCode.TIMEOUT, goText(DEADLINE_EXCEEDED, `call timed out: ${(reason as Error).message}`), { cause: reason });
   }
-  return new RpcxError(ErrorCode.CANCELLED, 'call cancelled', { cause: reason });
+  return new RpcxError(ErrorCode.CANCELLED, goText(CONTEXT_CANCELED, 'call cancelled'), { cause: reason });
 }
 
 function isTimeoutReason(reason: unknown): boolean {

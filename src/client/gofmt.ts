@@ -27,16 +27,18 @@
 export interface GoFormatOptions {
   /** Format the top-level struct/slice/map as a pointer to it (`&{...}`), as `%v` does at depth 0. */
   pointer?: boolean;
+  /** `%+v`: struct fields with their names (`{A:1 B:2}`), at every depth. */
+  plus?: boolean;
 }
 
 /** `fmt.Sprintf("%v", value)` for the Go value `value` stands for (see the table above). */
 export function goSprintV(value: unknown, options: GoFormatOptions = {}): string {
-  const s = fmtValue(value);
+  const s = options.plus ? fmtValue(value, true) : fmtValue(value);
   if (options.pointer && value !== null && typeof value === 'object') return `&${s}`;
   return s;
 }
 
-function fmtValue(v: unknown): string {
+function fmtValue(v: unknown, plus = false): string {
   switch (typeof v) {
     case 'undefined':
       return '<nil>';
@@ -56,15 +58,17 @@ function fmtValue(v: unknown): string {
       break;
   }
   if (v === null) return '<nil>';
+  const f = (x: unknown): string => fmtValue(x, plus);
   if (v instanceof Uint8Array) return `[${Array.from(v).join(' ')}]`;
-  if (ArrayBuffer.isView(v)) return `[${Array.from(v as unknown as ArrayLike<number | bigint>, (x) => fmtValue(x)).join(' ')}]`;
-  if (Array.isArray(v)) return `[${v.map(fmtValue).join(' ')}]`;
+  if (ArrayBuffer.isView(v)) return `[${Array.from(v as unknown as ArrayLike<number | bigint>, f).join(' ')}]`;
+  if (Array.isArray(v)) return `[${v.map(f).join(' ')}]`;
   if (v instanceof Map) {
     const entries = [...(v as Map<unknown, unknown>).entries()].sort((a, b) => compareKeys(a[0], b[0]));
-    return `map[${entries.map(([k, x]) => `${fmtValue(k)}:${fmtValue(x)}`).join(' ')}]`;
+    return `map[${entries.map(([k, x]) => `${f(k)}:${f(x)}`).join(' ')}]`;
   }
-  if (v instanceof Set) return `[${[...v].map(fmtValue).join(' ')}]`;
-  return `{${Object.values(v as Record<string, unknown>).map(fmtValue).join(' ')}}`;
+  if (v instanceof Set) return `[${[...v].map(f).join(' ')}]`;
+  if (plus) return `{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `${k}:${f(x)}`).join(' ')}}`;
+  return `{${Object.values(v as Record<string, unknown>).map(f).join(' ')}}`;
 }
 
 /** `internal/fmtsort` order for the key kinds we model: numbers by value, strings by bytes, false < true. */

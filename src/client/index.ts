@@ -26,7 +26,25 @@ export {
   type XClientOptions,
   type XCallOptions,
   type Receipt,
+  type XClientStatus,
 } from './xclient.js';
+export {
+  OneClient,
+  BidirectionalOneClient,
+  createOneClient,
+  createBidirectionalOneClient,
+  type OneClientOptions,
+} from './oneclient.js';
+export {
+  XClientPool,
+  BidirectionalXClientPool,
+  OneClientPool,
+  BidirectionalOneClientPool,
+  createXClientPool,
+  createBidirectionalXClientPool,
+  createOneClientPool,
+  createBidirectionalOneClientPool,
+} from './pool.js';
 export { FailMode, SelectMode, failModeName, selectModeName } from './fail-mode.js';
 export {
   RandomSelector,

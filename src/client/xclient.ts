@@ -1,7 +1,8 @@
 import createDebug from 'debug';
 import { RpcxError, ErrorCode, ServiceError } from '../errors.js';
 import { MetaKey, toMetadataMap, type Message, type MetadataInit } from '../protocol/index.js';
-import { Client, type CallOptions, type CallResult, type ClientOptions, type RawResult } from './client.js';
+import { Client, type CallOptions, type CallResult, type ClientOptions, type ClientStatus, type RawResult } from './client.js';
+import { AsyncQueue } from './async-queue.js';
 import { PushStream } from './push-stream.js';
 import { abortError, callTimeoutMs } from './deadline.js';
 import type { Duplex, Readable, Writable } from 'node:stream';
@@ -81,6 +82,13 @@ export interface XClientOptions extends Omit<ClientOptions, 'reconnect'> {
   fanOutTimeoutMs?: number;
 }
 
+/**
+ * A status change of one of an XClient's connections: the {@link ClientStatus} of its per-server
+ * {@link Client}, whose `address` is the server key (`network@host:port`, as in
+ * {@link XClient.serverMap}).
+ */
+export type XClientStatus = ClientStatus;
+
 /** Per-call options of an XClient: those of {@link CallOptions}. */
 export type XCallOptions = CallOptions;
 
@@ -140,6 +148,8 @@ export class XClient {
   private readonly clientOptions: ClientOptions;
   private servers: Map<string, string> = new Map();
   private selector: Selector | undefined;
+  /** True once setSelector / configGeoSelector ran: discovery's first list must not replace it. */
+  private configured = false;
   private readonly cached = new Map<string, Client>();
   private readonly dialing = new Map<string, Promise<Client>>();
   private readonly breakers = new Map<string, Breaker>();
@@ -148,6 +158,8 @@ export class XClient {
   private shutdown = false;
   private readonly ready: Promise<void>;
   private watcher: AsyncIterator<readonly KVPair[]> | undefined;
+  private readonly statusQueues = new Set<AsyncQueue<XClientStatus>>();
+  private readonly statusCallbacks = new Set<(s: XClientStatus) => void>();
 
   constructor(servicePath: string, options: XClientOptions) {
     this.servicePath = servicePath;
@@ -188,13 +200,19 @@ export class XClient {
     const pairs = await this.options.discovery.getServices();
     this.servers = this.toServers(pairs);
     const servers = this.servers;
-    const mode = this.selectMode;
-    if (mode === SelectMode.SelectByUser) {
-      if (this.options.selector !== undefined) this.setSelector(this.options.selector);
-    } else if (mode === SelectMode.Closest) {
-      if (this.options.geo !== undefined) this.configGeoSelector(this.options.geo.latitude, this.options.geo.longitude);
+    if (this.configured) {
+      // setSelector / configGeoSelector ran before the servers arrived (Go's XClient has its
+      // servers when NewXClient returns, so there it always comes after): give it the servers now.
+      this.selector?.updateServer(servers);
     } else {
-      this.selector = this.newSelector(mode, servers);
+      const mode = this.selectMode;
+      if (mode === SelectMode.SelectByUser) {
+        if (this.options.selector !== undefined) this.setSelector(this.options.selector);
+      } else if (mode === SelectMode.Closest) {
+        if (this.options.geo !== undefined) this.configGeoSelector(this.options.geo.latitude, this.options.geo.longitude);
+      } else {
+        this.selector = this.newSelector(mode, servers);
+      }
     }
     if (it !== undefined) void this.watchLoop(it);
     if (this.selector instanceof WeightedRttSelector) await this.selector.ready;
@@ -258,16 +276,26 @@ export class XClient {
     this.authToken = token;
   }
 
-  /** Replaces the selector (Go: `XClient.SetSelector`); it gets the current servers at once. */
+  /**
+   * Replaces the selector (Go: `XClient.SetSelector`); it gets the current servers at once and
+   * every later list. May be called at any time, also right after construction, before
+   * discovery has answered: the selector then gets the servers when they arrive, and the
+   * calls made meanwhile wait for them.
+   */
   setSelector(selector: Selector): void {
     selector.updateServer(this.servers);
     this.selector = selector;
+    this.configured = true;
   }
 
-  /** Selects the nearest server from now on (Go: `XClient.ConfigGeoSelector`). */
+  /**
+   * Selects the nearest server from now on (Go: `XClient.ConfigGeoSelector`, which also sets
+   * the select mode to `Closest`). Like {@link setSelector}, works at any time.
+   */
   configGeoSelector(latitude: number, longitude: number): void {
     this.selector = new GeoSelector(this.servers, latitude, longitude);
     this.selectMode = SelectMode.Closest;
+    this.configured = true;
   }
 
   /** Resolves once the first server list is in (and, for WeightedICMP, measured). */
@@ -278,6 +306,38 @@ export class XClient {
   /** The current servers after filtering (`network@address` -> metadata). */
   get serverMap(): ReadonlyMap<string, string> {
     return this.servers;
+  }
+
+  /**
+   * Status changes of every connection this XClient opens, merged, as an async iterable; ends at
+   * `close()`. Each event is a {@link ClientStatus} whose `address` names the server: a server
+   * dropping shows as `disconnected` (with the error), its return as `connecting` /
+   * `connected` when a call dials it again (the XClient reconnects on use, as Go's does), a
+   * connection the XClient drops (broken, or its server removed by discovery) as `closed`.
+   * Go has no such feed (a Go program sees a drop only as a call's error).
+   */
+  status(): AsyncIterable<XClientStatus> {
+    const q = new AsyncQueue<XClientStatus>(Number.MAX_SAFE_INTEGER);
+    if (this.shutdown) q.end();
+    else this.statusQueues.add(q);
+    return q;
+  }
+
+  /** The same feed to a callback (an exception it throws is logged and swallowed); returns an unsubscribe function. */
+  onStatus(cb: (s: XClientStatus) => void): () => void {
+    this.statusCallbacks.add(cb);
+    return () => this.statusCallbacks.delete(cb);
+  }
+
+  private emitStatus(s: XClientStatus): void {
+    for (const q of this.statusQueues) q.push(s);
+    for (const cb of this.statusCallbacks) {
+      try {
+        cb(s);
+      } catch (err) {
+        if (log.enabled) log('%s: onStatus callback threw: %O', this.servicePath, err);
+      }
+    }
   }
 
   /** Server keys with a cached connection. */
@@ -425,6 +485,9 @@ export class XClient {
     this.cached.clear();
     this.sticky = undefined;
     await Promise.all(clients.map((c) => c.close({ graceful: false })));
+    for (const q of this.statusQueues) q.end();
+    this.statusQueues.clear();
+    this.statusCallbacks.clear();
     this.onClosed();
   }
 
@@ -527,6 +590,7 @@ export class XClient {
       }
     }
     const client = new Client(k, this.clientOptions);
+    client.onStatus((st) => this.emitStatus(st));
     try {
       await client.connect();
     } catch (err) {

@@ -2,6 +2,7 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { RpcxError, ErrorCode } from '../errors.js';
 import { fromSocketError } from './socket-error.js';
+import { goText } from '../go-text.js';
 import { DirectReader, registerDirectReader } from './direct-read.js';
 
 /** Networks this client can dial (Go: `client.Connect`'s network argument). */
@@ -76,7 +77,9 @@ export function dial(target: ServerAddress, options: DialOptions = {}): Promise<
     };
     const onError = (err: unknown): void => finish(fromSocketError(err, label));
     const onAbort = (): void => finish(new RpcxError(ErrorCode.CANCELLED, `dial ${label} aborted`, { cause: options.signal?.reason }));
-    const timer = setTimeout(() => finish(new RpcxError(ErrorCode.CONNECTION, `dial ${label}: connect timeout after ${timeoutMs} ms`)), timeoutMs);
+    // Go: `dial tcp <address>: i/o timeout` (net.DialTimeout with Option.ConnectTimeout)
+    const goNetwork = target.network === 'http' ? 'tcp' : target.network;
+    const timer = setTimeout(() => finish(new RpcxError(ErrorCode.CONNECTION, goText(`dial ${goNetwork} ${target.address}: i/o timeout`, `connect timeout after ${timeoutMs} ms`))), timeoutMs);
 
     const ready = (): void => {
       socket.setNoDelay(options.noDelay ?? true);

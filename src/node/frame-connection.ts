@@ -5,6 +5,7 @@ import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { encodeMessage, type DecodeOptions, type Message } from '../protocol/message.js';
 import type { CompressorTable } from '../protocol/compress.js';
 import { fromSocketError } from './socket-error.js';
+import { ERR_SHUTDOWN, UNEXPECTED_EOF, goText } from '../go-text.js';
 import { directReaderOf } from './direct-read.js';
 import { afterRead } from './keep-hot.js';
 
@@ -110,7 +111,7 @@ export class FrameConnection {
       // The peer closed its side. Go treats EOF as a dead connection: so do we.
       if (this.closeError === undefined && !this.closing) {
         const partial = this.decoder.hasPartialFrame ? ' in the middle of a frame' : '';
-        this.closeError = new RpcxError(ErrorCode.CONNECTION, `connection closed by peer${partial} (${remoteAddress})`);
+        this.closeError = new RpcxError(ErrorCode.CONNECTION, goText(UNEXPECTED_EOF, `connection closed by peer${partial}, ${remoteAddress}`));
       }
       socket.end();
     });
@@ -155,7 +156,7 @@ export class FrameConnection {
   /** Queues an encoded frame (see `send`). */
   sendFrame(frame: Uint8Array, cb?: WriteCallback): RpcxError | undefined {
     if (this.closed || this.closing) {
-      const err = this.closeError ?? new RpcxError(ErrorCode.CONNECTION, `connection to ${this.remoteAddress} is closed`);
+      const err = this.closeError ?? new RpcxError(ErrorCode.CONNECTION, goText(ERR_SHUTDOWN, `connection to ${this.remoteAddress} is closed`));
       if (cb) queueMicrotask(() => cb(err));
       return err;
     }
@@ -294,12 +295,12 @@ export class FrameConnection {
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
-    const err = this.closing && this.closeError === undefined ? undefined : (this.closeError ?? new RpcxError(ErrorCode.CONNECTION, `connection to ${this.remoteAddress} closed`));
+    const err = this.closing && this.closeError === undefined ? undefined : (this.closeError ?? new RpcxError(ErrorCode.CONNECTION, goText(ERR_SHUTDOWN, `connection to ${this.remoteAddress} closed`)));
     const cbs = this.callbacks;
     this.callbacks = [];
     this.queue = [];
     this.queueBytes = 0;
-    const failErr = err ?? new RpcxError(ErrorCode.CONNECTION, `connection to ${this.remoteAddress} closed`);
+    const failErr = err ?? new RpcxError(ErrorCode.CONNECTION, goText(ERR_SHUTDOWN, `connection to ${this.remoteAddress} closed`));
     for (const cb of cbs) cb(failErr);
     this.onClose(err);
   }

@@ -1,4 +1,6 @@
+import createDebug from 'debug';
 import { ErrorCode, RpcxError, ServiceError } from '../errors.js';
+import { goSprintV } from '../client/gofmt.js';
 import type { CodecRegistry } from '../codec/registry.js';
 import type { Codec, CodecOptions } from '../codec/types.js';
 import { MessageStatusType, MetaKey } from '../protocol/constants.js';
@@ -29,6 +31,68 @@ export interface DispatchConfig {
   readonly authFunc: AuthFunc | undefined;
   readonly serverErrorFunc: ((res: Message, err: unknown) => string) | undefined;
   readonly handleServiceError: ((err: unknown) => void) | undefined;
+  /** Put the JS stack into `[service internal error]` texts (default true, as Go). */
+  readonly internalErrorStack?: boolean | undefined;
+}
+
+const log = createDebug('rpcx:server');
+
+/**
+ * Whether a handler's exception is the JavaScript analogue of a Go panic: a runtime error the
+ * engine raised (`TypeError`, `ReferenceError`, `RangeError`), as opposed to an error the
+ * handler chose to throw (`Error`, `ServiceError`, `RpcxError`, anything else).
+ */
+export function isRuntimeError(err: unknown): err is Error {
+  return err instanceof TypeError || err instanceof ReferenceError || err instanceof RangeError;
+}
+
+/** Go's `runtime.Stack(buf, false)` buffer size in `service.call`: the stack is cut there. */
+const STACK_BYTES = 4096;
+/** Args whose payload is larger are not rendered (Go renders any size). */
+const MAX_ARGV_PAYLOAD = 64 * 1024;
+
+/**
+ * A handler crashed with a runtime error (Go: `server.RpcServiceInternalError`, what Go's
+ * `service.call` makes of a recovered panic). Its message is Go's text:
+ * `[service internal error]: <panic value>, method: <Method>, argv: <args %+v>, stack: <stack>`,
+ * with `<panic value>` = `<name>: <message>` of the JS error and `<stack>` its stack frames.
+ * `cause` is the original error.
+ */
+export class ServiceInternalError extends RpcxError {
+  /** Go `Err`: the panic value as text. */
+  readonly err: string;
+  /** Go `Method`: the method name (for a function Go prints `&{{}}`, and so does this). */
+  readonly method: string;
+  /** Go `Argv`: the decoded args. */
+  readonly argv: unknown;
+  /** The stack text sent after `stack:` (empty when the server leaves it out). */
+  readonly panicStack: string;
+
+  constructor(err: string, method: string, argv: unknown, argvText: string, panicStack: string, cause: unknown) {
+    super(ErrorCode.INTERNAL, `[service internal error]: ${err}, method: ${method}, argv: ${argvText}, stack: ${panicStack}`, { cause });
+    this.err = err;
+    this.method = method;
+    this.argv = argv;
+    this.panicStack = panicStack;
+  }
+
+  override get name(): string {
+    return 'ServiceInternalError';
+  }
+}
+
+/** The panic value of a runtime error as Go's `%v` would show it: `TypeError: msg`. */
+function panicValue(err: Error): string {
+  return `${err.name}: ${err.message}`;
+}
+
+/** The stack frames of `err` (its `stack` without the `Name: message` header), cut at 4096 bytes as Go's buffer. */
+function stackOf(err: Error): string {
+  let st = typeof err.stack === 'string' ? err.stack : '';
+  const head = `${err.name}: ${err.message}`;
+  if (st.startsWith(head)) st = st.slice(head.length).replace(/^\n/, '');
+  const b = Buffer.from(st, 'utf8');
+  return b.length <= STACK_BYTES ? st : b.subarray(0, STACK_BYTES).toString('utf8');
 }
 
 const EMPTY = new Uint8Array(0);
@@ -63,37 +127,73 @@ export class Dispatcher implements RawReplyWriter {
   onMessage(conn: ServerConnection, req: Message): void {
     conn.noteRead();
     if (conn.readingStopped) return;
-    const plugins = this.#c.plugins;
-    if (plugins.postReadRequest.length > 0) {
-      let refused: unknown;
-      for (const p of plugins.postReadRequest) {
-        try {
-          const r = p.postReadRequest!(conn, req);
-          if (r !== undefined && r !== null) refused = r;
-        } catch (err) {
-          refused = err ?? new Error(String(err));
-        }
-        if (refused !== undefined) break;
-      }
-      if (refused !== undefined) {
-        if (isReqReachLimit(refused)) {
-          // Go: an error reply (or, oneway, only the PreWriteResponse plugins); the connection stays.
-          const ctx = new RequestContext(this.#c.server, conn, req, performance.now(), this);
-          if (!req.oneway) {
-            const res = responseFor(req);
-            this.#setError(res, refused);
-            this.#writeResponse(ctx, res, refused);
-          } else {
-            this.#preWrite(ctx, undefined, refused);
-          }
-          return;
-        }
-        this.#c.handleServiceError?.(refused);
-        conn.destroy(RpcxError.from(refused, ErrorCode.PROTOCOL));
-        return;
-      }
-    }
+    if (this.#c.plugins.postReadRequest.length > 0 && !this.#postRead(conn, req, 0)) return;
+    this.#afterRead(conn, req);
+  }
 
+  /**
+   * The `postReadRequest` hooks from `start`: true when all passed synchronously; false when
+   * the request was refused (handled here) or a hook returned a Promise. Go runs these hooks on
+   * the connection's reader goroutine, so a hook that waits (Go's blocking rate limiter) holds
+   * that connection's reading: here too, reading pauses until the Promise settles (requests
+   * already read go on), then the remaining hooks and the request continue.
+   */
+  #postRead(conn: ServerConnection, req: Message, start: number): boolean {
+    const hooks = this.#c.plugins.postReadRequest;
+    for (let i = start; i < hooks.length; i++) {
+      let r: unknown;
+      try {
+        r = hooks[i]!.postReadRequest!(conn, req);
+      } catch (err) {
+        this.#refuse(conn, req, err ?? new Error(String(err)));
+        return false;
+      }
+      if (r === undefined || r === null) continue;
+      if (isThenable(r)) {
+        conn.frames.pauseReading();
+        conn.begin();
+        r.then(
+          (v) => {
+            if (v !== undefined && v !== null) this.#refuse(conn, req, v);
+            else if (this.#postRead(conn, req, i + 1)) this.#afterRead(conn, req);
+            conn.end();
+            conn.frames.resumeReading();
+          },
+          (err: unknown) => {
+            this.#refuse(conn, req, err ?? new Error(String(err)));
+            conn.end();
+            conn.frames.resumeReading();
+          },
+        );
+        return false;
+      }
+      this.#refuse(conn, req, r);
+      return false;
+    }
+    return true;
+  }
+
+  /** A `postReadRequest` hook refused `req`. */
+  #refuse(conn: ServerConnection, req: Message, refused: unknown): void {
+    if (isReqReachLimit(refused)) {
+      // Go: an error reply (or, oneway, only the PreWriteResponse plugins); the connection stays.
+      const ctx = new RequestContext(this.#c.server, conn, req, performance.now(), this);
+      if (!req.oneway) {
+        const res = responseFor(req);
+        this.#setError(res, refused);
+        this.#writeResponse(ctx, res, refused);
+      } else {
+        this.#preWrite(ctx, undefined, refused);
+      }
+      return;
+    }
+    this.#c.handleServiceError?.(refused);
+    conn.destroy(RpcxError.from(refused, ErrorCode.PROTOCOL));
+  }
+
+  /** After the `postReadRequest` hooks: heartbeat echo, auth, dispatch. */
+  #afterRead(conn: ServerConnection, req: Message): void {
+    const plugins = this.#c.plugins;
     if (req.heartbeat) {
       // Go: heartbeats skip auth; the request itself is echoed with the response bit set.
       for (const p of plugins.heartbeatRequest) {
@@ -162,18 +262,41 @@ export class Dispatcher implements RawReplyWriter {
 
   /** Go: `processOneRequest` for a non-heartbeat request that passed auth. */
   dispatch(ctx: RequestContext): void {
-    const req = ctx.request;
-    const conn = ctx.connection;
-    const c = this.#c;
-    conn.begin();
-    for (const p of c.plugins.preHandleRequest) {
+    ctx.connection.begin();
+    if (this.#c.plugins.preHandleRequest.length > 0 && !this.#preHandle(ctx, 0)) return;
+    this.#route(ctx);
+  }
+
+  /**
+   * The `preHandleRequest` hooks from `start` (their errors are ignored, as Go's); false when
+   * one returned a Promise: this request waits for it (the connection's others do not), then
+   * goes on.
+   */
+  #preHandle(ctx: RequestContext, start: number): boolean {
+    const hooks = this.#c.plugins.preHandleRequest;
+    for (let i = start; i < hooks.length; i++) {
+      let r: unknown;
       try {
-        p.preHandleRequest!(ctx);
+        r = hooks[i]!.preHandleRequest!(ctx);
       } catch {
         // Go ignores DoPreHandleRequest's error.
+        continue;
+      }
+      if (isThenable(r)) {
+        const next = (): void => {
+          if (this.#preHandle(ctx, i + 1)) this.#route(ctx);
+        };
+        r.then(next, next);
+        return false;
       }
     }
+    return true;
+  }
 
+  /** Go's lookup (raw handler, method, function), codec, args; then the `preCall` hooks and the call. */
+  #route(ctx: RequestContext): void {
+    const req = ctx.request;
+    const c = this.#c;
     const raw = c.registry.handlers.get(req.servicePath)?.get(req.serviceMethod);
     if (raw !== undefined) {
       this.#runRaw(ctx, raw);
@@ -202,21 +325,47 @@ export class Dispatcher implements RawReplyWriter {
       return;
     }
     if (c.plugins.preCall.length > 0) {
+      this.#preCall(ctx, m, codec, args, 0);
+      return;
+    }
+    this.#invoke(ctx, m, codec, args);
+  }
+
+  /**
+   * The `preCall` hooks from `start`, then the call. A hook returning a Promise pauses this
+   * request until it settles (its value replaces the args unless `undefined`; a rejection fails
+   * the call); the connection's other requests go on.
+   */
+  #preCall(ctx: RequestContext, m: MethodEntry, codec: Codec, args: unknown, start: number): void {
+    const hooks = this.#c.plugins.preCall;
+    const req = ctx.request;
+    for (let i = start; i < hooks.length; i++) {
+      let a: unknown;
       try {
-        for (const p of c.plugins.preCall) {
-          const a = p.preCall!(ctx, req.servicePath, req.serviceMethod, args);
-          if (a !== undefined) args = a;
-        }
+        a = hooks[i]!.preCall!(ctx, req.servicePath, req.serviceMethod, args);
       } catch (err) {
         this.#fail(ctx, err);
         return;
       }
+      if (isThenable(a)) {
+        a.then(
+          (v) => this.#preCall(ctx, m, codec, v === undefined ? args : v, i + 1),
+          (err: unknown) => this.#fail(ctx, err ?? new Error(String(err))),
+        );
+        return;
+      }
+      if (a !== undefined) args = a;
     }
+    this.#invoke(ctx, m, codec, args);
+  }
+
+  /** Runs the method or function. */
+  #invoke(ctx: RequestContext, m: MethodEntry, codec: Codec, args: unknown): void {
     let out: unknown;
     try {
       out = m.fn.call(m.self, args, ctx);
     } catch (err) {
-      this.#done(ctx, m, codec, args, undefined, err ?? new Error(String(err)));
+      this.#done(ctx, m, codec, args, undefined, this.#recovered(ctx, m, args, err ?? new Error(String(err))));
       return;
     }
     if (isThenable(out)) {
@@ -231,27 +380,72 @@ export class Dispatcher implements RawReplyWriter {
     try {
       reply = await p;
     } catch (err) {
-      this.#done(ctx, m, codec, args, undefined, err ?? new Error(String(err)));
+      this.#done(ctx, m, codec, args, undefined, this.#recovered(ctx, m, args, err ?? new Error(String(err))));
       return;
     }
     this.#done(ctx, m, codec, args, reply, undefined);
   }
 
+  /**
+   * Go's `service.call` recover: a runtime error becomes a {@link ServiceInternalError} (logged
+   * on `rpcx:server`, as Go's `log.Error(err)`); any other thrown value is kept as it is.
+   */
+  #recovered(ctx: RequestContext, m: MethodEntry, args: unknown, err: unknown): unknown {
+    if (!isRuntimeError(err)) return err;
+    const payloadLength = ctx.request.payload.length;
+    let argvText: string;
+    try {
+      argvText = payloadLength > MAX_ARGV_PAYLOAD ? `(${payloadLength} bytes of args)` : goSprintV(args, { pointer: true, plus: true });
+    } catch {
+      argvText = '?';
+    }
+    const method = m.self === undefined ? '&{{}}' : m.name;
+    const stack = this.#c.internalErrorStack === false ? '' : stackOf(err);
+    const wrapped = new ServiceInternalError(panicValue(err), method, args, argvText, stack, err);
+    log('%s.%s: %s', ctx.request.servicePath, ctx.request.serviceMethod, wrapped.message);
+    return wrapped;
+  }
+
   /** The handler finished: Go's tail of `handleRequest` plus the reply write of `processOneRequest`. */
   #done(ctx: RequestContext, m: MethodEntry, codec: Codec, args: unknown, reply: unknown, err: unknown): void {
-    const req = ctx.request;
-    const plugins = this.#c.plugins;
-    if (plugins.postCall.length > 0) {
-      for (const p of plugins.postCall) {
-        try {
-          const r = p.postCall!(ctx, req.servicePath, req.serviceMethod, args, reply, err);
-          if (r !== undefined) reply = r;
-        } catch (e) {
-          if (err === undefined) err = e ?? new Error(String(e));
-          break;
-        }
-      }
+    if (this.#c.plugins.postCall.length > 0) {
+      this.#postCall(ctx, m, codec, args, reply, err, 0);
+      return;
     }
+    this.#reply(ctx, m, codec, reply, err);
+  }
+
+  /**
+   * The `postCall` hooks from `start`, then the reply. A hook returning a Promise pauses this
+   * request's reply until it settles (a value replaces the reply unless `undefined`; a rejection
+   * is the call's error, as a throw).
+   */
+  #postCall(ctx: RequestContext, m: MethodEntry, codec: Codec, args: unknown, reply: unknown, err: unknown, start: number): void {
+    const hooks = this.#c.plugins.postCall;
+    const req = ctx.request;
+    for (let i = start; i < hooks.length; i++) {
+      let r: unknown;
+      try {
+        r = hooks[i]!.postCall!(ctx, req.servicePath, req.serviceMethod, args, reply, err);
+      } catch (e) {
+        if (err === undefined) err = e ?? new Error(String(e));
+        break;
+      }
+      if (isThenable(r)) {
+        r.then(
+          (v) => this.#postCall(ctx, m, codec, args, v === undefined ? reply : v, err, i + 1),
+          (e: unknown) => this.#reply(ctx, m, codec, reply, err === undefined ? (e ?? new Error(String(e))) : err),
+        );
+        return;
+      }
+      if (r !== undefined) reply = r;
+    }
+    this.#reply(ctx, m, codec, reply, err);
+  }
+
+  /** Writes the reply or the error (Go: the tail of `handleRequest` and `processOneRequest`). */
+  #reply(ctx: RequestContext, m: MethodEntry, codec: Codec, reply: unknown, err: unknown): void {
+    const req = ctx.request;
     ctx.finish();
     if (err !== undefined) {
       this.#c.handleServiceError?.(err);
@@ -388,6 +582,11 @@ export class Dispatcher implements RawReplyWriter {
 
   #rawDone(ctx: RequestContext, err: unknown): void {
     if (err !== undefined) {
+      if (isRuntimeError(err)) {
+        // Go's processOneRequest recover: logged, and `WriteError(fmt.Errorf("%v", r))`.
+        log('[handler internal error]: servicepath: %s, servicemethod: %s, err: %s', ctx.request.servicePath, ctx.request.serviceMethod, err.stack);
+        err = new RpcxError(ErrorCode.INTERNAL, panicValue(err), { cause: err });
+      }
       this.#c.handleServiceError?.(err);
       try {
         this.writeError(ctx, err);

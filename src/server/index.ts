@@ -8,7 +8,7 @@ export { ServerConnection } from './connection.js';
 export { RequestContext, deadlineExceeded, contextCanceled, parseServerTimeout } from './context.js';
 export type { ServerHandle } from './types.js';
 export type { AuthFunc } from './dispatch.js';
-export { errorText } from './dispatch.js';
+export { errorText, ServiceInternalError, isRuntimeError } from './dispatch.js';
 export { ServiceRegistry } from './registry.js';
 export type { Handler, RawHandler, MethodTypes, RegisterOptions, RegisterFunctionOptions } from './registry.js';
 export { PluginContainer, ErrReqReachLimit, isReqReachLimit, rateLimitPlugin, connectionRateLimitPlugin, accessLogPlugin } from './plugins.js';

@@ -21,8 +21,14 @@ export function isReqReachLimit(err: unknown): boolean {
 
 /**
  * A server plugin (Go: `server.Plugin` and the `XxxPlugin` interfaces of server/plugin.go). A
- * plugin implements any subset of the hooks; they run in the order plugins were added. Hooks are
- * synchronous, as they are on Go's reader goroutine.
+ * plugin implements any subset of the hooks; they run in the order plugins were added.
+ *
+ * The request hooks may wait, as Go's may block: `postReadRequest`, `preHandleRequest`,
+ * `preCall` and `postCall` may return a Promise. `postReadRequest` runs where Go runs it, on the
+ * connection's reader, so while its Promise is pending that connection reads nothing more (the
+ * requests already read go on); the other three pause only their own request. A hook that
+ * returns no Promise costs no Promise: the synchronous path is unchanged. The other hooks are
+ * synchronous (a returned Promise is not awaited).
  */
 export interface ServerPlugin {
   /** A name for logs. */
@@ -36,19 +42,21 @@ export interface ServerPlugin {
    * {@link ErrReqReachLimit} gives an error reply and keeps the connection; anything else closes
    * the connection without a reply.
    */
-  postReadRequest?(conn: ServerConnection, req: Message): Error | void;
+  postReadRequest?(conn: ServerConnection, req: Message): Error | void | Promise<Error | void>;
   /** Go `HeartbeatPlugin`: a heartbeat was read (it is echoed whatever this does). */
   heartbeatRequest?(conn: ServerConnection, req: Message): void;
-  /** Go `PreHandleRequestPlugin`: before the lookup. Errors are ignored, as in Go. */
-  preHandleRequest?(ctx: RequestContext): void;
+  /** Go `PreHandleRequestPlugin`: before the lookup. Errors (and rejections) are ignored, as in Go. */
+  preHandleRequest?(ctx: RequestContext): void | Promise<void>;
   /**
    * Go `PreCallPlugin` (service methods and functions, not raw handlers): after the args are
-   * decoded. Return new args (or `undefined` to keep them); throw to fail the call.
+   * decoded. Return new args (or `undefined` to keep them); throw to fail the call. A Promise
+   * is awaited (this request waits): its value as the return value, a rejection as a throw.
    */
   preCall?(ctx: RequestContext, serviceName: string, methodName: string, args: unknown): unknown;
   /**
    * Go `PostCallPlugin`: after the handler; `err` is what it threw (`undefined` on success).
-   * Return a new reply (or `undefined` to keep it); throw to fail the call.
+   * Return a new reply (or `undefined` to keep it); throw to fail the call. A Promise is
+   * awaited (this request's reply waits): its value as the return value, a rejection as a throw.
    */
   postCall?(ctx: RequestContext, serviceName: string, methodName: string, args: unknown, reply: unknown, err: unknown): unknown;
   /** Go `PreWriteResponsePlugin`: `res` is about to be written (`undefined` for a oneway refusal). */
@@ -163,18 +171,44 @@ function tokenBucket(options: { ratePerSecond: number; burst?: number }): () => 
 }
 
 /**
- * A token-bucket request rate limiter (Go: `serverplugin.NewReqRateLimitingPlugin` without
- * blocking, as the interop Go server configures it): over the limit a request gets Go's
- * `request reached rate limit` error reply and the connection stays open. Heartbeats are not
- * counted. `burst` defaults to `max(1, ratePerSecond)`.
+ * A token-bucket request rate limiter (Go: `serverplugin.NewReqRateLimitingPlugin`): over the
+ * limit a request gets Go's `request reached rate limit` error reply and the connection stays
+ * open. Heartbeats are not counted. `burst` defaults to `max(1, ratePerSecond)`.
+ *
+ * `block: true` is Go's blocking mode (`block` argument true, `limiter.Wait`): a request over the
+ * limit is not refused but waits for its token; while it waits, its connection reads nothing more
+ * (Go blocks that connection's reader goroutine), other connections go on.
  */
-export function rateLimitPlugin(options: { ratePerSecond: number; burst?: number }): ServerPlugin {
+export function rateLimitPlugin(options: { ratePerSecond: number; burst?: number; block?: boolean }): ServerPlugin {
+  if (options.block === true) return blockingRateLimitPlugin(options);
   const take = tokenBucket(options);
   return {
     name: 'rateLimit',
     postReadRequest(_conn, req) {
       if (req.heartbeat) return;
       return take() ? undefined : ErrReqReachLimit;
+    },
+  };
+}
+
+/** Go's `ReqRateLimitingPlugin` with `block`: take a token, going into debt, and wait it off (juju/ratelimit `Wait`). */
+function blockingRateLimitPlugin(options: { ratePerSecond: number; burst?: number }): ServerPlugin {
+  const rate = options.ratePerSecond;
+  if (!(rate > 0)) throw new RpcxError(ErrorCode.INVALID_ARGUMENT, 'ratePerSecond must be > 0');
+  const burst = options.burst ?? Math.max(1, rate);
+  let tokens = burst;
+  let last = performance.now();
+  return {
+    name: 'rateLimit',
+    postReadRequest(_conn, req) {
+      if (req.heartbeat) return;
+      const now = performance.now();
+      tokens = Math.min(burst, tokens + ((now - last) / 1000) * rate);
+      last = now;
+      tokens--;
+      if (tokens >= 0) return;
+      const waitMs = (-tokens / rate) * 1000;
+      return new Promise<void>((resolve) => setTimeout(resolve, waitMs));
     },
   };
 }

@@ -59,6 +59,13 @@ export interface ServerOptions {
   serverErrorFunc?: (res: Message, err: unknown) => string;
   /** Go `Server.HandleServiceError`: sees every error a handler or the dispatch produced. */
   handleServiceError?: (err: unknown) => void;
+  /**
+   * Whether the `[service internal error]` text of a handler that crashed with a runtime error
+   * (`TypeError`, `ReferenceError`, `RangeError`; Go: a recovered panic, `RpcServiceInternalError`)
+   * ends with the JS stack, as Go's does. Default true. A stack tells whoever called the method
+   * about the server's code and file layout: set false for servers that strangers call.
+   */
+  internalErrorStack?: boolean;
 }
 
 export interface ShutdownOptions {
@@ -135,6 +142,7 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
       authFunc: options.authFunc,
       serverErrorFunc: options.serverErrorFunc,
       handleServiceError: options.handleServiceError,
+      internalErrorStack: options.internalErrorStack,
     });
   }
 

@@ -332,6 +332,20 @@ export class Echo {
     }
   }
 
+  /**
+   * Go's `Echo.Panic`: crashes with a runtime error, so the reply is the
+   * `[service internal error]: ...` text (Go: a recovered panic). `Text` empty: reads a property
+   * of undefined (Go: a nil pointer dereference); else a `TypeError` with `Text`.
+   */
+  Panic(args: { Text?: unknown }): never {
+    const text = typeof args?.Text === 'string' ? args.Text : '';
+    if (text === '') {
+      const p = undefined as unknown as { Text: string };
+      throw new Error(p.Text);
+    }
+    throw new TypeError(text);
+  }
+
   /** Shadowed by the raw handler `Echo.Via` (Go's lookup order): answering `service` means the order broke. */
   Via(): { Via: string } {
     return { Via: 'service' };

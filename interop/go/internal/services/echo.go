@@ -71,6 +71,17 @@ func (*Echo) Error(_ context.Context, args *ErrorArgs, _ *Empty) error {
 	return errors.New(args.Text)
 }
 
+// Panic panics with args.Text, or, when it is empty, with a nil pointer
+// dereference (a runtime error), so tests see rpcx's recovered-panic reply:
+// "[service internal error]: <value>, method: Panic, argv: &{Text:...}, stack: ...".
+func (*Echo) Panic(_ context.Context, args *ErrorArgs, _ *Empty) error {
+	if args.Text == "" {
+		var p *ErrorArgs
+		return errors.New(p.Text)
+	}
+	panic(args.Text)
+}
+
 // Count increments the counter args.Key and returns its new value. Call it
 // oneway, then GetCount, to see that a oneway call ran.
 func (e *Echo) Count(_ context.Context, args *CountArgs, reply *CountReply) error {

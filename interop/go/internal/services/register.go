@@ -14,7 +14,7 @@ type Services struct {
 // Register registers every interop service on srv:
 //
 //	Arith       Mul, Add, Div         ArithArgs -> ArithReply (msgpack, JSON)
-//	Echo        Bytes, Object, Metadata, Sleep, Error, Count, GetCount, Via
+//	Echo        Bytes, Object, Metadata, Sleep, Error, Panic, Count, GetCount, Via
 //	Push        Start, Burst, Stop
 //	(+ the codec-specific services registered by registerExtra)
 //
