@@ -2,7 +2,8 @@
 // echoed, timed until the echo is back) and message-stream messages/s (Example.Endless, server
 // to caller) at 100 B and 4 KiB, for every client/server pair of TS and Go on loopback. Servers
 // run as their own processes (Go: interop/go/bin/server -stream; TS: build/bench/stream-server.js);
-// the Go client is interop/go/bin/streambench. Best of `--runs` (default 3).
+// the Go client is interop/go/bin/streambench. `--runs` rounds (default 5), each running every
+// pair once in turn (interleaved); medians, with the ratios of our side to Go's.
 //
 //   npm run build && node scripts/build-go.mjs && node build/bench/stream.js [--runs 3] [--json out.json]
 import { spawn, spawnSync } from 'node:child_process';
@@ -19,7 +20,7 @@ const arg = (k: string, d: string): string => {
   const i = args.indexOf(k);
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : d;
 };
-const RUNS = Number(arg('--runs', '3'));
+const RUNS = Number(arg('--runs', '5'));
 const SIZE = 16 * 1024 * 1024;
 const MSGS: readonly { size: number; count: number }[] = [
   { size: 100, count: 200_000 },
@@ -43,9 +44,8 @@ async function startServer(cmd: string, argv: string[]): Promise<{ key: string; 
 async function tsBytes(key: string): Promise<number> {
   const c = new Client(key);
   const data = new Uint8Array(SIZE).fill(1);
-  let best = 0;
   try {
-    for (let r = 0; r < RUNS; r++) {
+    {
       const t0 = performance.now();
       const s = await c.stream();
       let got = 0;
@@ -61,19 +61,17 @@ async function tsBytes(key: string): Promise<number> {
       await done;
       s.destroy();
       if (got !== SIZE + 8) throw new Error(`echo ${got} bytes`);
-      best = Math.max(best, SIZE / (1024 * 1024) / ((performance.now() - t0) / 1000));
+      return SIZE / (1024 * 1024) / ((performance.now() - t0) / 1000);
     }
   } finally {
     await c.close();
   }
-  return best;
 }
 
 async function tsMsgs(key: string, size: number, count: number): Promise<number> {
   const c = new Client(key);
-  let best = 0;
   try {
-    for (let r = 0; r < RUNS; r++) {
+    {
       const t0 = performance.now();
       const s = await c.openStream<{ Count: number; Size: number }, { N: unknown }>('Example', 'Endless');
       await s.send({ Count: count, Size: size });
@@ -81,24 +79,26 @@ async function tsMsgs(key: string, size: number, count: number): Promise<number>
       let n = 0;
       for await (const _ of s) n++;
       if (n !== count) throw new Error(`got ${n} messages`);
-      best = Math.max(best, count / ((performance.now() - t0) / 1000));
+      return count / ((performance.now() - t0) / 1000);
     }
   } finally {
     await c.close();
   }
-  return best;
 }
 
 function goRun(key: string, mode: 'bytes' | 'msgs', size: number, count = 0): number {
-  const r = spawnSync(goBin('streambench'), ['-addr', key, '-mode', mode, '-size', String(size), '-count', String(count), '-runs', String(RUNS)], { encoding: 'utf8' });
+  const r = spawnSync(goBin('streambench'), ['-addr', key, '-mode', mode, '-size', String(size), '-count', String(count), '-runs', '1'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`streambench: ${r.stderr}`);
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { mbps?: number; msgsPerSec?: number });
-  return Math.max(...lines.map((l) => (mode === 'bytes' ? l.mbps! : l.msgsPerSec!)));
+  return mode === 'bytes' ? lines[0]!.mbps! : lines[0]!.msgsPerSec!;
 }
 
 const go = await startServer(goBin('server'), ['-stream']);
 const ts = await startServer(process.execPath, [join(root, 'build', 'bench', 'stream-server.js')]);
-const results: Record<string, number> = {};
+const samples: Record<string, number[]> = {};
+const add = (k: string, v: number): void => {
+  (samples[k] ??= []).push(v);
+};
 try {
   const pairs: [string, 'ts' | 'go', string][] = [
     ['TS->TS', 'ts', ts.key],
@@ -106,16 +106,32 @@ try {
     ['Go->TS', 'go', ts.key],
     ['Go->Go', 'go', go.key],
   ];
-  for (const [name, client, key] of pairs) {
-    results[`bytes ${name} MB/s`] = client === 'ts' ? await tsBytes(key) : goRun(key, 'bytes', SIZE);
-    for (const m of MSGS) {
-      results[`msgs ${m.size}B ${name} msg/s`] = client === 'ts' ? await tsMsgs(key, m.size, m.count) : goRun(key, 'msgs', m.size, m.count);
+  for (let r = 0; r < RUNS; r++) {
+    for (const [name, client, key] of pairs) {
+      add(`bytes ${name} MB/s`, client === 'ts' ? await tsBytes(key) : goRun(key, 'bytes', SIZE));
+      for (const m of MSGS) {
+        add(`msgs ${m.size}B ${name} msg/s`, client === 'ts' ? await tsMsgs(key, m.size, m.count) : goRun(key, 'msgs', m.size, m.count));
+      }
     }
   }
 } finally {
   go.stop();
   ts.stop();
 }
-for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(28)} ${v.toFixed(0)}`);
+const median = (xs: readonly number[]): number => {
+  const a = [...xs].sort((x, y) => x - y);
+  return a.length % 2 === 1 ? a[(a.length - 1) / 2]! : (a[a.length / 2 - 1]! + a[a.length / 2]!) / 2;
+};
+const results: Record<string, number> = {};
+for (const [k, v] of Object.entries(samples)) {
+  results[k] = median(v);
+  console.log(`${k.padEnd(28)} median ${median(v).toFixed(0).padStart(8)}   min ${Math.min(...v).toFixed(0).padStart(8)}   max ${Math.max(...v).toFixed(0).padStart(8)}`);
+}
+for (const kind of ['bytes', ...MSGS.map((m) => `msgs ${m.size}B`)]) {
+  const unit = kind === 'bytes' ? 'MB/s' : 'msg/s';
+  const g = results[`${kind} Go->Go ${unit}`]!;
+  const ratio = (pair: string): string => (results[`${kind} ${pair} ${unit}`]! / g).toFixed(2);
+  console.log(`${kind}: TS server (Go->TS / Go->Go) ${ratio('Go->TS')}, TS client (TS->Go / Go->Go) ${ratio('TS->Go')}, both (TS->TS / Go->Go) ${ratio('TS->TS')}`);
+}
 const out = arg('--json', '');
-if (out !== '') writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), runs: RUNS, results }, null, 2));
+if (out !== '') writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), runs: RUNS, medians: results, samples }, null, 2));
