@@ -9,6 +9,7 @@ import { DEFAULT_MAX_MESSAGE_LENGTH, DEFAULT_MAX_DECOMPRESSED_LENGTH, toMetadata
 import { defaultCompressors } from '../node/gzip.js';
 import { FrameConnection } from '../node/frame-connection.js';
 import { ServerConnection, type ConnectionLimits } from './connection.js';
+import { TagIndex } from './tags.js';
 import { Dispatcher, type AuthFunc } from './dispatch.js';
 import { listen, type Listener, type ServeNetwork } from './listen.js';
 import { PluginContainer, type ServerPlugin } from './plugins.js';
@@ -58,6 +59,12 @@ export interface ServerOptions {
   serverErrorFunc?: (res: Message, err: unknown) => string;
   /** Go `Server.HandleServiceError`: sees every error a handler or the dispatch produced. */
   handleServiceError?: (err: unknown) => void;
+  /** Most tags one connection may carry (`conn.tag`); more throw LIMIT. Default 16. */
+  maxTagsPerConnection?: number;
+  /** Default deadline of a server-to-client call (`conn.call`), ms. Default 30,000. */
+  peerCallTimeoutMs?: number;
+  /** Most server-to-client calls pending per connection; more fail with LIMIT. Default 10,000. */
+  maxPeerCallsPerConnection?: number;
 }
 
 export interface ShutdownOptions {
@@ -101,6 +108,7 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
   readonly #limits: ConnectionLimits;
   readonly #dispatcher: Dispatcher;
   readonly #conns = new Set<ServerConnection>();
+  readonly #tags: TagIndex<ServerConnection>;
   #listener: Listener | undefined;
   #address: string | undefined;
   #seq = 0n;
@@ -126,6 +134,7 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
       readTimeoutMs: options.readTimeoutMs ?? 0,
       writeTimeoutMs: options.writeTimeoutMs ?? 0,
     };
+    this.#tags = new TagIndex(Math.max(1, options.maxTagsPerConnection ?? 16));
     this.#dispatcher = new Dispatcher({
       server: this,
       registry: this.registry,
@@ -256,6 +265,7 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
       ...(o.maxMetadataEntries === undefined ? {} : { maxMetadataEntries: o.maxMetadataEntries }),
     });
     const conn = new ServerConnection(frames, this.#address ?? `${network}@?`, this.#limits);
+    this.#wire(conn);
     for (const p of this.plugins.postConnAccept) {
       let ok: boolean | void;
       try {
@@ -287,6 +297,39 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
     };
     if (log.enabled) log('%s connected', remote);
     this.emit('connect', conn);
+  }
+
+  #wire(conn: ServerConnection): void {
+    const o = this.#options;
+    conn.wire({
+      tags: this.#tags,
+      codecs: this.codecs,
+      ...(o.maxPeerCallsPerConnection === undefined ? {} : { maxPeerCalls: o.maxPeerCallsPerConnection }),
+      ...(o.peerCallTimeoutMs === undefined ? {} : { peerCallTimeoutMs: o.peerCallTimeoutMs }),
+    });
+  }
+
+  /**
+   * The open connections tagged `tag` (`conn.tag(userId)` after a login): a live, read-only view
+   * that loses a connection when it closes. Go has no counterpart (Go programs keep their own
+   * `map[userID]net.Conn`).
+   */
+  connectionsTagged(tag: string): ReadonlySet<ServerConnection> {
+    return this.#tags.get(tag);
+  }
+
+  /**
+   * Pushes one message (as {@link sendMessage}, Go's `SendMessage`) to every open connection
+   * tagged `tag`; resolves with how many writes succeeded and failed. A tag with no connection
+   * gives `{ sent: 0, failed: 0 }`.
+   */
+  async sendMessageToTag(tag: string, servicePath: string, serviceMethod: string, metadata?: MetadataInit, data?: Uint8Array): Promise<BroadcastResult> {
+    const conns = [...this.#tags.get(tag)];
+    if (conns.length === 0) return { sent: 0, failed: 0 };
+    const results = await Promise.allSettled(conns.map((c) => this.sendMessage(c, servicePath, serviceMethod, metadata, data)));
+    let sent = 0;
+    for (const r of results) if (r.status === 'fulfilled') sent++;
+    return { sent, failed: results.length - sent };
   }
 
   /**
