@@ -116,6 +116,11 @@ export class KV {
     return { Version: version };
   }
 
+  /** How many `Watch` calls wait on `Key` (`{N}`), for tests that wait until a watch is blocked. */
+  Waiters(args: unknown): { N: number } {
+    return { N: this.#watchers.get(str(args, 'Key'))?.size ?? 0 };
+  }
+
   Get(args: unknown): { Value: string; Version: number } {
     const v = this.#values.get(str(args, 'Key'));
     return { Value: v?.value ?? '', Version: v?.version ?? 0 };
