@@ -1,5 +1,6 @@
 import createDebug from 'debug';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { RpcxError, ErrorCode, ServiceError } from '../errors.js';
 import { defaultCodecRegistry, type CodecRegistry } from '../codec/registry.js';
 import type { CodecOptions } from '../codec/types.js';
@@ -231,6 +232,8 @@ export class Client {
   private readonly statusCallbacks = new Set<(s: ClientStatus) => void>();
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private peer: ClientPeer | undefined;
+  /** Set for a client over a given connection (`fromDuplex`): it never dials. */
+  private given: Duplex | undefined;
 
   constructor(address: string, options: ClientOptions = {}) {
     this.address = address.includes('@') ? address : `tcp@${address}`;
@@ -255,6 +258,23 @@ export class Client {
       await c.close({ graceful: false });
       throw err;
     }
+    return c;
+  }
+
+  /**
+   * A client over a connection made elsewhere (any Node `Duplex`: a socket accepted by a
+   * listener, as the reverse-RPC caller gets it; a TLS socket; one end of `duplexPair()`). It
+   * speaks rpcx on it at once and never dials: when that connection closes, calls fail with
+   * CONNECTION and `reconnect` does not apply. `address` labels it in errors (default
+   * `tcp@<peer host:port>`). Go rpcx has no counterpart (its client always dials).
+   */
+  static fromDuplex(duplex: Duplex, options: ClientOptions & { address?: string } = {}): Client {
+    const s = duplex as Duplex & { remoteAddress?: string; remotePort?: number };
+    const label = options.address ?? (s.remoteAddress === undefined ? 'tcp@duplex' : `tcp@${s.remoteAddress.includes(':') ? `[${s.remoteAddress}]` : s.remoteAddress}:${s.remotePort}`);
+    const { address: _ignored, reconnect: _noReconnect, ...rest } = options;
+    const c = new Client(label, rest);
+    c.given = duplex;
+    c.attach(duplex as Socket);
     return c;
   }
 
@@ -582,6 +602,9 @@ export class Client {
   private ensureConnection(signal?: AbortSignal): Promise<FrameConnection> {
     if (this.closedByUser) return Promise.reject(new RpcxError(ErrorCode.CONNECTION, `client for ${this.address} is closed`));
     if (this.conn !== undefined && this.conn.isOpen) return Promise.resolve(this.conn);
+    if (this.given !== undefined) {
+      return Promise.reject(new RpcxError(ErrorCode.CONNECTION, `connection to ${this.address} is closed (a client over a given connection does not reconnect)`));
+    }
     if (this.connecting === undefined) {
       this.emitStatus({ type: 'connecting', address: this.address });
       const dialOptions: DialOptions = { ...this.options };
@@ -776,7 +799,7 @@ export class Client {
 
   private scheduleReconnect(): void {
     const r = this.options.reconnect;
-    if (r === undefined || r === false || this.closedByUser || this.reconnectTimer !== undefined) return;
+    if (r === undefined || r === false || this.closedByUser || this.reconnectTimer !== undefined || this.given !== undefined) return;
     const o: ReconnectOptions = r === true ? {} : r;
     if (o.maxAttempts !== undefined && this.reconnectAttempt >= o.maxAttempts) return;
     const attempt = ++this.reconnectAttempt;

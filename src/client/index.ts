@@ -27,6 +27,7 @@ export {
   type XCallOptions,
   type Receipt,
 } from './xclient.js';
+export { acceptClients, ClientAcceptor, type AcceptClientsOptions } from './reverse.js';
 export { FailMode, SelectMode, failModeName, selectModeName } from './fail-mode.js';
 export {
   RandomSelector,

@@ -18,3 +18,5 @@ export { PluginContainer, ErrReqReachLimit, isReqReachLimit, rateLimitPlugin, co
 export type { ServerPlugin } from './plugins.js';
 export type { ServeNetwork } from './listen.js';
 export { tokenAuth } from './auth.js';
+export { dialAndServe, OutboundServing } from './reverse.js';
+export type { DialAndServeOptions, DialBackoffOptions, OutboundStatus } from './reverse.js';

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
 import type { TlsOptions } from 'node:tls';
 import createDebug from 'debug';
 import { ErrorCode, RpcxError } from '../errors.js';
@@ -257,6 +258,30 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
       const ka = this.#options.keepAliveMs ?? 180_000;
       if (ka > 0) socket.setKeepAlive?.(true, ka);
     }
+    this.#attach(socket, remote, this.#address ?? `${network}@?`);
+  }
+
+  /**
+   * Serves rpcx over a connection made elsewhere (any Node `Duplex`: a socket this process
+   * dialled, a TLS socket, one end of `duplexPair()`), exactly as an accepted one: the plugins'
+   * `postConnAccept` may refuse it, handlers see it as `ctx.connection`, it is in `connections`
+   * and closes with the server. Returns the connection, or `undefined` if a plugin refused it or
+   * the server is closed (the duplex is then destroyed). The reverse-RPC provider
+   * (`dialAndServe`) serves its outgoing connection this way. Go rpcx has no counterpart (its
+   * `ServeListener` takes a listener, not one connection).
+   */
+  serveConnection(duplex: Duplex, options: { remoteAddress?: string } = {}): ServerConnection | undefined {
+    if (this.#closed || this.#shuttingDown) {
+      duplex.destroy();
+      return undefined;
+    }
+    const s = duplex as Duplex & { remoteAddress?: string; remotePort?: number; localAddress?: string; localPort?: number };
+    const remote = options.remoteAddress ?? (s.remoteAddress === undefined ? 'duplex' : s.remoteAddress.includes(':') ? `[${s.remoteAddress}]:${s.remotePort}` : `${s.remoteAddress}:${s.remotePort}`);
+    const local = s.localAddress === undefined ? 'duplex@' : `tcp@${s.localAddress}:${s.localPort}`;
+    return this.#attach(duplex, remote, this.#address ?? local);
+  }
+
+  #attach(socket: Duplex, remote: string, localAddress: string): ServerConnection | undefined {
     const o = this.#options;
     const frames = new FrameConnection(socket, remote, {
       compressors: this.#compressors,
@@ -264,7 +289,7 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
       maxDecompressedLength: o.maxDecompressedLength ?? DEFAULT_MAX_DECOMPRESSED_LENGTH,
       ...(o.maxMetadataEntries === undefined ? {} : { maxMetadataEntries: o.maxMetadataEntries }),
     });
-    const conn = new ServerConnection(frames, this.#address ?? `${network}@?`, this.#limits);
+    const conn = new ServerConnection(frames, localAddress, this.#limits);
     this.#wire(conn);
     for (const p of this.plugins.postConnAccept) {
       let ok: boolean | void;
@@ -276,7 +301,7 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
       if (ok === false) {
         frames.onClose = (err) => conn.onClosed(err);
         frames.destroy();
-        return;
+        return undefined;
       }
     }
     this.#conns.add(conn);
@@ -297,6 +322,7 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
     };
     if (log.enabled) log('%s connected', remote);
     this.emit('connect', conn);
+    return conn;
   }
 
   #wire(conn: ServerConnection): void {
