@@ -73,9 +73,10 @@ export class ClientAcceptor implements AsyncIterable<Client> {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue.end();
-    await this.#listener.close();
-    await Promise.all([...this.#clients].map((c) => c.close({ graceful: false })));
+    // The listener's close may wait for its connections: close the clients alongside.
+    const clients = [...this.#clients];
     this.#clients.clear();
+    await Promise.all([this.#listener.close(), ...clients.map((c) => c.close({ graceful: false }))]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
