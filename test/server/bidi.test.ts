@@ -80,7 +80,8 @@ describe('bidirectional (TT)', { timeout: 60_000 }, () => {
     assert.deepEqual(await b.call('Session', 'Whoami', {}), { User: '' });
   });
 
-  it('case push_by_user: a push to a user reaches all and only that user\'s connections; tags go on close', async () => {
+  // A push to a user reaches all and only that user's connections; tags go on close.
+  it('TT push_by_user', async () => {
     const alice1 = await open();
     const alice2 = await open();
     const bob = await open();
@@ -124,7 +125,8 @@ describe('bidirectional (TT)', { timeout: 60_000 }, () => {
     assert.equal(conn.tags.size, 0);
   });
 
-  it('case server_calls_client: the server calls a handler the client registered and gets its reply', async () => {
+  // The server calls a handler the client registered and gets its reply (nested and unprompted).
+  it('TT server_calls_client', async () => {
     const c = await open();
     let seen: Message | undefined;
     c.registerFunction('Calc', (n: number, ctx: RequestContext) => {
@@ -250,7 +252,8 @@ describe('bidirectional (TT)', { timeout: 60_000 }, () => {
     await expectCode(conn.call('Calc', 'Hang', 1), ErrorCode.CONNECTION, 'call on a closed connection');
   });
 
-  it('case watch_long_poll: a blocking Watch is released by another client\'s Set, or times out', async () => {
+  // A blocking Watch is released by another client's Set, or times out, or the caller's deadline ends it.
+  it('TT watch_long_poll', async () => {
     const watcher = await open();
     const setter = await open();
     const key = 'k-' + Date.now();

@@ -118,7 +118,9 @@ describe('case reverse_rpc (TT): the provider dials out and serves; the caller g
     for (const x of toClose.reverse()) await x.close();
   });
 
-  it('two providers behind a "firewall" (no listener) dial in; the caller calls each; a broken connection is redialled', async () => {
+  // Two providers behind a "firewall" (no listener) dial in; the caller calls each; a broken
+  // connection is redialled; the provider calls the caller back over the same connection.
+  it('TT reverse_rpc', async () => {
     const port = await freePort();
     // Providers start first: the caller is not listening yet, so they back off and retry.
     const providers: { server: RpcxServer; out: OutboundServing; statuses: OutboundStatus['type'][] }[] = [];
