@@ -31,6 +31,8 @@ export interface DialAndServeOptions extends DialOptions {
   backoff?: DialBackoffOptions;
   /** Stops for good (as `close()`). */
   signal?: AbortSignal;
+  /** Every status change, from the first `connecting` on (also settable later as `onStatus`). */
+  onStatus?: (s: OutboundStatus) => void;
 }
 
 /** What `dialAndServe` reports, a `type`-discriminated union. */
@@ -56,11 +58,15 @@ export class OutboundServing {
   /** @internal */
   constructor(server: RpcxServer, address: string, options: DialAndServeOptions) {
     this.address = address.includes('@') ? address : `tcp@${address}`;
+    if (options.onStatus !== undefined) this.onStatus = options.onStatus;
     if (options.signal !== undefined) {
       if (options.signal.aborted) this.#closed = true;
       options.signal.addEventListener('abort', () => void this.close(), { once: true });
     }
-    this.done = this.#run(server, options);
+    // The server closing ends the serving too (its serveConnection would refuse every dial).
+    const onServerClose = (): void => void this.close();
+    server.once('close', onServerClose);
+    this.done = this.#run(server, options).finally(() => server.off('close', onServerClose));
     this.done.catch(() => {});
   }
 
@@ -86,6 +92,10 @@ export class OutboundServing {
     await this.done.catch(() => {});
   }
 
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   async #run(server: RpcxServer, options: DialAndServeOptions): Promise<void> {
     const target = parseAddress(this.address);
     const b = options.backoff ?? {};
@@ -94,6 +104,7 @@ export class OutboundServing {
     const dialOptions: DialOptions = { ...options };
     delete (dialOptions as { signal?: AbortSignal }).signal;
     delete (dialOptions as { backoff?: unknown }).backoff;
+    delete (dialOptions as { onStatus?: unknown }).onStatus;
     try {
       while (!this.#closed) {
         attempt++;

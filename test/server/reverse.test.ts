@@ -178,6 +178,20 @@ describe('case reverse_rpc (TT): the provider dials out and serves; the caller g
     await rejectsWith(providers[1]!.out.connected(), ErrorCode.CONNECTION);
   });
 
+  it('dialAndServe stops when its server closes', async () => {
+    const acceptor = await acceptClients('tcp', '127.0.0.1:0');
+    toClose.push(acceptor);
+    const server = createServer();
+    server.registerFunction('P', () => 1, 'One');
+    const statuses: string[] = [];
+    const out = dialAndServe(server, acceptor.address, { backoff: { initialDelayMs: 5 }, onStatus: (s) => statuses.push(s.type) });
+    await out.connected();
+    await server.close();
+    await within(out.done, 5_000, 'serving ends with the server');
+    assert.equal(statuses.at(-1), 'closed');
+    assert.equal(statuses.filter((s) => s === 'connecting').length, 1, statuses.join(' '));
+  });
+
   it('dialAndServe gives up after maxAttempts failed dials', async () => {
     const port = await freePort();
     const server = createServer();
