@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '../../src/client/client.js';
 import { ErrorCode, RpcxError, ServiceError } from '../../src/errors.js';
-import { MessageType, MetaKey, SerializeType, type Message } from '../../src/protocol/index.js';
+import { MessageType, MetaKey, SerializeType, createMessage, type Message } from '../../src/protocol/index.js';
 import { PEER_CALL_SEQ_BASE, connectionKey, createServer, type RequestContext, type RpcxServer, type ServerConnection } from '../../src/server/index.js';
 import { registerBidiServices, type KV } from '../../src/server/demo/bidi-services.js';
 import { RawClient, enc } from './support.js';
@@ -215,6 +215,20 @@ describe('bidirectional (TT)', { timeout: 60_000 }, () => {
     raw.send({ messageType: MessageType.Response, seq: req2.seq, serializeType: SerializeType.MsgPack, payload: new Uint8Array([0x08]) });
     assert.equal(await p2, 7);
     raw.close();
+  });
+
+  it('bad input: the client drops a reply for an unknown seq (either space) and goes on', async () => {
+    const c = await open();
+    c.registerFunction('Calc', (n: number) => n, 'Same');
+    await c.call('Test', 'Hit', null);
+    const conn = lastConn!;
+    for (const seq of [PEER_CALL_SEQ_BASE + 99n, 123456n]) {
+      conn.send(createMessage({ messageType: MessageType.Response, seq, serializeType: SerializeType.MsgPack, payload: new Uint8Array([0x05]) }));
+    }
+    assert.equal(await c.call('Test', 'Hit', null), 2);
+    assert.equal(await conn.call('Calc', 'Same', 9), 9);
+    assert.equal(c.pendingCalls, 0);
+    assert.equal(c.isConnected, true);
   });
 
   it('bad input: the connection closes with calls pending both ways: all settle with CONNECTION/CANCELLED', async () => {
