@@ -45,6 +45,8 @@ export interface PeerCallOptions {
    * Go client, which never answers, this is how the call ends: TIMEOUT.
    */
   timeoutMs?: number;
+  /** Absolute deadline, a `Date` or epoch ms; with `timeoutMs` too, the earlier wins. */
+  deadline?: Date | number;
   /** Request metadata. */
   metadata?: MetadataInit;
   /** Serialize type (default MsgPack). */
@@ -105,7 +107,12 @@ export class PeerCalls {
     if (this.#pending.size >= c.maxPending) {
       return Promise.reject(new RpcxError(ErrorCode.LIMIT, `more than ${c.maxPending} calls pending to ${c.peerName}`));
     }
-    const timeoutMs = options.timeoutMs ?? c.defaultTimeoutMs;
+    let timeoutMs = options.timeoutMs ?? c.defaultTimeoutMs;
+    if (options.deadline !== undefined) {
+      const at = typeof options.deadline === 'number' ? options.deadline : options.deadline.getTime();
+      if (!Number.isFinite(at)) return Promise.reject(new RpcxError(ErrorCode.INVALID_ARGUMENT, `deadline must be a Date or epoch ms, got ${String(options.deadline)}`));
+      timeoutMs = Math.min(options.timeoutMs ?? Infinity, Math.max(1, at - Date.now()));
+    }
     if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
       return Promise.reject(new RpcxError(ErrorCode.INVALID_ARGUMENT, `timeoutMs must be a positive finite number, got ${timeoutMs}`));
     }
