@@ -10,6 +10,7 @@ export * from './protocol/index.js';
 export { encodeMessage, decodeMessage, FrameDecoder } from './node/protocol.js';
 export * from './codec/index.js';
 export { gzipCompressor, defaultCompressors } from './node/gzip.js';
+export { duplexPair } from './node/duplex-pair.js';
 export * from './server/index.js';
 export * from './client/index.js';
 export * from './stream/index.js';

@@ -31,6 +31,9 @@ import { downloadFileVia, openByteStream, sendFileVia, type DownloadFileOptions,
 import { FILE_TRANSFER_SERVICE_NAME, STREAM_SERVICE_NAME } from '../stream/wire.js';
 import { openMessageStream, type MessageStream, type OpenStreamOptions } from '../stream/messages.js';
 import { PendingTable } from './pending-table.js';
+import { ClientPeer } from './peer.js';
+import { isPeerCall, isPeerCallReply } from '../server/peer-calls.js';
+import type { Handler, RawHandler, RegisterFunctionOptions, RegisterOptions } from '../server/registry.js';
 
 const log = createDebug('rpcx:client');
 
@@ -107,6 +110,8 @@ export interface ClientOptions extends DialOptions {
   reconnect?: boolean | ReconnectOptions;
   /** Close an idle connection after this many ms without traffic (Go: `Option.IdleTimeout`; default 0 = never). */
   idleTimeoutMs?: number;
+  /** Default deadline of calls this client's handlers make back to the server (`ctx.connection.call`), ms. Default 30,000. */
+  peerCallTimeoutMs?: number;
 }
 
 /**
@@ -230,6 +235,9 @@ export class Client {
   private readonly statusQueues = new Set<AsyncQueue<ClientStatus>>();
   private readonly statusCallbacks = new Set<(s: ClientStatus) => void>();
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private peer: ClientPeer | undefined;
+  /** Set for a client over a given connection (`fromDuplex`): it never dials. */
+  private given: Duplex | undefined;
 
   constructor(address: string, options: ClientOptions = {}) {
     this.address = address.includes('@') ? address : `tcp@${address}`;
@@ -277,6 +285,23 @@ export class Client {
     return c;
   }
 
+  /**
+   * A client over a connection made elsewhere (any Node `Duplex`: a socket accepted by a
+   * listener, as the reverse-RPC caller gets it; a TLS socket; one end of `duplexPair()`). It
+   * speaks rpcx on it at once and never dials: when that connection closes, calls fail with
+   * CONNECTION and `reconnect` does not apply. `address` labels it in errors (default
+   * `tcp@<peer host:port>`). Go rpcx has no counterpart (its client always dials).
+   */
+  static fromDuplex(duplex: Duplex, options: ClientOptions & { address?: string } = {}): Client {
+    const s = duplex as Duplex & { remoteAddress?: string; remotePort?: number };
+    const label = options.address ?? (s.remoteAddress === undefined ? 'tcp@duplex' : `tcp@${s.remoteAddress.includes(':') ? `[${s.remoteAddress}]` : s.remoteAddress}:${s.remotePort}`);
+    const { address: _ignored, reconnect: _noReconnect, ...rest } = options;
+    const c = new Client(label, rest);
+    c.given = duplex;
+    c.attach(duplex as Socket);
+    return c;
+  }
+
   /** True while a connection is open. */
   get isConnected(): boolean {
     return this.conn !== undefined && this.conn.isOpen;
@@ -307,6 +332,35 @@ export class Client {
   /** The local socket, while connected (for tests and diagnostics). */
   get socket(): Socket | undefined {
     return this.conn?.socket as Socket | undefined;
+  }
+
+  /**
+   * Registers the methods of `instance` as a service the server may call over this client's
+   * connection (`ctx.connection.call(path, method, args)` on the server): the server's
+   * `register`, same rules, same dispatch. Returns the service name. Go rpcx has no
+   * counterpart: a Go client never answers the server (docs/bidirectional.md).
+   */
+  register(instance: object, options?: RegisterOptions): string {
+    return this.peerSide().registry.register(instance, options);
+  }
+
+  /** Registers `fn` as `servicePath.name` for the server to call (the server's `registerFunction`). */
+  registerFunction(servicePath: string, fn: Handler, name?: string, options?: RegisterFunctionOptions): string {
+    return this.peerSide().registry.registerFunction(servicePath, fn, name, options);
+  }
+
+  /** Adds a raw handler for the server to call (the server's `addHandler`). */
+  addHandler(servicePath: string, serviceMethod: string, handler: RawHandler): void {
+    this.peerSide().registry.addHandler(servicePath, serviceMethod, handler);
+  }
+
+  private peerSide(): ClientPeer {
+    return (this.peer ??= new ClientPeer({
+      address: this.address,
+      codecs: this.codecs,
+      peerCallTimeoutMs: this.options.peerCallTimeoutMs,
+      nextSeq: () => BigInt(this.seq++),
+    }));
   }
 
   /** Opens the connection if there is none. */
@@ -366,7 +420,7 @@ export class Client {
       throw new RpcxError(ErrorCode.INVALID_ARGUMENT, `seq ${msg.seq} is in use by a call awaiting its reply on ${this.address}`);
     }
     return new Promise<RawResult>((resolve, reject) => {
-      this.register(msg.seq, resolve as (v: never) => void, reject, 2, undefined, options);
+      this.registerPending(msg.seq, resolve as (v: never) => void, reject, 2, undefined, options);
       this.sendOrFail(conn, msg);
     });
   }
@@ -504,7 +558,7 @@ export class Client {
     const seq = BigInt(this.nextSeq());
     msg.seq = seq;
     return new Promise((resolve, reject) => {
-      this.register(seq, resolve as (v: never) => void, reject, kind, options.replyCodec, options);
+      this.registerPending(seq, resolve as (v: never) => void, reject, kind, options.replyCodec, options);
       this.sendOrFail(conn, msg);
     });
   }
@@ -524,7 +578,7 @@ export class Client {
     if (err !== undefined) this.take(keyOf(msg.seq))?.reject(err);
   }
 
-  private register(
+  private registerPending(
     seq: bigint,
     resolve: (v: never) => void,
     reject: (e: RpcxError) => void,
@@ -572,6 +626,9 @@ export class Client {
   private ensureConnection(signal?: AbortSignal): Promise<FrameConnection> {
     if (this.closedByUser) return Promise.reject(new RpcxError(ErrorCode.CONNECTION, goText(ERR_SHUTDOWN, `client for ${this.address} is closed`)));
     if (this.conn !== undefined && this.conn.isOpen) return Promise.resolve(this.conn);
+    if (this.given !== undefined) {
+      return Promise.reject(new RpcxError(ErrorCode.CONNECTION, `connection to ${this.address} is closed (a client over a given connection does not reconnect)`));
+    }
     if (this.connecting === undefined) {
       this.emitStatus({ type: 'connecting', address: this.address });
       const dialOptions: DialOptions = { ...this.options };
@@ -612,7 +669,7 @@ export class Client {
     this.pushPaused = false;
     // Go's `client.Conn.RemoteAddr().String()`, for `__ServerAddress` and the disconnect message.
     const serverAddress = goRemoteAddress(socket, this.target);
-    conn.onMessage = (msg) => this.onFrame(msg, serverAddress);
+    conn.onMessage = (msg) => this.onFrame(conn, msg, serverAddress);
     conn.onClose = (err) => this.onConnectionClosed(conn, err, serverAddress);
     if (this.options.heartbeat) this.startHeartbeat(conn);
     if ((this.options.idleTimeoutMs ?? 0) > 0) this.touchIdle();
@@ -621,15 +678,23 @@ export class Client {
     return conn;
   }
 
-  private onFrame(msg: Message, serverAddress: string): void {
+  private onFrame(conn: FrameConnection, msg: Message, serverAddress: string): void {
     if (this.idleTimer !== undefined) this.touchIdle();
     if (isServerMessage(msg)) {
       this.deliverPush(msg);
       return;
     }
+    if (isPeerCall(msg)) {
+      // A call from the server (a Request that is neither a push nor a heartbeat): run it on the
+      // services registered with `register`, and answer with a Response (unknown service: Go's
+      // "rpcx: can't find service" error reply).
+      this.peerSide().onCall(conn, msg);
+      return;
+    }
     const key = msg.seq <= MAX_SAFE ? Number(msg.seq) : msg.seq;
     const p = this.take(key);
     if (p === undefined) {
+      if (isPeerCallReply(msg) && this.peer?.onReply(conn, msg) === true) return;
       if (log.enabled) log('%s: reply for unknown seq %s dropped', this.address, msg.seq);
       return;
     }
@@ -722,6 +787,7 @@ export class Client {
 
   private onConnectionClosed(conn: FrameConnection, err: RpcxError | undefined, serverAddress: string): void {
     if (this.conn === conn) this.conn = undefined;
+    this.peer?.detach(conn, err);
     this.stopHeartbeat();
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
@@ -757,7 +823,7 @@ export class Client {
 
   private scheduleReconnect(): void {
     const r = this.options.reconnect;
-    if (r === undefined || r === false || this.closedByUser || this.reconnectTimer !== undefined) return;
+    if (r === undefined || r === false || this.closedByUser || this.reconnectTimer !== undefined || this.given !== undefined) return;
     const o: ReconnectOptions = r === true ? {} : r;
     if (o.maxAttempts !== undefined && this.reconnectAttempt >= o.maxAttempts) return;
     const attempt = ++this.reconnectAttempt;
@@ -786,7 +852,7 @@ export class Client {
       const sent = BigInt(Date.now()) * 1_000_000n;
       const msg = heartbeatRequest(seq, sent);
       new Promise<Message>((resolve, reject) => {
-        this.register(seq, resolve as (v: never) => void, reject, 3, undefined, { timeoutMs: maxWait });
+        this.registerPending(seq, resolve as (v: never) => void, reject, 3, undefined, { timeoutMs: maxWait });
         this.sendOrFail(conn, msg);
       }).then(
         (reply) => {

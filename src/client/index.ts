@@ -45,6 +45,7 @@ export {
   createOneClientPool,
   createBidirectionalOneClientPool,
 } from './pool.js';
+export { acceptClients, ClientAcceptor, type AcceptClientsOptions } from './reverse.js';
 export { FailMode, SelectMode, failModeName, selectModeName } from './fail-mode.js';
 export {
   RandomSelector,

@@ -1,8 +1,12 @@
 import { ErrorCode, RpcxError } from '../errors.js';
 import type { Message } from '../protocol/message.js';
 import type { FrameConnection } from '../node/frame-connection.js';
+import type { CodecRegistry } from '../codec/registry.js';
+import { PeerCalls, type PeerCallOptions } from './peer-calls.js';
+import type { TagIndex } from './tags.js';
 
 let nextId = 1;
+const NO_TAGS: ReadonlySet<string> = new Set();
 
 /** The reason `ctx.signal` aborts with when the connection closes or the server closes (Go: `context.Canceled`). */
 export function contextCanceled(cause?: unknown): RpcxError {
@@ -22,6 +26,34 @@ export interface ConnectionLimits {
   readonly maxQueuedReplyBytes: number;
   readonly readTimeoutMs: number;
   readonly writeTimeoutMs: number;
+}
+
+/**
+ * A typed key for a value kept on a connection ({@link ServerConnection.get}/`set`), so that
+ * `conn.get(User)` is typed without casts: `const User = connectionKey<{ id: string }>('user')`.
+ * Keys compare by identity, not by name (two keys with one name are two slots).
+ */
+export interface ConnectionKey<T> {
+  readonly name: string;
+  /** Never set: carries `T` for the type checker. */
+  readonly __type?: T;
+}
+
+/** Creates a {@link ConnectionKey}. Go: the key of a `share.Context` value, at connection scope. */
+export function connectionKey<T>(name: string): ConnectionKey<T> {
+  return Object.freeze({ name });
+}
+
+/** @internal What the owner of a connection (a server, or a client serving its peer) wires in. */
+export interface ConnectionWiring {
+  /** The owner's tag index (servers only). */
+  readonly tags?: TagIndex<ServerConnection>;
+  /** Codecs for calls to the peer. */
+  readonly codecs: CodecRegistry;
+  /** Most calls to the peer pending at once (default 10,000). */
+  readonly maxPeerCalls?: number;
+  /** Default deadline of a call to the peer, ms (default 30,000). */
+  readonly peerCallTimeoutMs?: number;
 }
 
 /**
@@ -45,6 +77,10 @@ export class ServerConnection {
   readingStopped = false;
 
   readonly #limits: ConnectionLimits;
+  #wiring: ConnectionWiring | undefined;
+  #values: Map<unknown, unknown> | undefined;
+  #tags: Set<string> | undefined;
+  #calls: PeerCalls | undefined;
   /**
    * Contexts whose signal was asked for, in slots reused through `#freeSlots`. Not a `Set`: one
    * add and one delete per request make V8 rehash it over and over, and its obsolete tables link
@@ -71,6 +107,100 @@ export class ServerConnection {
     this.#limits = limits;
     frames.onDrain = () => this.#onDrain();
     if (limits.readTimeoutMs > 0 || limits.writeTimeoutMs > 0) this.#armTimer();
+  }
+
+  /** @internal Called once by the owner right after construction. */
+  wire(wiring: ConnectionWiring): void {
+    this.#wiring = wiring;
+  }
+
+  // ---- per-connection state (cleared when the connection closes) ----
+
+  /** The value kept under `key` on this connection, set by an earlier call on it (e.g. a login). */
+  get<T>(key: ConnectionKey<T>): T | undefined {
+    return this.#values?.get(key) as T | undefined;
+  }
+
+  /** Keeps `value` under `key` for later calls on this connection; ignored once it has closed. */
+  set<T>(key: ConnectionKey<T>, value: T): void {
+    if (this.#closed) return;
+    (this.#values ??= new Map()).set(key, value);
+  }
+
+  /** Removes the value under `key`; true if there was one. */
+  delete(key: ConnectionKey<unknown>): boolean {
+    return this.#values?.delete(key) ?? false;
+  }
+
+  /**
+   * Tags this connection (a user id, a device id) so that `server.connectionsTagged(tag)` finds
+   * it and `server.sendMessageToTag(tag, ...)` pushes to it. A connection carries a bounded
+   * number of tags (server option `maxTagsPerConnection`, default 16; more throw LIMIT). The
+   * tags go when the connection closes. Ignored on a closed connection. Go has no counterpart:
+   * Go programs keep their own `map[userID]net.Conn` (rpcx's bidirectional example).
+   */
+  tag(tag: string): void {
+    if (this.#closed) return;
+    const index = this.#wiring?.tags;
+    if (index === undefined) throw new RpcxError(ErrorCode.INVALID_ARGUMENT, 'this connection has no tag index (only a server tags connections)');
+    index.add(tag, this, (this.#tags ??= new Set()));
+  }
+
+  /** Removes a tag; true if the connection had it. */
+  untag(tag: string): boolean {
+    const index = this.#wiring?.tags;
+    if (index === undefined || this.#tags === undefined) return false;
+    return index.delete(tag, this, this.#tags);
+  }
+
+  /** The connection's tags. */
+  get tags(): ReadonlySet<string> {
+    return this.#tags ?? NO_TAGS;
+  }
+
+  /**
+   * Calls a service the peer registered (`client.register`) over this connection and resolves to
+   * its reply: a Request frame, not oneway, with a seq from this side's peer-call space (2^63 and
+   * up), answered by a Response frame with that seq (docs/bidirectional.md). Every call has a
+   * deadline (`timeoutMs`, default 30 s): a Go client never answers such a frame, so against one
+   * the call ends with TIMEOUT. Rejects with `ServiceError` for an error reply, RpcxError
+   * TIMEOUT, CANCELLED (signal), CONNECTION (the connection closed first), LIMIT, CODEC. Go rpcx
+   * has no counterpart.
+   */
+  call<T = unknown>(servicePath: string, serviceMethod: string, args: unknown, options?: PeerCallOptions): Promise<T> {
+    const calls = this.#peerCalls();
+    if (calls === undefined) {
+      return Promise.reject(new RpcxError(ErrorCode.CONNECTION, `connection ${this.remoteAddress} is closed`, { cause: this.#closeError }));
+    }
+    return calls.call<T>(servicePath, serviceMethod, args, options);
+  }
+
+  /** Calls to the peer awaiting their reply. */
+  get pendingPeerCalls(): number {
+    return this.#calls?.size ?? 0;
+  }
+
+  /** @internal A Response frame in the peer-call seq space; false if no call awaits it. */
+  onPeerReply(msg: Message): boolean {
+    return this.#calls?.onReply(msg) ?? false;
+  }
+
+  #peerCalls(): PeerCalls | undefined {
+    if (this.#calls !== undefined) return this.#calls;
+    if (this.#closed) return undefined;
+    const w = this.#wiring;
+    if (w === undefined) throw new RpcxError(ErrorCode.INTERNAL, 'connection not wired for calls');
+    this.#calls = new PeerCalls({
+      codecs: w.codecs,
+      maxPending: w.maxPeerCalls ?? 10_000,
+      defaultTimeoutMs: w.peerCallTimeoutMs ?? 30_000,
+      peerName: this.remoteAddress,
+      send: (msg) => {
+        if (!this.isOpen) return new RpcxError(ErrorCode.CONNECTION, `connection ${this.remoteAddress} is closed`, { cause: this.#closeError });
+        return this.frames.send(msg);
+      },
+    });
+    return this.#calls;
   }
 
   /** Whether the connection is still open for writing. */
@@ -193,6 +323,11 @@ export class ServerConnection {
     this.#closed = true;
     this.#closeError = err;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#tags !== undefined && this.#wiring?.tags !== undefined) {
+      for (const t of [...this.#tags]) this.#wiring.tags.delete(t, this, this.#tags);
+    }
+    this.#values = undefined;
+    this.#calls?.close(new RpcxError(ErrorCode.CONNECTION, `connection ${this.remoteAddress} closed${err === undefined ? '' : `: ${err.message}`}`, err === undefined ? {} : { cause: err }));
     if (this.#tracked.length > 0) {
       const reason = contextCanceled(err);
       const tracked = this.#tracked;

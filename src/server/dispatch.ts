@@ -8,6 +8,7 @@ import { serverReplyCompressType } from '../protocol/compress.js';
 import { heartbeatReply } from '../protocol/heartbeat.js';
 import { responseFor, type Message } from '../protocol/message.js';
 import type { ServerConnection } from './connection.js';
+import { isPeerCallReply } from './peer-calls.js';
 import { RequestContext, type RawReplyWriter } from './context.js';
 import { isReqReachLimit, type PluginContainer } from './plugins.js';
 import type { MethodEntry, RawHandler, ServiceRegistry } from './registry.js';
@@ -126,6 +127,13 @@ export class Dispatcher implements RawReplyWriter {
   /** One decoded frame from `conn` (Go: the body of `serveConn`'s loop). */
   onMessage(conn: ServerConnection, req: Message): void {
     conn.noteRead();
+    if (isPeerCallReply(req)) {
+      // The answer to a call this side made to its peer (ctx.connection.call); one for a call
+      // that has already timed out, or for a seq never used, is dropped. Other Response frames
+      // are dispatched as requests, as Go's server does.
+      conn.onPeerReply(req);
+      return;
+    }
     if (conn.readingStopped) return;
     if (this.#c.plugins.postReadRequest.length > 0 && !this.#postRead(conn, req, 0)) return;
     this.#afterRead(conn, req);

@@ -4,7 +4,10 @@
  */
 export { RpcxServer, createServer } from './server.js';
 export type { ServerOptions, ShutdownOptions, ServerEvents, BroadcastResult } from './server.js';
-export { ServerConnection } from './connection.js';
+export { ServerConnection, connectionKey } from './connection.js';
+export type { ConnectionKey } from './connection.js';
+export { PEER_CALL_SEQ_BASE } from './peer-calls.js';
+export type { PeerCallOptions } from './peer-calls.js';
 export { RequestContext, deadlineExceeded, contextCanceled, parseServerTimeout } from './context.js';
 export type { ServerHandle } from './types.js';
 export type { AuthFunc } from './dispatch.js';
@@ -15,3 +18,5 @@ export { PluginContainer, ErrReqReachLimit, isReqReachLimit, rateLimitPlugin, co
 export type { ServerPlugin } from './plugins.js';
 export type { ServeNetwork } from './listen.js';
 export { tokenAuth } from './auth.js';
+export { dialAndServe, OutboundServing } from './reverse.js';
+export type { DialAndServeOptions, DialBackoffOptions, OutboundStatus } from './reverse.js';

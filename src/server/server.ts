@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
 import type { TlsOptions } from 'node:tls';
 import createDebug from 'debug';
 import { ErrorCode, RpcxError } from '../errors.js';
@@ -9,6 +10,7 @@ import { DEFAULT_MAX_MESSAGE_LENGTH, DEFAULT_MAX_DECOMPRESSED_LENGTH, toMetadata
 import { defaultCompressors } from '../node/gzip.js';
 import { FrameConnection } from '../node/frame-connection.js';
 import { ServerConnection, type ConnectionLimits } from './connection.js';
+import { TagIndex } from './tags.js';
 import { Dispatcher, type AuthFunc } from './dispatch.js';
 import { listen, type Listener, type ServeNetwork } from './listen.js';
 import { PluginContainer, type ServerPlugin } from './plugins.js';
@@ -66,6 +68,12 @@ export interface ServerOptions {
    * about the server's code and file layout: set false for servers that strangers call.
    */
   internalErrorStack?: boolean;
+  /** Most tags one connection may carry (`conn.tag`); more throw LIMIT. Default 16. */
+  maxTagsPerConnection?: number;
+  /** Default deadline of a server-to-client call (`conn.call`), ms. Default 30,000. */
+  peerCallTimeoutMs?: number;
+  /** Most server-to-client calls pending per connection; more fail with LIMIT. Default 10,000. */
+  maxPeerCallsPerConnection?: number;
 }
 
 export interface ShutdownOptions {
@@ -109,6 +117,7 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
   readonly #limits: ConnectionLimits;
   readonly #dispatcher: Dispatcher;
   readonly #conns = new Set<ServerConnection>();
+  readonly #tags: TagIndex<ServerConnection>;
   #listener: Listener | undefined;
   #address: string | undefined;
   #seq = 0n;
@@ -134,6 +143,7 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
       readTimeoutMs: options.readTimeoutMs ?? 0,
       writeTimeoutMs: options.writeTimeoutMs ?? 0,
     };
+    this.#tags = new TagIndex(Math.max(1, options.maxTagsPerConnection ?? 16));
     this.#dispatcher = new Dispatcher({
       server: this,
       registry: this.registry,
@@ -267,6 +277,30 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
       const ka = this.#options.keepAliveMs ?? 180_000;
       if (ka > 0) socket.setKeepAlive?.(true, ka);
     }
+    this.#attach(socket, remote, this.#address ?? `${network}@?`);
+  }
+
+  /**
+   * Serves rpcx over a connection made elsewhere (any Node `Duplex`: a socket this process
+   * dialled, a TLS socket, one end of `duplexPair()`), exactly as an accepted one: the plugins'
+   * `postConnAccept` may refuse it, handlers see it as `ctx.connection`, it is in `connections`
+   * and closes with the server. Returns the connection, or `undefined` if a plugin refused it or
+   * the server is closed (the duplex is then destroyed). The reverse-RPC provider
+   * (`dialAndServe`) serves its outgoing connection this way. Go rpcx has no counterpart (its
+   * `ServeListener` takes a listener, not one connection).
+   */
+  serveConnection(duplex: Duplex, options: { remoteAddress?: string } = {}): ServerConnection | undefined {
+    if (this.#closed || this.#shuttingDown) {
+      duplex.destroy();
+      return undefined;
+    }
+    const s = duplex as Duplex & { remoteAddress?: string; remotePort?: number; localAddress?: string; localPort?: number };
+    const remote = options.remoteAddress ?? (s.remoteAddress === undefined ? 'duplex' : s.remoteAddress.includes(':') ? `[${s.remoteAddress}]:${s.remotePort}` : `${s.remoteAddress}:${s.remotePort}`);
+    const local = s.localAddress === undefined ? 'duplex@' : `tcp@${s.localAddress}:${s.localPort}`;
+    return this.#attach(duplex, remote, this.#address ?? local);
+  }
+
+  #attach(socket: Duplex, remote: string, localAddress: string): ServerConnection | undefined {
     const o = this.#options;
     const frames = new FrameConnection(socket, remote, {
       compressors: this.#compressors,
@@ -274,7 +308,8 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
       maxDecompressedLength: o.maxDecompressedLength ?? DEFAULT_MAX_DECOMPRESSED_LENGTH,
       ...(o.maxMetadataEntries === undefined ? {} : { maxMetadataEntries: o.maxMetadataEntries }),
     });
-    const conn = new ServerConnection(frames, this.#address ?? `${network}@?`, this.#limits);
+    const conn = new ServerConnection(frames, localAddress, this.#limits);
+    this.#wire(conn);
     for (const p of this.plugins.postConnAccept) {
       let ok: boolean | void;
       try {
@@ -285,7 +320,7 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
       if (ok === false) {
         frames.onClose = (err) => conn.onClosed(err);
         frames.destroy();
-        return;
+        return undefined;
       }
     }
     this.#conns.add(conn);
@@ -306,6 +341,40 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
     };
     if (log.enabled) log('%s connected', remote);
     this.emit('connect', conn);
+    return conn;
+  }
+
+  #wire(conn: ServerConnection): void {
+    const o = this.#options;
+    conn.wire({
+      tags: this.#tags,
+      codecs: this.codecs,
+      ...(o.maxPeerCallsPerConnection === undefined ? {} : { maxPeerCalls: o.maxPeerCallsPerConnection }),
+      ...(o.peerCallTimeoutMs === undefined ? {} : { peerCallTimeoutMs: o.peerCallTimeoutMs }),
+    });
+  }
+
+  /**
+   * The open connections tagged `tag` (`conn.tag(userId)` after a login): a live, read-only view
+   * that loses a connection when it closes. Go has no counterpart (Go programs keep their own
+   * `map[userID]net.Conn`).
+   */
+  connectionsTagged(tag: string): ReadonlySet<ServerConnection> {
+    return this.#tags.get(tag);
+  }
+
+  /**
+   * Pushes one message (as {@link sendMessage}, Go's `SendMessage`) to every open connection
+   * tagged `tag`; resolves with how many writes succeeded and failed. A tag with no connection
+   * gives `{ sent: 0, failed: 0 }`.
+   */
+  async sendMessageToTag(tag: string, servicePath: string, serviceMethod: string, metadata?: MetadataInit, data?: Uint8Array): Promise<BroadcastResult> {
+    const conns = [...this.#tags.get(tag)];
+    if (conns.length === 0) return { sent: 0, failed: 0 };
+    const results = await Promise.allSettled(conns.map((c) => this.sendMessage(c, servicePath, serviceMethod, metadata, data)));
+    let sent = 0;
+    for (const r of results) if (r.status === 'fulfilled') sent++;
+    return { sent, failed: results.length - sent };
   }
 
   /**

@@ -24,6 +24,10 @@ export interface ServerHandle {
   readonly connections: ReadonlySet<ServerConnection>;
   /** Pushes a message to one client (Go: `Server.SendMessage`); see `RpcxServer.sendMessage`. */
   sendMessage(conn: ServerConnection, servicePath: string, serviceMethod: string, metadata?: MetadataInit, data?: Uint8Array): Promise<void>;
+  /** The open connections tagged `tag`; see `RpcxServer.connectionsTagged`. */
+  connectionsTagged(tag: string): ReadonlySet<ServerConnection>;
+  /** Pushes to every connection tagged `tag`; see `RpcxServer.sendMessageToTag`. */
+  sendMessageToTag(tag: string, servicePath: string, serviceMethod: string, metadata?: MetadataInit, data?: Uint8Array): Promise<BroadcastResult>;
   /** Pushes the same message to every open connection; see `RpcxServer.broadcast`. */
   broadcast(servicePath: string, serviceMethod: string, metadata?: MetadataInit, data?: Uint8Array): Promise<BroadcastResult>;
 }

@@ -491,6 +491,13 @@ export class Push {
       last.catch((err: unknown) => {
         failure ??= err;
       });
+      // Yield to the event loop now and then. A socket that keeps taking the writes never reports
+      // congestion, and a loop that never yields starves everything else: no request of any
+      // connection is read (not even Push.Stop), and the memory of every pending push is kept,
+      // where Go's push goroutine is preempted. Awaiting `last` is not enough: a write that
+      // completes at once calls back on process.nextTick, before any I/O. setImmediate runs
+      // after the poll phase.
+      if ((i & 255) === 255) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     if (last !== undefined) {
       try {

@@ -69,6 +69,7 @@ var caseOrder = []string{
 	"push_basic", "push_burst_in_order", "push_before_reply", "push_to_closed_connection",
 	"push_broadcast", "auth_ok", "auth_rejected_closes", "graceful_shutdown_in_flight",
 	"max_message_length", "garbage_bytes", "unix_socket", "tls",
+	"server_calls_client", "push_by_user", "watch_long_poll",
 }
 
 func sortedCases() []caseDef {

@@ -30,8 +30,11 @@ import (
 // goServerSkips are the cases the Go server peer cannot pass, with why:
 // both need a server method that only the TS server offers.
 var goServerSkips = map[string]string{
-	"handler_throws": "Go handlers cannot throw; the Go server has no Echo.Throw",
-	"push_broadcast": "rpcx has no broadcast API; the Go server has no Push.Broadcast",
+	"handler_throws":      "Go handlers cannot throw; the Go server has no Echo.Throw",
+	"push_broadcast":      "rpcx has no broadcast API; the Go server has no Push.Broadcast",
+	"server_calls_client": "Go rpcx servers do not call clients; the Go server has no Session",
+	"push_by_user":        "the Go server has no Session service (Go programs keep their own map of connections)",
+	"watch_long_poll":     "the Go server has no KV service",
 }
 
 var serverBin string
@@ -186,7 +189,7 @@ var needsSetup = []string{"heartbeat_keeps_idle_alive", "auth_ok", "auth_rejecte
 
 func TestGoServerPlain(t *testing.T) {
 	key, _ := startGoServer(t)
-	except := append([]string{"handler_throws", "push_broadcast"}, needsSetup...)
+	except := append([]string{"handler_throws", "push_broadcast", "server_calls_client", "push_by_user", "watch_long_poll"}, needsSetup...)
 	res := runClient(t, nil, "-addr", key, "-timeout", "20s")
 	expect(t, res, names(except...), goServerSkips)
 	if m, ok := res["bad_args"]["go_text_mismatch"]; ok {
