@@ -14,6 +14,7 @@ import { listen, type Listener, type ServeNetwork } from './listen.js';
 import { PluginContainer, type ServerPlugin } from './plugins.js';
 import { ServiceRegistry, type Handler, type RawHandler, type RegisterFunctionOptions, type RegisterOptions } from './registry.js';
 import type { BroadcastResult, ServerHandle } from './types.js';
+import { PortDemux, type CorsOptions } from '../gateway/index.js';
 
 export type { BroadcastResult } from './types.js';
 
@@ -58,6 +59,14 @@ export interface ServerOptions {
   serverErrorFunc?: (res: Message, err: unknown) => string;
   /** Go `Server.HandleServiceError`: sees every error a handler or the dispatch produced. */
   handleServiceError?: (err: unknown) => void;
+  /** Go `Server.DisableHTTPGateway`: no HTTP gateway on the `tcp` port (docs/gateway.md). */
+  disableHTTPGateway?: boolean;
+  /** Go `Server.DisableJSONRPC`: no JSON-RPC 2.0 on the `tcp` port. */
+  disableJSONRPC?: boolean;
+  /** Go `Server.SetCORS`: CORS for the gateway and JSON-RPC. */
+  cors?: CorsOptions;
+  /** A `tcp` connection that sends nothing this long is closed before it is routed (Go waits forever). Default 10 s. */
+  sniffTimeoutMs?: number;
 }
 
 export interface ShutdownOptions {
@@ -216,16 +225,17 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
   async serve(network: ServeNetwork, address: string): Promise<string> {
     if (this.#closed || this.#shuttingDown) throw new RpcxError(ErrorCode.INVALID_ARGUMENT, 'server is closed');
     if (this.#listener !== undefined) throw new RpcxError(ErrorCode.INVALID_ARGUMENT, `server already serves ${this.#address}`);
+    const demux = this.#demuxFor(network);
     const listener = await listen(network, address, {
       tls: this.#options.tls,
       rpcPath: this.#options.rpcPath ?? '/_rpcx_',
-      onSocket: (socket, remote) => this.#accept(socket, remote, network),
+      onSocket: demux === undefined ? (socket, remote) => this.#accept(socket, remote, network) : (socket, remote) => demux.route(socket as import('node:net').Socket, remote),
       onError: (err) => {
         if (log.enabled) log('listener error: %s', err.message);
         if (this.listenerCount('error') > 0) this.emit('error', err);
       },
     });
-    this.#listener = listener;
+    this.#listener = demux === undefined ? listener : { address: listener.address, close: () => (demux.close(), listener.close()) };
     this.#address = listener.address;
     if (log.enabled) log('listening %s', listener.address);
     this.emit('listening', listener.address);
@@ -236,6 +246,16 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
       throw RpcxError.from(err, ErrorCode.CONNECTION);
     }
     return listener.address;
+  }
+
+  /** Go `startGateway`: on tcp networks each connection is routed to rpcx, JSON-RPC or the gateway (src/gateway). */
+  #demuxFor(network: ServeNetwork): PortDemux | undefined {
+    const o = this.#options;
+    if (network !== 'tcp' && network !== 'tcp4' && network !== 'tcp6') return undefined;
+    if (o.disableHTTPGateway === true && o.disableJSONRPC === true) return undefined;
+    const host = { server: this, registry: this.registry, codecs: this.codecs, plugins: this.plugins, authFunc: o.authFunc, handleServiceError: o.handleServiceError, serverErrorFunc: o.serverErrorFunc };
+    const options = { disableHTTPGateway: o.disableHTTPGateway === true, disableJSONRPC: o.disableJSONRPC === true, cors: o.cors, sniffTimeoutMs: o.sniffTimeoutMs ?? 10_000, maxBodyLength: o.maxMessageLength || DEFAULT_MAX_MESSAGE_LENGTH, localAddress: () => this.#address ?? `${network}@?` };
+    return new PortDemux(host, options, (socket, remote) => this.#accept(socket, remote, network));
   }
 
   #accept(socket: Parameters<Parameters<typeof listen>[2]['onSocket']>[0], remote: string, network: ServeNetwork): void {
