@@ -37,6 +37,8 @@ type Mode = 'gateway' | 'jsonrpc';
 
 interface HttpConnState {
   mode: Mode | undefined;
+  /** The first bytes the connection sent (to tell an HTTP request line from garbage). */
+  first: Buffer;
   conn: ServerConnection | undefined;
 }
 
@@ -56,6 +58,7 @@ export class PortDemux {
     this.#http = createHttpServer({ keepAlive: true }, (req, res) => this.#onRequest(req, res));
     // Go's net/http answers unparsable requests with 400; Node's default does the same.
     this.#http.on('connect', (req: IncomingMessage, socket: Duplex) => this.#onConnect(req, socket));
+    this.#http.on('clientError', (err: Error & { code?: string }, socket: Duplex) => this.#onClientError(err, socket));
   }
 
   /** Whether anything but rpcx is served (else the port is rpcx only, as with both disabled in Go). */
@@ -90,7 +93,7 @@ export class PortDemux {
         return;
       }
       socket.on('error', onError);
-      this.#state.set(socket, { mode: undefined, conn: undefined });
+      this.#state.set(socket, { mode: undefined, first: chunk.subarray(0, 16), conn: undefined });
       this.#http.emit('connection', socket);
       // The sniffed bytes wait in the stream's buffer: flowing again, they reach the parser on
       // the next tick, before any later bytes (Node's parser reads those from the handle itself).
@@ -149,6 +152,23 @@ export class PortDemux {
         }
       }
     });
+  }
+
+  /**
+   * A request Node's parser refuses. Routed connections get net/http's answer (400, or 431 for
+   * a header too large); a first request cmux could not have matched (no known method) is
+   * closed without a word, as Go does.
+   */
+  #onClientError(err: Error & { code?: string }, socket: Duplex): void {
+    const st = this.#state.get(socket);
+    const first = st?.first.toString('latin1') ?? '';
+    const known = st?.mode !== undefined || [...HTTP1_METHODS].some((m) => first.startsWith(m));
+    if (!known || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${status}`);
   }
 
   /** CONNECT reaches Node as its own event: on the gateway Go's router answers 405. */

@@ -228,7 +228,7 @@ export function unmarshalRequest(body: Buffer): { request: JsonRpcRequest } | { 
   for (const { key, value } of sc.members) {
     const name = decodeString(body, key).toLowerCase();
     if (name === 'jsonrpc') {
-      if (value.kind !== 'string' && value.kind !== 'null') return { error: `json: cannot unmarshal ${KIND_NAME[value.kind]} into Go value of type string` };
+      if (value.kind !== 'string' && value.kind !== 'null') return { error: `json: cannot unmarshal ${KIND_NAME[value.kind]} into Go struct field jsonrpcRequest.jsonrpc of type string` };
       const v = value.kind === 'null' ? '' : decodeString(body, value);
       if (v !== '2.0') return { error: `invalid RPC version ${v}` };
     } else if (name === 'method') {
@@ -242,13 +242,14 @@ export function unmarshalRequest(body: Buffer): { request: JsonRpcRequest } | { 
       } else if (value.kind === 'number') {
         const text = body.subarray(value.start, value.end).toString('latin1');
         const n = /^-?[0-9]+$/.test(text) ? BigInt(text) : undefined;
-        if (n === undefined || n > 9223372036854775807n || n < -9223372036854775808n) return { error: 'json: cannot unmarshal number into Go value of type string' };
+        if (n === undefined || n > 9223372036854775807n || n < -9223372036854775808n) return { error: 'json: cannot unmarshal number into Go struct field jsonrpcRequest.id of type string' };
         request.id = { number: n };
       } else if (value.kind === 'string') {
         const s = decodeString(body, value);
         request.id = s === '' ? { number: 0n } : { name: s };
       } else {
-        return { error: `json: cannot unmarshal ${KIND_NAME[value.kind]} into Go value of type string` };
+        // Go 1.2x adds the field to the type error ID.UnmarshalJSON returns.
+        return { error: `json: cannot unmarshal ${KIND_NAME[value.kind]} into Go struct field jsonrpcRequest.id of type string` };
       }
     }
   }
