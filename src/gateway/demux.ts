@@ -40,6 +40,8 @@ interface HttpConnState {
   /** The first bytes the connection sent (to tell an HTTP request line from garbage). */
   first: Buffer;
   conn: ServerConnection | undefined;
+  /** Cleared when the first request head has been parsed. */
+  headTimer: ReturnType<typeof setTimeout>;
 }
 
 /** @internal The router of one `tcp` listener. */
@@ -93,7 +95,14 @@ export class PortDemux {
         return;
       }
       socket.on('error', onError);
-      this.#state.set(socket, { mode: undefined, first: chunk.subarray(0, 16), conn: undefined });
+      // Until its first request head is complete, a connection has sniffTimeoutMs (Node's own
+      // headersTimeout needs a listening http.Server; this one only parses).
+      const headTimer = setTimeout(() => {
+        if (log.enabled) log('%s: no complete HTTP request head after %d ms, closed', remote, this.#options.sniffTimeoutMs);
+        socket.destroy();
+      }, this.#options.sniffTimeoutMs);
+      socket.once('close', () => clearTimeout(headTimer));
+      this.#state.set(socket, { mode: undefined, first: chunk.subarray(0, 16), conn: undefined, headTimer });
       this.#http.emit('connection', socket);
       // The sniffed bytes wait in the stream's buffer: flowing again, they reach the parser on
       // the next tick, before any later bytes (Node's parser reads those from the handle itself).
@@ -115,6 +124,7 @@ export class PortDemux {
   /** The route of a connection, decided by its first request (Go's cmux matchers, in order). */
   #modeOf(req: IncomingMessage, st: HttpConnState): Mode | undefined {
     if (st.mode !== undefined) return st.mode;
+    clearTimeout(st.headTimer);
     if (!this.#options.disableJSONRPC && headerGet(req, 'X-JSONRPC-2.0') === 'true') st.mode = 'jsonrpc';
     else if (!this.#options.disableHTTPGateway && HTTP1_METHODS.has(req.method ?? '')) st.mode = 'gateway';
     return st.mode;

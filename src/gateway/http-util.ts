@@ -2,6 +2,7 @@
 // values as raw bytes (CR/LF turned into spaces, ends trimmed) and sniffs a Content-Type.
 import { Buffer } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { utf8Decode, utf8Encode } from '../protocol/text.js';
 
 /** The first value of a request header as raw bytes in a Latin-1 string (Go: `Header.Get`), `''` if absent. */
 export function headerGet(req: IncomingMessage, name: string): string {
@@ -9,9 +10,13 @@ export function headerGet(req: IncomingMessage, name: string): string {
   return v?.[0] ?? '';
 }
 
-/** A Latin-1 header string (one char per byte) decoded as UTF-8. */
+/**
+ * A Latin-1 header string (one char per byte) decoded as UTF-8, bytes that are not UTF-8 kept as
+ * lone surrogates (protocol/text.ts), so that they go back out as the same bytes.
+ */
 export function latin1ToUtf8(s: string): string {
-  return Buffer.from(s, 'latin1').toString('utf8');
+  const b = Buffer.from(s, 'latin1');
+  return utf8Decode(b, 0, b.length);
 }
 
 /**
@@ -21,7 +26,7 @@ export function latin1ToUtf8(s: string): string {
  * Other control bytes, which Go writes raw, Node refuses: they become spaces too.
  */
 export function headerValue(text: string): string {
-  return rawHeaderValue(Buffer.from(text, 'utf8').toString('latin1'));
+  return rawHeaderValue(Buffer.from(utf8Encode(text)).toString('latin1'));
 }
 
 /** {@link headerValue} for bytes already in a Latin-1 string. */
@@ -85,7 +90,7 @@ export function httpError(res: ServerResponse, text: string, code: number): void
   res.setHeader('Content-Type', 'text/plain; charset=utf-8');
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.statusCode = code;
-  endWith(res, Buffer.from(`${text}\n`, 'utf8'));
+  endWith(res, Buffer.from(utf8Encode(`${text}\n`)));
 }
 
 /** Reads a request body up to `limit` bytes; `undefined` if it was longer (the socket is then destroyed). */

@@ -3,6 +3,7 @@
 // server/gateway.go). URLSearchParams differs: it never fails, and it encodes `*`, `~` and
 // spaces differently.
 import { Buffer } from 'node:buffer';
+import { utf8Decode, utf8Encode } from '../protocol/text.js';
 
 function isHex(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
@@ -32,7 +33,8 @@ function queryUnescape(s: Buffer): { value: string } | { error: string } {
       out.push(c);
     }
   }
-  return { value: Buffer.from(out).toString('utf8') };
+  const b = Buffer.from(out);
+  return { value: utf8Decode(b, 0, b.length) };
 }
 
 /** Go `strconv.Quote` for the ASCII/Latin-1 text of an escape error (enough for `%zz`). */
@@ -87,7 +89,7 @@ export function parseQuery(query: Buffer): { values: Map<string, string>; error:
 
 /** Go `url.QueryEscape`: unreserved `A-Z a-z 0-9 - _ . ~` raw, space `+`, everything else `%XX`. */
 function queryEscape(s: string): string {
-  const bytes = Buffer.from(s, 'utf8');
+  const bytes = utf8Encode(s);
   let out = '';
   for (const c of bytes) {
     if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x5f || c === 0x2e || c === 0x7e) {
@@ -103,6 +105,6 @@ function queryEscape(s: string): string {
 
 /** Go `url.Values.Encode` of one value per key: keys sorted bytewise, `k=v` joined by `&`. */
 export function encodeValues(values: ReadonlyMap<string, string>): string {
-  const keys = [...values.keys()].sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+  const keys = [...values.keys()].sort((a, b) => Buffer.compare(utf8Encode(a), utf8Encode(b)));
   return keys.map((k) => `${queryEscape(k)}=${queryEscape(values.get(k)!)}`).join('&');
 }
