@@ -15,3 +15,5 @@ export { PluginContainer, ErrReqReachLimit, isReqReachLimit, rateLimitPlugin, co
 export type { ServerPlugin } from './plugins.js';
 export type { ServeNetwork } from './listen.js';
 export { tokenAuth } from './auth.js';
+export { allowAllCorsOptions, GatewayHeader, JsonRpcCode } from '../gateway/index.js';
+export type { CorsOptions } from '../gateway/index.js';

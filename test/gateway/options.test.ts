@@ -1,0 +1,74 @@
+// The gateway options (Go: Server.DisableHTTPGateway, DisableJSONRPC, SetCORS) on the TS server.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { Client } from '../../src/client/index.js';
+import { allowAllCorsOptions, createServer, type RpcxServer, type ServerOptions } from '../../src/server/index.js';
+import { demoCodecs, registerDemoServices } from '../../src/server/demo/services.js';
+import { ask, rawExchange } from './support.js';
+
+const servers: RpcxServer[] = [];
+after(() => Promise.all(servers.map((s) => s.close())));
+
+async function start(options: ServerOptions): Promise<string> {
+  const s = createServer({ codecs: demoCodecs(), ...options });
+  registerDemoServices(s);
+  servers.push(s);
+  return s.serve('tcp', '127.0.0.1:0');
+}
+
+const gatewayAsk = { path: '/Arith', headers: { 'X-RPCX-ServiceMethod': 'Mul', 'X-RPCX-SerializeType': '1' }, body: '{"A":2,"B":3}' };
+const rpcAsk = { path: '/', headers: { 'X-JSONRPC-2.0': 'true' }, body: '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":2,"B":3},"id":1}' };
+
+async function rpcxWorks(key: string): Promise<void> {
+  const c = new Client(key);
+  try {
+    assert.deepEqual(await c.call('Arith', 'Mul', { A: 2, B: 3 }), { C: 6 });
+  } finally {
+    await c.close();
+  }
+}
+
+describe('gateway options', () => {
+  test('disableJSONRPC: an X-JSONRPC-2.0 request goes to the gateway (cmux order), rpcx unaffected', async () => {
+    const key = await start({ disableJSONRPC: true });
+    const a = await ask(key, rpcAsk);
+    assert.equal(a.headers.get('x-rpcx-errormessage'), 'empty servicepath');
+    assert.equal((await ask(key, gatewayAsk)).body.toString(), '{"C":6}');
+    await rpcxWorks(key);
+  });
+  test('disableHTTPGateway: JSON-RPC still answers, other HTTP is closed without an answer', async () => {
+    const key = await start({ disableHTTPGateway: true });
+    assert.equal((await ask(key, rpcAsk)).body.toString(), '{"jsonrpc":"2.0","result":{"C":6},"id":1}');
+    const r = await rawExchange(key, 'POST /Arith HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n');
+    assert.deepEqual(r, { data: Buffer.alloc(0), closed: true });
+    await rpcxWorks(key);
+  });
+  test('both disabled: the port is rpcx only; HTTP is closed', async () => {
+    const key = await start({ disableHTTPGateway: true, disableJSONRPC: true });
+    const r = await rawExchange(key, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.deepEqual(r, { data: Buffer.alloc(0), closed: true });
+    await rpcxWorks(key);
+  });
+  test('cors: preflight answered 204 with the allow headers; actual requests get Access-Control-Allow-Origin', async () => {
+    const key = await start({ cors: { ...allowAllCorsOptions(), exposedHeaders: ['X-Rpcx-Meta'] } });
+    const pre = await ask(key, { method: 'OPTIONS', path: '/Arith', headers: { Origin: 'http://app.example', 'Access-Control-Request-Method': 'post', 'Access-Control-Request-Headers': 'X-RPCX-ServiceMethod' } });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get('access-control-allow-origin'), '*');
+    assert.equal(pre.headers.get('access-control-allow-methods'), 'POST');
+    assert.equal(pre.headers.get('access-control-allow-headers'), 'x-rpcx-servicemethod');
+    const a = await ask(key, { ...gatewayAsk, headers: { ...gatewayAsk.headers, Origin: 'http://app.example' } });
+    assert.equal(a.body.toString(), '{"C":6}');
+    assert.equal(a.headers.get('access-control-allow-origin'), '*');
+    assert.equal(a.headers.get('access-control-expose-headers'), 'X-Rpcx-Meta');
+    const j = await ask(key, { ...rpcAsk, headers: { ...rpcAsk.headers, Origin: 'http://app.example' } });
+    assert.equal(j.headers.get('access-control-allow-origin'), '*');
+  });
+  test('cors with listed origins: another origin gets no allow header', async () => {
+    const key = await start({ cors: { allowedOrigins: ['https://*.example.com'], allowedMethods: ['POST'] } });
+    const ok = await ask(key, { ...gatewayAsk, headers: { ...gatewayAsk.headers, Origin: 'https://a.example.com' } });
+    assert.equal(ok.headers.get('access-control-allow-origin'), 'https://a.example.com');
+    const no = await ask(key, { ...gatewayAsk, headers: { ...gatewayAsk.headers, Origin: 'https://evil.test' } });
+    assert.equal(no.headers.has('access-control-allow-origin'), false);
+    assert.equal(no.body.toString(), '{"C":6}', 'CORS does not block the request itself (the browser does)');
+  });
+});
