@@ -14,6 +14,8 @@ import { handleGatewayRequest, methodNotAllowed } from './gateway.js';
 import { httpConnection, type GatewayHost } from './handle.js';
 import { headerGet, readBody } from './http-util.js';
 import { handleJsonRpcRequest } from './jsonrpc.js';
+import { webSocketUpgrader } from '../node/websocket.js';
+import { httpHandshake } from '../server/listen.js';
 
 const log = createDebug('rpcx:server');
 
@@ -31,6 +33,13 @@ export interface PortDemuxOptions {
   readonly maxBodyLength: number;
   /** Local address for `ctx.connection.localAddress`. */
   readonly localAddress: () => string;
+  /**
+   * Beyond Go: the `tcp` port also takes `CONNECT <rpcPath>` (answered as the `http` network
+   * does) and the WebSocket upgrade on `rpcPath` (as the `ws` network), so one port serves every
+   * caller. Off by default (Go's gateway answers CONNECT with 405).
+   */
+  readonly onePort: boolean;
+  readonly rpcPath: string;
 }
 
 type Mode = 'gateway' | 'jsonrpc';
@@ -60,6 +69,14 @@ export class PortDemux {
     this.#http = createHttpServer({ keepAlive: true }, (req, res) => this.#onRequest(req, res));
     // Go's net/http answers unparsable requests with 400; Node's default does the same.
     this.#http.on('connect', (req: IncomingMessage, socket: Duplex) => this.#onConnect(req, socket));
+    if (options.onePort) {
+      const upgrade = webSocketUpgrader(options.rpcPath, (stream, remote) => onRpcx(stream as Socket, remote));
+      this.#http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        const st = this.#state.get(socket);
+        if (st?.mode === undefined) clearTimeout(st?.headTimer);
+        upgrade(req, socket, head);
+      });
+    }
     this.#http.on('clientError', (err: Error & { code?: string }, socket: Duplex) => this.#onClientError(err, socket));
   }
 
@@ -88,6 +105,13 @@ export class PortDemux {
       if (chunk[0] === MAGIC) {
         this.#sockets.delete(socket);
         this.#onRpcx(socket, remote);
+        return;
+      }
+      if (this.#options.onePort && chunk.subarray(0, 8).toString('latin1') === 'CONNECT ') {
+        // Parsed as the http network does (Node's parser refuses Go's `CONNECT /_rpcx_ HTTP/1.0\n\n`).
+        this.#sockets.delete(socket);
+        httpHandshake(socket, { rpcPath: this.#options.rpcPath, onSocket: (s) => this.#onRpcx(s as Socket, remote) }, remote);
+        socket.resume();
         return;
       }
       if (!this.servesHttp) {

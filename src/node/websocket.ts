@@ -45,9 +45,7 @@ function remoteOf(s: Socket): string {
  */
 export function createWebSocketListener(tls: TlsOptions | undefined, rpcPath: string, onSocket: (stream: Duplex, remote: string) => void): HttpServer {
   const http = tls === undefined ? createHttpServer() : createHttpsServer(tls);
-  // Go's x/net client sends its rpcx bytes in *text* frames (PayloadType is never set to binary
-  // on the client side): they are bytes all the same, so UTF-8 is not checked.
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 0, skipUTF8Validation: true });
+  const upgrade = webSocketUpgrader(rpcPath, onSocket);
   http.on('request', (req: IncomingMessage, res) => {
     // Not an upgrade: Go's mux 404 elsewhere; on rpcPath x/net's handshake failure, bare.
     if (pathOf(req.url) !== rpcPath) {
@@ -56,7 +54,20 @@ export function createWebSocketListener(tls: TlsOptions | undefined, rpcPath: st
     }
     res.socket?.end(req.method === 'GET' ? BAD_REQUEST : NOT_ALLOWED);
   });
-  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => upgrade(req, socket, head));
+  return http;
+}
+
+/**
+ * @internal Handles an HTTP upgrade request (Node's `upgrade` event) as Go's x/net websocket
+ * handler at `rpcPath`: another path → Go's 404, no or a bad `Origin` → bare 403, else the
+ * WebSocket byte stream goes to `onSocket`.
+ */
+export function webSocketUpgrader(rpcPath: string, onSocket: (stream: Duplex, remote: string) => void): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  // Go's x/net client sends its rpcx bytes in *text* frames (PayloadType is never set to binary
+  // on the client side): they are bytes all the same, so UTF-8 is not checked.
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 0, skipUTF8Validation: true });
+  return (req, socket, head) => {
     socket.on('error', () => socket.destroy());
     if (pathOf(req.url) !== rpcPath) {
       socket.end(NOT_FOUND);
@@ -75,8 +86,7 @@ export function createWebSocketListener(tls: TlsOptions | undefined, rpcPath: st
       raw.setNoDelay(true);
       onSocket(createWebSocketStream(ws), remoteOf(raw));
     });
-  });
-  return http;
+  };
 }
 
 /** Options of {@link dialWebSocket}. */

@@ -56,9 +56,10 @@ function httpReply(status: string, body: string, extra = ''): string {
 /**
  * Reads one HTTP request head. `CONNECT <rpcPath>` gets Go's `HTTP/1.0 200 Connected to rpcx\n\n`
  * and the socket becomes an rpcx connection; another method on `rpcPath` gets Go's 405
- * `405 must CONNECT\n`; any other path Go's mux 404 `404 page not found\n`.
+ * `405 must CONNECT\n`; any other path Go's mux 404 `404 page not found\n`. @internal Also used
+ * by the tcp port's `onePort` option (src/gateway/demux.ts).
  */
-function httpHandshake(socket: Socket, options: ListenOptions, remote: string): void {
+export function httpHandshake(socket: Socket, options: Pick<ListenOptions, 'rpcPath' | 'onSocket'>, remote: string): void {
   let head: Buffer = Buffer.alloc(0);
   socket.on('error', () => socket.destroy());
   socket.setTimeout(30_000, () => socket.destroy());

@@ -67,6 +67,8 @@ export interface ServerOptions {
   cors?: CorsOptions;
   /** A `tcp` connection that sends nothing this long is closed before it is routed (Go waits forever). Default 10 s. */
   sniffTimeoutMs?: number;
+  /** Beyond Go: the `tcp` port also takes `CONNECT /_rpcx_` and WebSocket on `/_rpcx_` (docs/gateway.md). Default false. */
+  onePort?: boolean;
 }
 
 export interface ShutdownOptions {
@@ -254,7 +256,7 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
     if (network !== 'tcp' && network !== 'tcp4' && network !== 'tcp6') return undefined;
     if (o.disableHTTPGateway === true && o.disableJSONRPC === true) return undefined;
     const host = { server: this, registry: this.registry, codecs: this.codecs, plugins: this.plugins, authFunc: o.authFunc, handleServiceError: o.handleServiceError, serverErrorFunc: o.serverErrorFunc };
-    const options = { disableHTTPGateway: o.disableHTTPGateway === true, disableJSONRPC: o.disableJSONRPC === true, cors: o.cors, sniffTimeoutMs: o.sniffTimeoutMs ?? 10_000, maxBodyLength: o.maxMessageLength || DEFAULT_MAX_MESSAGE_LENGTH, localAddress: () => this.#address ?? `${network}@?` };
+    const options = { disableHTTPGateway: o.disableHTTPGateway === true, disableJSONRPC: o.disableJSONRPC === true, cors: o.cors, sniffTimeoutMs: o.sniffTimeoutMs ?? 10_000, maxBodyLength: o.maxMessageLength || DEFAULT_MAX_MESSAGE_LENGTH, localAddress: () => this.#address ?? `${network}@?`, onePort: o.onePort === true, rpcPath: o.rpcPath ?? '/_rpcx_' };
     return new PortDemux(host, options, (socket, remote) => this.#accept(socket, remote, network));
   }
 

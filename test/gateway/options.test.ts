@@ -72,3 +72,27 @@ describe('gateway options', () => {
     assert.equal(no.body.toString(), '{"C":6}', 'CORS does not block the request itself (the browser does)');
   });
 });
+
+describe('onePort (beyond Go): CONNECT and WebSocket on the tcp port', () => {
+  test('TS clients over http@ and ws@ reach the tcp port; gateway, JSON-RPC and rpcx still work', async () => {
+    const key = await start({ onePort: true });
+    const hp = key.slice('tcp@'.length);
+    for (const addr of [`http@${hp}`, `ws@${hp}`, key]) {
+      const c = new Client(addr);
+      try {
+        assert.deepEqual(await c.call('Arith', 'Mul', { A: 4, B: 5 }), { C: 20 }, addr);
+      } finally {
+        await c.close();
+      }
+    }
+    assert.equal((await ask(key, gatewayAsk)).body.toString(), '{"C":6}');
+    assert.equal((await ask(key, rpcAsk)).body.toString(), '{"jsonrpc":"2.0","result":{"C":6},"id":1}');
+    const r = await rawExchange(key, 'GET /_rpcx_ HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    assert.equal(r.data.toString('latin1'), 'HTTP/1.1 403 Forbidden\r\n\r\n', 'no Origin: the bare 403 of the ws network');
+  });
+  test('off (the default): CONNECT gets the gateway 405, as from Go', async () => {
+    const key = await start({});
+    const r = await rawExchange(key, 'CONNECT /_rpcx_ HTTP/1.0\r\n\r\n', 2000);
+    assert.match(r.data.toString('latin1'), /^HTTP\/1\.1 405 Method Not Allowed\r\n/);
+  });
+});
