@@ -61,6 +61,9 @@ export class PortDemux {
   readonly #http: HttpServer;
   readonly #state = new WeakMap<Duplex, HttpConnState>();
   readonly #sockets = new Set<Socket>();
+  /** Sockets with a request being answered. */
+  readonly #busy = new Set<Duplex>();
+  #closing = false;
 
   constructor(host: GatewayHost, options: PortDemuxOptions, onRpcx: (socket: Socket, remote: string) => void) {
     this.#host = host;
@@ -162,6 +165,12 @@ export class PortDemux {
       socket.destroy();
       return;
     }
+    this.#busy.add(socket);
+    res.once('close', () => {
+      this.#busy.delete(socket);
+      if (this.#closing) socket.end();
+    });
+    if (this.#closing) res.shouldKeepAlive = false;
     const cors = this.#options.cors;
     if (cors !== undefined && applyCors(cors, req, res)) return;
     if (mode === 'gateway' && req.method !== 'GET' && req.method !== 'POST' && req.method !== 'PUT') {
@@ -219,10 +228,20 @@ export class PortDemux {
     );
   }
 
-  /** Closes every HTTP connection (the listener itself is closed by its owner). */
-  close(): void {
-    this.#http.closeAllConnections();
-    for (const s of this.#sockets) s.destroy();
-    this.#sockets.clear();
+  /**
+   * Closes the HTTP connections (the listener itself is closed by its owner). With `graceMs` > 0
+   * (graceful shutdown; Go: `http.Server.Shutdown` of the gateway and JSON-RPC servers) idle
+   * connections close now, busy ones after their answer (`Connection: close`), and whatever is
+   * left after `graceMs`; with 0 everything closes at once.
+   */
+  close(graceMs = 0): void {
+    this.#closing = true;
+    const destroyAll = (): void => {
+      for (const s of this.#sockets) s.destroy();
+      this.#sockets.clear();
+    };
+    if (graceMs <= 0) return destroyAll();
+    for (const s of this.#sockets) if (!this.#busy.has(s)) s.destroy();
+    setTimeout(destroyAll, graceMs).unref();
   }
 }

@@ -237,7 +237,7 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
         if (this.listenerCount('error') > 0) this.emit('error', err);
       },
     });
-    this.#listener = demux === undefined ? listener : { address: listener.address, close: () => (demux.close(), listener.close()) };
+    this.#listener = demux === undefined ? listener : { address: listener.address, close: () => (demux.close(this.#closed ? 0 : 10_000), listener.close()) };
     this.#address = listener.address;
     if (log.enabled) log('listening %s', listener.address);
     this.emit('listening', listener.address);

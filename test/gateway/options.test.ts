@@ -4,7 +4,8 @@ import { after, describe, test } from 'node:test';
 import { Client } from '../../src/client/index.js';
 import { allowAllCorsOptions, createServer, type RpcxServer, type ServerOptions } from '../../src/server/index.js';
 import { demoCodecs, registerDemoServices } from '../../src/server/demo/services.js';
-import { ask, rawExchange } from './support.js';
+import { connect } from 'node:net';
+import { ask, hostPort, rawExchange } from './support.js';
 
 const servers: RpcxServer[] = [];
 after(() => Promise.all(servers.map((s) => s.close())));
@@ -94,5 +95,44 @@ describe('onePort (beyond Go): CONNECT and WebSocket on the tcp port', () => {
     const key = await start({});
     const r = await rawExchange(key, 'CONNECT /_rpcx_ HTTP/1.0\r\n\r\n', 2000);
     assert.match(r.data.toString('latin1'), /^HTTP\/1\.1 405 Method Not Allowed\r\n/);
+  });
+});
+
+describe('graceful shutdown with gateway requests in flight', () => {
+  test('shutdown lets an in-flight gateway call answer (Go: http.Server.Shutdown), then the port is closed', async () => {
+    const s = createServer({ codecs: demoCodecs() });
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    s.registerFunction('Slow', async function wait() {
+      entered();
+      await released;
+      return { Done: true };
+    });
+    const key = await s.serve('tcp', '127.0.0.1:0');
+    const inFlight = ask(key, { path: '/Slow', headers: { 'X-RPCX-ServiceMethod': 'wait', 'X-RPCX-SerializeType': '1' }, body: '{}' });
+    await inside;
+    const shutdown = s.shutdown({ timeoutMs: 5000 });
+    // Release the handler only once the port refuses new connections: the gateway is closing.
+    const { host, port } = hostPort(key);
+    let refused = false;
+    for (let i = 0; i < 400 && !refused; i++) {
+      refused = await new Promise<boolean>((resolve) => {
+        const c = connect({ host, port });
+        c.on('connect', () => {
+          c.destroy();
+          setTimeout(() => resolve(false), 5);
+        });
+        c.on('error', () => resolve(true));
+      });
+    }
+    assert.ok(refused, 'the listener did not close');
+    release();
+    const a = await inFlight;
+    assert.equal(a.status, 200);
+    assert.equal(a.body.toString(), '{"Done":true}');
+    await shutdown;
+    await assert.rejects(ask(key, gatewayAsk));
   });
 });
