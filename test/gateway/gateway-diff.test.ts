@@ -90,6 +90,14 @@ describe('case 73 http_gateway: the TS gateway answers as Go', () => {
     const a = await same(t, plain, { method: 'PUT', path: '/Nope', headers: json('Add', { 'X-RPCX-ServicePath': 'Arith' }), body: '{"A":1,"B":2}' });
     assert.equal(a.body.toString(), '{"C":3}');
   });
+  test('URL path: %-decoded, query ignored, slashes kept in the service path; a chunked body', async (t) => {
+    const a = await same(t, plain, { path: '/Ar%69th?x=1', headers: json('Mul'), body: '{"A":5,"B":5}' });
+    assert.equal(a.body.toString(), '{"C":25}');
+    const b = await same(t, plain, { path: '/a/b%20c', headers: json('Mul'), body: '{}' });
+    assert.equal(b.headers.get('x-rpcx-errormessage'), "rpcx: can't find service a/b c");
+    const c = await same(t, plain, { path: '/Arith', headers: json('Mul'), body: '{"A":6,"B":5}', chunked: true });
+    assert.equal(c.body.toString(), '{"C":30}');
+  });
   test('unknown service, unknown method, unknown codec: 500 with Go texts', async (t) => {
     const a = await same(t, plain, { path: '/Nope', headers: json('Mul'), body: '{}' });
     assert.equal(a.status, 500);

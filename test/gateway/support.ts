@@ -17,6 +17,8 @@ export interface HttpAsk {
   path?: string;
   headers?: Record<string, string>;
   body?: string | Buffer;
+  /** Send the body chunked (no Content-Length). */
+  chunked?: boolean;
 }
 
 /** `host:port` of a `tcp@host:port` key. */
@@ -31,7 +33,7 @@ export function ask(key: string, q: HttpAsk): Promise<HttpAnswer> {
   const { host, port } = hostPort(key);
   return new Promise((resolve, reject) => {
     // An explicit Content-Length: Node sends a GET body unframed otherwise.
-    const headers = q.body === undefined ? (q.headers ?? {}) : { 'Content-Length': String(Buffer.byteLength(q.body)), ...q.headers };
+    const headers = q.body === undefined || q.chunked === true ? (q.headers ?? {}) : { 'Content-Length': String(Buffer.byteLength(q.body)), ...q.headers };
     const req = request({ host, port, method: q.method ?? 'POST', path: q.path ?? '/', headers, agent: false, timeout: 10_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
