@@ -123,7 +123,10 @@ export async function listen(network: ServeNetwork, address: string, options: Li
   } else if (network === 'http') {
     // Go's serveByHTTP. Parsed by hand: Go's client sends `CONNECT /_rpcx_ HTTP/1.0\n\n` (bare LF,
     // a path rather than an authority), which Node's HTTP parser refuses.
-    server = createNetServer({ noDelay: true }, (s) => httpHandshake(s, options, remoteOf(s, fallbackRemote)));
+    // With tls, CONNECT runs inside TLS, as Go's tcpMakeListener gives http a TLS listener.
+    server = options.tls === undefined
+      ? createNetServer({ noDelay: true }, (s) => httpHandshake(s, options, remoteOf(s, fallbackRemote)))
+      : createTlsServer(options.tls, (s) => httpHandshake(s, options, remoteOf(s, fallbackRemote)));
   } else if (options.tls !== undefined) {
     const tls = createTlsServer(options.tls, (s) => options.onSocket(s, remoteOf(s, fallbackRemote)));
     tls.on('tlsClientError', () => {

@@ -158,6 +158,15 @@ describe('case 71 http_connect', () => {
     if (!requireGo(t, ['client'])) return;
     await runGoClient(await tsServer('http'), [...GT_CASES, 'heartbeat_echo_exact']);
   });
+  test('TT, TG and GT http_connect over TLS (Go gives the http network a TLS listener too)', async (t) => {
+    if (!needTls(t)) return;
+    const ts = await tsServer('http', { tls: { cert: tlsFiles!.cert, key: tlsFiles!.key } });
+    await clientChecks(ts, ts.slice('http@'.length), tlsFiles!.ca);
+    if (!requireGo(t, ['server', 'client'])) return;
+    await runGoClient(ts, ['arith_msgpack', 'push_basic'], ['-tls-ca', tlsFiles!.caPath]);
+    const go = await goServer(['-network', 'http', '-tls-cert', tlsFiles!.certPath, '-tls-key', tlsFiles!.keyPath]);
+    await clientChecks(go, go.slice('http@'.length), tlsFiles!.ca);
+  });
   test('the http network answers as Go: CONNECT reply bytes, 405 must CONNECT, 404 page not found', async (t) => {
     const ts = await tsServer('http');
     const asks = ['CONNECT /_rpcx_ HTTP/1.0\n\n', 'CONNECT /_rpcx_ HTTP/1.1\r\nHost: x\r\n\r\n', 'GET /_rpcx_ HTTP/1.1\r\nHost: x\r\n\r\n', 'GET /other HTTP/1.1\r\nHost: x\r\n\r\n'];
