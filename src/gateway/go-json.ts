@@ -38,8 +38,16 @@ class Scanner {
   members: { key: Span; value: Span }[] = [];
   constructor(readonly b: Buffer) {}
 
-  fail(context: string): never {
-    if (this.i >= this.b.length) throw new SyntaxErr(EOF);
+  /**
+   * Go's scanner error at the current byte. At the end of input Go feeds the scanner a space: where
+   * a space is an error (inside a literal, a number, an escape) the text names `' '`, elsewhere it
+   * is `unexpected end of JSON input`.
+   */
+  fail(context: string, spaceAtEof = false): never {
+    if (this.i >= this.b.length) {
+      if (spaceAtEof) throw new SyntaxErr(`invalid character ' ' ${context}`);
+      throw new SyntaxErr(EOF);
+    }
     throw new SyntaxErr(`invalid character ${quoteChar(this.b[this.i]!)} ${context}`);
   }
 
@@ -115,7 +123,7 @@ class Scanner {
   literal(word: string, kind: 'bool' | 'null'): Span {
     const start = this.i;
     for (let k = 0; k < word.length; k++) {
-      if (this.b[this.i] !== word.charCodeAt(k)) this.fail(`in literal ${word} (expecting ${quoteChar(word.charCodeAt(k))})`);
+      if (this.b[this.i] !== word.charCodeAt(k)) this.fail(`in literal ${word} (expecting ${quoteChar(word.charCodeAt(k))})`, true);
       this.i++;
     }
     return { kind, start, end: this.i };
@@ -135,18 +143,18 @@ class Scanner {
       if (c === 0x5c) {
         this.i++;
         const e = this.b[this.i];
-        if (e === undefined) this.fail('');
+        if (e === undefined) this.fail('in string escape code', true);
         if (e === 0x75) {
           this.i++;
           for (let k = 0; k < 4; k++) {
             const h = this.b[this.i];
-            if (h === undefined) this.fail('');
-            if (!((h >= 0x30 && h <= 0x39) || (h >= 0x41 && h <= 0x46) || (h >= 0x61 && h <= 0x66))) this.fail('in \\u hexadecimal character escape');
+            if (h === undefined) this.fail('in \\u hexadecimal character escape', true);
+            if (!((h >= 0x30 && h <= 0x39) || (h >= 0x41 && h <= 0x46) || (h >= 0x61 && h <= 0x66))) this.fail('in \\u hexadecimal character escape', true);
             this.i++;
           }
           continue;
         }
-        if (!'"\\/bfnrt'.includes(String.fromCharCode(e))) this.fail('in string escape code');
+        if (!'"\\/bfnrt'.includes(String.fromCharCode(e))) this.fail('in string escape code', true);
       }
       this.i++;
     }
@@ -163,20 +171,20 @@ class Scanner {
     if (this.b[this.i] === 0x2d) {
       this.i++;
       const c = this.b[this.i];
-      if (c === undefined || c < 0x30 || c > 0x39) this.fail('in numeric literal');
+      if (c === undefined || c < 0x30 || c > 0x39) this.fail('in numeric literal', true);
     }
     if (this.b[this.i] === 0x30) this.i++;
     else this.digits();
     if (this.b[this.i] === 0x2e) {
       this.i++;
-      if (this.digits() === 0) this.fail('after decimal point in numeric literal');
+      if (this.digits() === 0) this.fail('after decimal point in numeric literal', true);
     }
     const e = this.b[this.i];
     if (e === 0x65 || e === 0x45) {
       this.i++;
       const s = this.b[this.i];
       if (s === 0x2b || s === 0x2d) this.i++;
-      if (this.digits() === 0) this.fail('in exponent of numeric literal');
+      if (this.digits() === 0) this.fail('in exponent of numeric literal', true);
     }
     return { kind: 'number', start, end: this.i };
   }

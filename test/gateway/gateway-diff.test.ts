@@ -10,6 +10,7 @@ import { demoCodecs, registerDemoServices } from '../../src/server/demo/services
 import { goReady } from '../support/tg.js';
 import { requireGo } from '../support/go.js';
 import { startGoServer, type GoServer } from '../support/go-server.js';
+import { unmarshalRequest } from '../../src/gateway/go-json.js';
 import { ask, comparable, rawExchange, type HttpAsk } from './support.js';
 
 interface Pair {
@@ -284,5 +285,46 @@ describe('demux on the tcp port (case 75 parts): what is not rpcx nor HTTP is cl
     if (!requireGo(t, ['server'])) return;
     const go = await rawExchange(plain!.go, 'CONNECT /_rpcx_ HTTP/1.0\r\n\r\n', 2000);
     assert.match(go.data.toString('latin1'), /^HTTP\/1\.[01] 405 Method Not Allowed\r\n/);
+  });
+});
+
+describe('case 74 jsonrpc2: mutated requests (seeded), TS equal to Go', () => {
+  test('300 mutations of valid requests: same status, headers and body as Go', async (t) => {
+    if (!requireGo(t, ['server'])) return;
+    let seed = 12345;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const bases = [
+      '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":3,"B":4},"id":1}',
+      '{"jsonrpc":"2.0","method":"Echo.Error","params":{"Text":"x"},"id":"a"}',
+      // Not `params: [1, 2]`: Go's codec refuses an array for a struct, the TS demo Arith does
+      // not (a codec/demo-service difference, outside the gateway).
+      '{"method":"Arith.Add","params":{"A":1},"id":-7}',
+    ];
+    const alphabet = '{}[]",:.0123456789-+eE tfnrul\\\t\n\u00e9\u0001x';
+    const mismatches: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      let s = bases[rand(bases.length)]!;
+      for (let m = 1 + rand(3); m > 0; m--) {
+        const at = rand(s.length + 1);
+        const op = rand(3);
+        if (op === 0) s = s.slice(0, at) + s.slice(at + 1);
+        else if (op === 1) s = s.slice(0, at) + alphabet[rand(alphabet.length)]! + s.slice(at);
+        else s = s.slice(0, at);
+      }
+      // Skip what crashes Go ([BETTER] cases: a valid method with params absent or null).
+      const parsed = unmarshalRequest(Buffer.from(s));
+      if ('request' in parsed && parsed.request.params === undefined && parsed.request.method.lastIndexOf('.') > 0) continue;
+      const q = rpc(s);
+      const [ts, go] = await Promise.all([ask(plain!.ts, q), ask(plain!.go, q)]);
+      try {
+        assert.deepEqual(comparable(ts), comparable(go));
+      } catch {
+        mismatches.push(`${JSON.stringify(s)}\n  TS ${ts.body.toString()}\n  Go ${go.body.toString()}`);
+      }
+    }
+    assert.deepEqual(mismatches.slice(0, 10), []);
   });
 });
