@@ -328,3 +328,52 @@ describe('case 74 jsonrpc2: mutated requests (seeded), TS equal to Go', () => {
     assert.deepEqual(mismatches.slice(0, 10), []);
   });
 });
+
+describe('case 73 http_gateway: random headers (seeded), TS equal to Go', () => {
+  test('200 requests with random MessageID, SerializeType, CompressType, Meta, Oneway, path and method', async (t) => {
+    if (!requireGo(t, ['server'])) return;
+    let seed = 777;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const pick = <T>(xs: readonly T[]): T => xs[rand(xs.length)]!;
+    const ids = ['', '0', '7', '-1', '+3', '18446744073709551615', '18446744073709551616', 'x', '1.5', ' 2'];
+    const sts = ['', '0', '1', '3', '17', '-15', '9', '99999999999999999999', 'json'];
+    const cts = ['', '0', '1', '9', '-', '+1'];
+    const metas = ['', 'a=1', 'b=2&a=1&a=3', 'k=%zz', 'k=v;w', 'sp=a+b&st=%2A~', 'u=%C3%A9&%FF=1', '=v&k=', 'a', '&&a=1&'];
+    const paths = ['/Arith', '/Echo', '/', '/Nope', '/Arith/x', '/Ar%69th'];
+    const methods = ['Mul', 'Add', 'Metadata', 'Nope', ''];
+    const mismatches: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const headers: Record<string, string> = {};
+      const put = (k: string, v: string): void => {
+        if (v !== '') headers[k] = v;
+      };
+      put('X-RPCX-MessageID', pick(ids).trim());
+      put('X-RPCX-SerializeType', pick(sts));
+      put('X-RPCX-CompressType', pick(cts));
+      put('X-RPCX-Meta', pick(metas));
+      put('X-RPCX-ServiceMethod', pick(methods));
+      if (rand(4) === 0) put('X-RPCX-Oneway', pick(['0', 'true']));
+      const q: HttpAsk = { path: pick(paths), headers, body: pick(['{"A":2,"B":3}', '{}', '', '{"A":']) };
+      const [tsA, goA] = await Promise.allSettled([ask(plain!.ts, q), ask(plain!.go, q)]);
+      // [BETTER]: Go's raw codec (SerializeType 0) panics decoding into a struct, and net/http
+      // drops the connection; TS answers (its raw codec hands the handler the bytes).
+      if (goA.status === 'rejected' && tsA.status === 'fulfilled' && headers['X-RPCX-SerializeType'] === '0') continue;
+      if (tsA.status === 'rejected' || goA.status === 'rejected') {
+        const why = (r: PromiseSettledResult<unknown>): string => (r.status === 'rejected' ? String(r.reason) : 'answered');
+        mismatches.push(`${JSON.stringify(q)}\n  TS ${why(tsA)}\n  Go ${why(goA)}`);
+        continue;
+      }
+      const ts = tsA.value;
+      const go = goA.value;
+      try {
+        assert.deepEqual(comparable(ts), comparable(go));
+      } catch {
+        mismatches.push(`${JSON.stringify(q)}\n  TS ${JSON.stringify(comparable(ts))}\n  Go ${JSON.stringify(comparable(go))}`);
+      }
+    }
+    assert.deepEqual(mismatches.slice(0, 5), []);
+  });
+});
