@@ -17,7 +17,8 @@ let server: RpcxServer;
 let key = '';
 
 before(async () => {
-  server = createServer({ codecs: demoCodecs() });
+  // onePort: CONNECT and WebSocket on the same port too (beyond Go; case 75's optional part).
+  server = createServer({ codecs: demoCodecs(), onePort: true });
   registerDemoServices(server);
   key = await server.serve('tcp', '127.0.0.1:0');
 });
@@ -68,9 +69,9 @@ async function httpLoad(workers: number, each: number): Promise<number> {
 }
 
 describe('case 75 port_demux', () => {
-  test('TT port_demux: TS rpcx clients, gateway and JSON-RPC on one port at once', async () => {
-    const rpcx = async (): Promise<number> => {
-      const client = new Client(key);
+  test('TT port_demux: TS rpcx clients (tcp@, http@, ws@), gateway and JSON-RPC on one port at once', async () => {
+    const rpcx = async (addr: string): Promise<number> => {
+      const client = new Client(addr);
       try {
         let n = 0;
         for (let round = 0; round < 20; round++) {
@@ -83,27 +84,32 @@ describe('case 75 port_demux', () => {
         await client.close();
       }
     };
-    const [a, b, h] = await Promise.all([rpcx(), rpcx(), httpLoad(8, 100)]);
-    assert.equal(a + b, 800);
+    const hp = key.slice('tcp@'.length);
+    const [a, b, c, d, h] = await Promise.all([rpcx(key), rpcx(key), rpcx(`http@${hp}`), rpcx(`ws@${hp}`), httpLoad(8, 100)]);
+    assert.equal(a + b + c + d, 1600);
     assert.equal(h, 800);
   });
 
-  test('GT port_demux: the Go rpcx client runs its cases while HTTP clients load the same port', async (t) => {
+  test('GT port_demux: Go rpcx clients (tcp@, http@ and ws@ to the one port) run their cases while HTTP clients load it', async (t) => {
     if (!requireGo(t, ['client'])) return;
-    const cases = ['arith_msgpack', 'arith_json', 'concurrent_out_of_order', 'push_basic', 'heartbeat_echo_exact', 'large_payload', 'service_error_text'];
-    const go = (async () => {
-      const child = spawn(goBinary('client'), ['-addr', key, '-case', cases.join(','), '-timeout', '25s'], { cwd: goDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const hp = key.slice('tcp@'.length);
+    const runs: [string, string[]][] = [
+      [key, ['arith_msgpack', 'arith_json', 'concurrent_out_of_order', 'push_basic', 'heartbeat_echo_exact', 'large_payload', 'service_error_text']],
+      [`http@${hp}`, ['arith_msgpack', 'push_basic', 'concurrent_out_of_order']],
+      [`ws@${hp}`, ['arith_msgpack', 'push_basic', 'concurrent_out_of_order']],
+    ];
+    const goRun = async (addr: string, cases: string[]) => {
+      const child = spawn(goBinary('client'), ['-addr', addr, '-case', cases.join(','), '-timeout', '25s'], { cwd: goDir, stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       const lines: { case: string; ok: boolean; error?: string }[] = [];
       for await (const line of createInterface({ input: child.stdout })) if (line.trim() !== '') lines.push(JSON.parse(line) as { case: string; ok: boolean });
       const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on('close', resolve)));
       assert.equal(code, 0, stderr);
-      return lines;
-    })();
-    const [results, h] = await Promise.all([go, httpLoad(8, 100)]);
-    assert.deepEqual(results.map((r) => r.case).sort(), [...cases].sort());
-    assert.deepEqual(results.filter((r) => !r.ok).map((r) => `${r.case}: ${r.error}`), []);
+      assert.deepEqual(lines.map((r) => r.case).sort(), [...cases].sort(), addr);
+      assert.deepEqual(lines.filter((r) => !r.ok).map((r) => `${addr} ${r.case}: ${r.error}`), []);
+    };
+    const [, h] = await Promise.all([Promise.all(runs.map(([a, c]) => goRun(a, c))), httpLoad(8, 100)]);
     assert.equal(h, 800);
   });
 });
