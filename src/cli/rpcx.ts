@@ -22,7 +22,8 @@ EchoThrift; raw handlers RawArith.*, Echo.Via) that Go rpcx clients call unchang
 options:
   --addr ADDR              listen address: host:port, network@host:port, or unix@/path
                            (default: $RPCX_ADDR or 127.0.0.1:8972)
-  --network NET            tcp | unix | http (default from --addr, else tcp)
+  --network NET            tcp | unix | http | ws | wss (default from --addr, else tcp;
+                           tcp also serves the HTTP gateway and JSON-RPC 2.0, as Go does)
   --auth TOKEN             accept only this __AUTH token ("invalid token" otherwise)
   --max-message-length N   largest frame body in bytes, 0 = unlimited (default 64 MiB)
   --read-timeout MS        close connections idle this long (default 0 = never)

@@ -904,6 +904,9 @@ export class Client {
  * a unix socket.
  */
 function goRemoteAddress(socket: Socket, target: ServerAddress): string {
+  // ws/wss: Go's websocket.Conn reports its URL, ws://host:port/_rpcx_.
+  const location = (socket as { rpcxLocation?: string }).rpcxLocation;
+  if (location !== undefined) return location;
   const host = socket.remoteAddress;
   const port = socket.remotePort;
   if (target.network === 'unix' || host === undefined || port === undefined) return target.address;

@@ -1,12 +1,14 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { RpcxError, ErrorCode } from '../errors.js';
 import { fromSocketError } from './socket-error.js';
 import { goText } from '../go-text.js';
 import { DirectReader, registerDirectReader } from './direct-read.js';
+import { dialWebSocket } from './websocket.js';
 
 /** Networks this client can dial (Go: `client.Connect`'s network argument). */
-export type Network = 'tcp' | 'tcp4' | 'tcp6' | 'unix' | 'http';
+export type Network = 'tcp' | 'tcp4' | 'tcp6' | 'unix' | 'http' | 'ws' | 'wss';
 
 /** A parsed server address: Go's XClient key `network@address` (no `@` means `tcp`). */
 export interface ServerAddress {
@@ -15,12 +17,12 @@ export interface ServerAddress {
   address: string;
 }
 
-/** Parses `tcp@127.0.0.1:8972`, `unix@/tmp/rpcx.sock`, `http@host:port` or a bare `host:port`. */
+/** Parses `tcp@127.0.0.1:8972`, `unix@/tmp/rpcx.sock`, `http@host:port`, `ws@host:port`, `wss@host:port` or a bare `host:port`. */
 export function parseAddress(key: string): ServerAddress {
   const at = key.indexOf('@');
   const network = at < 0 ? 'tcp' : key.slice(0, at);
   const address = at < 0 ? key : key.slice(at + 1);
-  if (network !== 'tcp' && network !== 'tcp4' && network !== 'tcp6' && network !== 'unix' && network !== 'http') {
+  if (network !== 'tcp' && network !== 'tcp4' && network !== 'tcp6' && network !== 'unix' && network !== 'http' && network !== 'ws' && network !== 'wss') {
     throw new RpcxError(ErrorCode.INVALID_ARGUMENT, `unsupported network ${JSON.stringify(network)} in ${JSON.stringify(key)}`);
   }
   if (address === '') throw new RpcxError(ErrorCode.INVALID_ARGUMENT, `empty address in ${JSON.stringify(key)}`);
@@ -55,9 +57,17 @@ export interface DialOptions {
 
 const CONNECTED = 'HTTP/1.0 200 Connected to rpcx';
 
-/** Opens a socket to an rpcx server and resolves once it is ready for frames. */
+/**
+ * Opens a socket to an rpcx server and resolves once it is ready for frames. For `ws`/`wss` it is
+ * a WebSocket byte stream (a `Duplex`, see websocket.ts) standing in for the socket: the client
+ * uses only what a Duplex has, plus `remoteAddress`/`rpcxLocation` for `__ServerAddress`.
+ */
 export function dial(target: ServerAddress, options: DialOptions = {}): Promise<Socket> {
   const timeoutMs = options.connectTimeoutMs ?? 10_000;
+  if (target.network === 'ws' || target.network === 'wss') {
+    const ws = dialWebSocket(target.address, target.network === 'wss', { rpcPath: options.rpcPath ?? '/_rpcx_', timeoutMs, tls: options.tls, signal: options.signal });
+    return ws as Promise<Duplex> as Promise<Socket>;
+  }
   const label = `${target.network}@${target.address}`;
   return new Promise<Socket>((resolve, reject) => {
     let socket: Socket;

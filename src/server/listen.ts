@@ -2,9 +2,10 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { ErrorCode, RpcxError } from '../errors.js';
+import { createWebSocketListener } from '../node/websocket.js';
 
 /** Networks a server can listen on (Go: `Server.Serve`'s network argument). */
-export type ServeNetwork = 'tcp' | 'tcp4' | 'tcp6' | 'unix' | 'http';
+export type ServeNetwork = 'tcp' | 'tcp4' | 'tcp6' | 'unix' | 'http' | 'ws' | 'wss';
 
 /** @internal A bound listener: `address` is Go's `network@host:port` (or `unix@path`). */
 export interface Listener {
@@ -48,16 +49,17 @@ function formatAddress(network: string, info: AddressInfo | string | null, fallb
 const CONNECTED = 'HTTP/1.0 200 Connected to rpcx\n\n';
 const MAX_HTTP_HEAD = 8192;
 
-function httpReply(status: string, body: string): string {
-  return `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+function httpReply(status: string, body: string, extra = ''): string {
+  return `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
 /**
  * Reads one HTTP request head. `CONNECT <rpcPath>` gets Go's `HTTP/1.0 200 Connected to rpcx\n\n`
  * and the socket becomes an rpcx connection; another method on `rpcPath` gets Go's 405
- * `405 must CONNECT\n`; any other path Go's mux 404 `404 page not found\n`.
+ * `405 must CONNECT\n`; any other path Go's mux 404 `404 page not found\n`. @internal Also used
+ * by the tcp port's `onePort` option (src/gateway/demux.ts).
  */
-function httpHandshake(socket: Socket, options: ListenOptions, remote: string): void {
+export function httpHandshake(socket: Socket, options: Pick<ListenOptions, 'rpcPath' | 'onSocket'>, remote: string): void {
   let head: Buffer = Buffer.alloc(0);
   socket.on('error', () => socket.destroy());
   socket.setTimeout(30_000, () => socket.destroy());
@@ -77,7 +79,7 @@ function httpHandshake(socket: Socket, options: ListenOptions, remote: string): 
     const [method = '', target = ''] = line.split(' ');
     const path = target.split('?')[0];
     if (path !== options.rpcPath) {
-      socket.end(httpReply('404 Not Found', '404 page not found\n'));
+      socket.end(httpReply('404 Not Found', '404 page not found\n', 'X-Content-Type-Options: nosniff\r\n'));
       return;
     }
     if (method !== 'CONNECT') {
@@ -105,7 +107,7 @@ export async function listen(network: ServeNetwork, address: string, options: Li
   if (network === 'unix') {
     if (address === '') throw new RpcxError(ErrorCode.INVALID_ARGUMENT, 'empty unix socket path');
     listenArgs = { path: address };
-  } else if (network === 'tcp' || network === 'tcp4' || network === 'tcp6' || network === 'http') {
+  } else if (network === 'tcp' || network === 'tcp4' || network === 'tcp6' || network === 'http' || network === 'ws' || network === 'wss') {
     const { host, port } = splitHostPort(address);
     listenArgs = { host: host === '' ? (network === 'tcp6' ? '::' : network === 'tcp4' ? '0.0.0.0' : '::') : host, port };
   } else {
@@ -113,10 +115,18 @@ export async function listen(network: ServeNetwork, address: string, options: Li
   }
   const fallbackRemote = network === 'unix' ? address : 'unknown';
 
-  if (network === 'http') {
+  if (network === 'ws' || network === 'wss') {
+    // Go's serveByWS: x/net websocket at rpcPath. wss needs TLS ("must set tlsconfig for wss");
+    // as in Go, ws with the tls option is TLS too (tcpMakeListener).
+    if (network === 'wss' && options.tls === undefined) throw new RpcxError(ErrorCode.INVALID_ARGUMENT, 'must set tlsconfig for wss');
+    server = createWebSocketListener(options.tls, options.rpcPath, options.onSocket);
+  } else if (network === 'http') {
     // Go's serveByHTTP. Parsed by hand: Go's client sends `CONNECT /_rpcx_ HTTP/1.0\n\n` (bare LF,
     // a path rather than an authority), which Node's HTTP parser refuses.
-    server = createNetServer({ noDelay: true }, (s) => httpHandshake(s, options, remoteOf(s, fallbackRemote)));
+    // With tls, CONNECT runs inside TLS, as Go's tcpMakeListener gives http a TLS listener.
+    server = options.tls === undefined
+      ? createNetServer({ noDelay: true }, (s) => httpHandshake(s, options, remoteOf(s, fallbackRemote)))
+      : createTlsServer(options.tls, (s) => httpHandshake(s, options, remoteOf(s, fallbackRemote)));
   } else if (options.tls !== undefined) {
     const tls = createTlsServer(options.tls, (s) => options.onSocket(s, remoteOf(s, fallbackRemote)));
     tls.on('tlsClientError', () => {

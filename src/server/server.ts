@@ -17,6 +17,7 @@ import { PluginContainer, type ServerPlugin } from './plugins.js';
 import { enableFileTransfer, enableStreamService, type FileTransferOptions, type SideService, type StreamHandler, type StreamServiceOptions } from '../stream/service.js';
 import { ServiceRegistry, type Handler, type RawHandler, type RegisterFunctionOptions, type RegisterOptions } from './registry.js';
 import type { BroadcastResult, ServerHandle } from './types.js';
+import { PortDemux, type CorsOptions } from '../gateway/index.js';
 
 export type { BroadcastResult } from './types.js';
 
@@ -74,6 +75,16 @@ export interface ServerOptions {
   peerCallTimeoutMs?: number;
   /** Most server-to-client calls pending per connection; more fail with LIMIT. Default 10,000. */
   maxPeerCallsPerConnection?: number;
+  /** Go `Server.DisableHTTPGateway`: no HTTP gateway on the `tcp` port (docs/gateway.md). */
+  disableHTTPGateway?: boolean;
+  /** Go `Server.DisableJSONRPC`: no JSON-RPC 2.0 on the `tcp` port. */
+  disableJSONRPC?: boolean;
+  /** Go `Server.SetCORS`: CORS for the gateway and JSON-RPC. */
+  cors?: CorsOptions;
+  /** A `tcp` connection that sends nothing this long is closed before it is routed (Go waits forever). Default 10 s. */
+  sniffTimeoutMs?: number;
+  /** Beyond Go: the `tcp` port also takes `CONNECT /_rpcx_` and WebSocket on `/_rpcx_` (docs/gateway.md). Default false. */
+  onePort?: boolean;
 }
 
 export interface ShutdownOptions {
@@ -245,16 +256,17 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
   async serve(network: ServeNetwork, address: string): Promise<string> {
     if (this.#closed || this.#shuttingDown) throw new RpcxError(ErrorCode.INVALID_ARGUMENT, 'server is closed');
     if (this.#listener !== undefined) throw new RpcxError(ErrorCode.INVALID_ARGUMENT, `server already serves ${this.#address}`);
+    const demux = this.#demuxFor(network);
     const listener = await listen(network, address, {
       tls: this.#options.tls,
       rpcPath: this.#options.rpcPath ?? '/_rpcx_',
-      onSocket: (socket, remote) => this.#accept(socket, remote, network),
+      onSocket: demux === undefined ? (socket, remote) => this.#accept(socket, remote, network) : (socket, remote) => demux.route(socket as import('node:net').Socket, remote),
       onError: (err) => {
         if (log.enabled) log('listener error: %s', err.message);
         if (this.listenerCount('error') > 0) this.emit('error', err);
       },
     });
-    this.#listener = listener;
+    this.#listener = demux === undefined ? listener : { address: listener.address, close: () => (demux.close(this.#closed ? 0 : 10_000), listener.close()) };
     this.#address = listener.address;
     if (log.enabled) log('listening %s', listener.address);
     this.emit('listening', listener.address);
@@ -265,6 +277,16 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
       throw RpcxError.from(err, ErrorCode.CONNECTION);
     }
     return listener.address;
+  }
+
+  /** Go `startGateway`: on tcp networks each connection is routed to rpcx, JSON-RPC or the gateway (src/gateway). */
+  #demuxFor(network: ServeNetwork): PortDemux | undefined {
+    const o = this.#options;
+    if (network !== 'tcp' && network !== 'tcp4' && network !== 'tcp6') return undefined;
+    if (o.disableHTTPGateway === true && o.disableJSONRPC === true) return undefined;
+    const host = { server: this, registry: this.registry, codecs: this.codecs, plugins: this.plugins, authFunc: o.authFunc, handleServiceError: o.handleServiceError, serverErrorFunc: o.serverErrorFunc };
+    const options = { disableHTTPGateway: o.disableHTTPGateway === true, disableJSONRPC: o.disableJSONRPC === true, cors: o.cors, sniffTimeoutMs: o.sniffTimeoutMs ?? 10_000, maxBodyLength: o.maxMessageLength || DEFAULT_MAX_MESSAGE_LENGTH, localAddress: () => this.#address ?? `${network}@?`, onePort: o.onePort === true, rpcPath: o.rpcPath ?? '/_rpcx_' };
+    return new PortDemux(host, options, (socket, remote) => this.#accept(socket, remote, network));
   }
 
   #accept(socket: Parameters<Parameters<typeof listen>[2]['onSocket']>[0], remote: string, network: ServeNetwork): void {

@@ -210,7 +210,7 @@ func main() { os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr)) }
 func realMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("client", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "", "server key network@address: tcp@127.0.0.1:PORT, unix@/path.sock, http@127.0.0.1:PORT")
+	addr := fs.String("addr", "", "server key network@address: tcp@127.0.0.1:PORT, unix@/path.sock, http@127.0.0.1:PORT, ws@127.0.0.1:PORT, wss@127.0.0.1:PORT")
 	caseList := fs.String("case", "", "comma-separated case names (default: all)")
 	list := fs.Bool("list", false, "print the case names and exit")
 	auth := fs.String("auth", "", "server's __AUTH token: sent with every call; enables auth_ok and auth_rejected_closes")
@@ -264,7 +264,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		e.key = "tcp@" + *addr
 	}
 	switch e.network {
-	case "tcp", "tcp4", "tcp6", "unix", "http":
+	case "tcp", "tcp4", "tcp6", "unix", "http", "ws", "wss":
 	default:
 		fmt.Fprintf(stderr, "unsupported network %q\n", e.network)
 		return 2

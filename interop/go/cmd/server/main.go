@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/smallnest/rpcx/protocol"
 	"github.com/smallnest/rpcx/server"
+	"github.com/smallnest/rpcx/share"
+	"golang.org/x/net/websocket"
 
 	"github.com/rpcx-node/interop/internal/services"
 )
@@ -39,7 +42,7 @@ func parseFlags(args []string) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:0", "listen address (host:port, or a socket path for -network unix)")
-	fs.StringVar(&c.network, "network", "tcp", "tcp | unix | http (rpcx HTTP CONNECT transport)")
+	fs.StringVar(&c.network, "network", "tcp", "tcp | unix | http (rpcx HTTP CONNECT transport) | ws | wss (WebSocket at /_rpcx_; wss needs -tls-cert)")
 	fs.StringVar(&c.auth, "auth", "", "accept only this __AUTH token (empty: no auth)")
 	fs.IntVar(&c.maxMessageLength, "max-message-length", 0, "protocol.MaxMessageLength: max totalLen of a frame, 0 = unlimited")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 0, "server.WithReadTimeout (per-frame idle timeout)")
@@ -61,7 +64,7 @@ func parseFlags(args []string) (*config, error) {
 		return nil, errors.New("-tls-cert and -tls-key go together")
 	}
 	switch c.network {
-	case "tcp", "unix", "http":
+	case "tcp", "unix", "http", "ws", "wss":
 	default:
 		return nil, fmt.Errorf("unsupported -network %q", c.network)
 	}
@@ -136,7 +139,15 @@ func run(ctx context.Context, c *config, out io.Writer) error {
 	}
 
 	served := make(chan error, 1)
-	go func() { served <- srv.ServeListener(c.network, ln) }()
+	if c.network == "ws" || c.network == "wss" {
+		// rpcx's serveByWS, on our listener (ServeListener has no ws case): x/net websocket
+		// at /_rpcx_ feeding Server.ServeWS. The listener is TLS when -tls-cert is given.
+		mux := http.NewServeMux()
+		mux.Handle(share.DefaultRPCPath, websocket.Handler(srv.ServeWS))
+		go func() { served <- http.Serve(ln, mux) }()
+	} else {
+		go func() { served <- srv.ServeListener(c.network, ln) }()
+	}
 
 	select {
 	case err := <-served:

@@ -1,0 +1,13 @@
+/**
+ * The browser entry (`rpcx/browser`): the portable wire format, the JSON, msgpack and raw codecs,
+ * and {@link BrowserClient}, an rpcx client over the browser's WebSocket (Go rpcx: `client.Client`
+ * on the `ws`/`wss` networks). No `node:` imports; bundle it with esbuild or any bundler.
+ */
+export * from '../errors.js';
+export * from '../protocol/index.js';
+export { JsonCodec, SERIALIZE_JSON } from '../codec/json.js';
+export { MsgpackCodec, SERIALIZE_MSGPACK } from '../codec/msgpack.js';
+export { RawCodec, SERIALIZE_NONE } from '../codec/none.js';
+export { CodecRegistry } from '../codec/registry.js';
+export { BrowserClient, webSocketUrl } from './client.js';
+export type { BrowserClientOptions, BrowserCallOptions, BrowserWebSocket, BrowserWebSocketConstructor } from './client.js';

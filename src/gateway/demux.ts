@@ -1,0 +1,247 @@
+// One TCP port for every caller, as Go rpcx's `startGateway` (server/gateway.go) sets up with
+// cmux: each new connection is routed once, by what it sends first — the rpcx magic byte to the
+// rpcx connection loop; an HTTP/1 request with `X-JSONRPC-2.0: true` to JSON-RPC 2.0; any other
+// request whose line starts with a method Go's `cmux.HTTP1Fast` knows to the HTTP gateway;
+// anything else is closed without an answer. HTTP is parsed by Node's `http` module.
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import createDebug from 'debug';
+import { MAGIC } from '../protocol/constants.js';
+import type { ServerConnection } from '../server/connection.js';
+import { applyCors, type CorsOptions } from './cors.js';
+import { handleGatewayRequest, methodNotAllowed } from './gateway.js';
+import { httpConnection, type GatewayHost } from './handle.js';
+import { headerGet, readBody } from './http-util.js';
+import { handleJsonRpcRequest } from './jsonrpc.js';
+import { webSocketUpgrader } from '../node/websocket.js';
+import { httpHandshake } from '../server/listen.js';
+
+const log = createDebug('rpcx:server');
+
+/** Request-line methods Go's `cmux.HTTP1Fast` routes to the gateway (cmux/matchers.go). */
+const HTTP1_METHODS = new Set(['OPTIONS', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'TRACE', 'CONNECT']);
+
+/** Options of the HTTP side of a `tcp` port (Go: `Server.DisableHTTPGateway`, `DisableJSONRPC`, `SetCORS`). */
+export interface PortDemuxOptions {
+  readonly disableHTTPGateway: boolean;
+  readonly disableJSONRPC: boolean;
+  readonly cors: CorsOptions | undefined;
+  /** Close a connection that has sent nothing for this long before it could be routed. Default 10 s. */
+  readonly sniffTimeoutMs: number;
+  /** Largest gateway/JSON-RPC request body. Default 64 MiB. */
+  readonly maxBodyLength: number;
+  /** Local address for `ctx.connection.localAddress`. */
+  readonly localAddress: () => string;
+  /**
+   * Beyond Go: the `tcp` port also takes `CONNECT <rpcPath>` (answered as the `http` network
+   * does) and the WebSocket upgrade on `rpcPath` (as the `ws` network), so one port serves every
+   * caller. Off by default (Go's gateway answers CONNECT with 405).
+   */
+  readonly onePort: boolean;
+  readonly rpcPath: string;
+}
+
+type Mode = 'gateway' | 'jsonrpc';
+
+interface HttpConnState {
+  mode: Mode | undefined;
+  /** The first bytes the connection sent (to tell an HTTP request line from garbage). */
+  first: Buffer;
+  conn: ServerConnection | undefined;
+  /** Cleared when the first request head has been parsed. */
+  headTimer: ReturnType<typeof setTimeout>;
+}
+
+/** @internal The router of one `tcp` listener. */
+export class PortDemux {
+  readonly #host: GatewayHost;
+  readonly #options: PortDemuxOptions;
+  readonly #onRpcx: (socket: Socket, remote: string) => void;
+  readonly #http: HttpServer;
+  readonly #state = new WeakMap<Duplex, HttpConnState>();
+  readonly #sockets = new Set<Socket>();
+  /** Sockets with a request being answered. */
+  readonly #busy = new Set<Duplex>();
+  #closing = false;
+
+  constructor(host: GatewayHost, options: PortDemuxOptions, onRpcx: (socket: Socket, remote: string) => void) {
+    this.#host = host;
+    this.#options = options;
+    this.#onRpcx = onRpcx;
+    this.#http = createHttpServer({ keepAlive: true }, (req, res) => this.#onRequest(req, res));
+    // Go's net/http answers unparsable requests with 400; Node's default does the same.
+    this.#http.on('connect', (req: IncomingMessage, socket: Duplex) => this.#onConnect(req, socket));
+    if (options.onePort) {
+      const upgrade = webSocketUpgrader(options.rpcPath, (stream, remote) => onRpcx(stream as Socket, remote));
+      this.#http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        const st = this.#state.get(socket);
+        if (st?.mode === undefined) clearTimeout(st?.headTimer);
+        upgrade(req, socket, head);
+      });
+    }
+    this.#http.on('clientError', (err: Error & { code?: string }, socket: Duplex) => this.#onClientError(err, socket));
+  }
+
+  /** Whether anything but rpcx is served (else the port is rpcx only, as with both disabled in Go). */
+  get servesHttp(): boolean {
+    return !this.#options.disableHTTPGateway || !this.#options.disableJSONRPC;
+  }
+
+  /** Routes one accepted connection. */
+  route(socket: Socket, remote: string): void {
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    const onError = (): void => {
+      socket.destroy();
+    };
+    socket.on('error', onError);
+    socket.setTimeout(this.#options.sniffTimeoutMs, () => {
+      if (log.enabled) log('%s: nothing to route after %d ms, closed', remote, this.#options.sniffTimeoutMs);
+      socket.destroy();
+    });
+    socket.once('data', (chunk: Buffer) => {
+      socket.pause();
+      socket.setTimeout(0);
+      socket.removeListener('error', onError);
+      socket.unshift(chunk);
+      if (chunk[0] === MAGIC) {
+        this.#sockets.delete(socket);
+        this.#onRpcx(socket, remote);
+        return;
+      }
+      if (this.#options.onePort && chunk.subarray(0, 8).toString('latin1') === 'CONNECT ') {
+        // Parsed as the http network does (Node's parser refuses Go's `CONNECT /_rpcx_ HTTP/1.0\n\n`).
+        this.#sockets.delete(socket);
+        httpHandshake(socket, { rpcPath: this.#options.rpcPath, onSocket: (s) => this.#onRpcx(s as Socket, remote) }, remote);
+        socket.resume();
+        return;
+      }
+      if (!this.servesHttp) {
+        socket.destroy();
+        return;
+      }
+      socket.on('error', onError);
+      // Until its first request head is complete, a connection has sniffTimeoutMs (Node's own
+      // headersTimeout needs a listening http.Server; this one only parses).
+      const headTimer = setTimeout(() => {
+        if (log.enabled) log('%s: no complete HTTP request head after %d ms, closed', remote, this.#options.sniffTimeoutMs);
+        socket.destroy();
+      }, this.#options.sniffTimeoutMs);
+      socket.once('close', () => clearTimeout(headTimer));
+      this.#state.set(socket, { mode: undefined, first: chunk.subarray(0, 16), conn: undefined, headTimer });
+      this.#http.emit('connection', socket);
+      // The sniffed bytes wait in the stream's buffer: flowing again, they reach the parser on
+      // the next tick, before any later bytes (Node's parser reads those from the handle itself).
+      socket.resume();
+    });
+  }
+
+  #connOf(socket: Duplex, st: HttpConnState): ServerConnection {
+    if (st.conn === undefined) {
+      const s = socket as Socket;
+      const remote = s.remoteAddress === undefined ? 'unknown' : s.remoteAddress.includes(':') ? `[${s.remoteAddress}]:${s.remotePort}` : `${s.remoteAddress}:${s.remotePort}`;
+      const conn = httpConnection(remote, this.#options.localAddress());
+      socket.once('close', () => conn.destroy());
+      st.conn = conn;
+    }
+    return st.conn;
+  }
+
+  /** The route of a connection, decided by its first request (Go's cmux matchers, in order). */
+  #modeOf(req: IncomingMessage, st: HttpConnState): Mode | undefined {
+    if (st.mode !== undefined) return st.mode;
+    clearTimeout(st.headTimer);
+    if (!this.#options.disableJSONRPC && headerGet(req, 'X-JSONRPC-2.0') === 'true') st.mode = 'jsonrpc';
+    else if (!this.#options.disableHTTPGateway && HTTP1_METHODS.has(req.method ?? '')) st.mode = 'gateway';
+    return st.mode;
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket;
+    const st = this.#state.get(socket);
+    const mode = st === undefined ? undefined : this.#modeOf(req, st);
+    if (st === undefined || mode === undefined) {
+      socket.destroy();
+      return;
+    }
+    this.#busy.add(socket);
+    res.once('close', () => {
+      this.#busy.delete(socket);
+      if (this.#closing) socket.end();
+    });
+    if (this.#closing) res.shouldKeepAlive = false;
+    const cors = this.#options.cors;
+    if (cors !== undefined && applyCors(cors, req, res)) return;
+    if (mode === 'gateway' && req.method !== 'GET' && req.method !== 'POST' && req.method !== 'PUT') {
+      req.resume();
+      methodNotAllowed(res, req.method ?? '');
+      return;
+    }
+    const conn = this.#connOf(socket, st);
+    void readBody(req, this.#options.maxBodyLength).then(async (body) => {
+      if (body === undefined) return;
+      try {
+        if (mode === 'jsonrpc') await handleJsonRpcRequest(this.#host, conn, req, res, body);
+        else await handleGatewayRequest(this.#host, conn, req, res, body);
+      } catch (err) {
+        // A bug, not an input: answer 500 rather than leave the request hanging.
+        if (log.enabled) log('gateway: %O', err);
+        if (!res.headersSent) {
+          res.statusCode = 500;
+          res.end();
+        } else {
+          socket.destroy();
+        }
+      }
+    });
+  }
+
+  /**
+   * A request Node's parser refuses. Routed connections get net/http's answer (400, or 431 for
+   * a header too large); a first request cmux could not have matched (no known method) is
+   * closed without a word, as Go does.
+   */
+  #onClientError(err: Error & { code?: string }, socket: Duplex): void {
+    const st = this.#state.get(socket);
+    const first = st?.first.toString('latin1') ?? '';
+    const known = st?.mode !== undefined || [...HTTP1_METHODS].some((m) => first.startsWith(m));
+    if (!known || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${status}`);
+  }
+
+  /** CONNECT reaches Node as its own event: on the gateway Go's router answers 405. */
+  #onConnect(req: IncomingMessage, socket: Duplex): void {
+    const st = this.#state.get(socket);
+    const mode = st === undefined ? undefined : this.#modeOf(req, st);
+    if (mode !== 'gateway') {
+      socket.destroy();
+      return;
+    }
+    const body = 'Method Not Allowed\n';
+    socket.end(
+      `HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, OPTIONS, POST, PUT\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+  }
+
+  /**
+   * Closes the HTTP connections (the listener itself is closed by its owner). With `graceMs` > 0
+   * (graceful shutdown; Go: `http.Server.Shutdown` of the gateway and JSON-RPC servers) idle
+   * connections close now, busy ones after their answer (`Connection: close`), and whatever is
+   * left after `graceMs`; with 0 everything closes at once.
+   */
+  close(graceMs = 0): void {
+    this.#closing = true;
+    const destroyAll = (): void => {
+      for (const s of this.#sockets) s.destroy();
+      this.#sockets.clear();
+    };
+    if (graceMs <= 0) return destroyAll();
+    for (const s of this.#sockets) if (!this.#busy.has(s)) s.destroy();
+    setTimeout(destroyAll, graceMs).unref();
+  }
+}

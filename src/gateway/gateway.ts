@@ -1,0 +1,223 @@
+// Go rpcx's HTTP gateway (server/gateway.go `handleGatewayRequest`, server/converter.go
+// `HTTPRequest2RpcxRequest`, routed by httprouter on `/*servicePath` for GET, POST and PUT).
+// Every status, header spelling and text below is Go's; docs/gateway.md lists the quirks kept.
+import { Buffer } from 'node:buffer';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MessageType, MetaKey } from '../protocol/constants.js';
+import { createMessage, type Message } from '../protocol/message.js';
+import type { ServerConnection } from '../server/connection.js';
+import { errorText } from '../server/dispatch.js';
+import { authenticate, gatewayContext, handleRequest, type GatewayHost } from './handle.js';
+import { endWith, goQuote, headerGet, headerValue, httpError, latin1ToUtf8, rawHeaderValue } from './http-util.js';
+import { encodeValues, parseQuery } from './url-values.js';
+
+/** Go's canonical spellings (`textproto.CanonicalMIMEHeaderKey` of rpcx's `X-RPCX-*` names). */
+export const GatewayHeader = {
+  Version: 'X-Rpcx-Version',
+  MessageType: 'X-Rpcx-Messagetype',
+  Heartbeat: 'X-Rpcx-Heartbeat',
+  Oneway: 'X-Rpcx-Oneway',
+  MessageStatusType: 'X-Rpcx-Messagestatustype',
+  SerializeType: 'X-Rpcx-Serializetype',
+  CompressType: 'X-Rpcx-Compresstype',
+  MessageID: 'X-Rpcx-Messageid',
+  ServicePath: 'X-Rpcx-Servicepath',
+  ServiceMethod: 'X-Rpcx-Servicemethod',
+  Meta: 'X-Rpcx-Meta',
+  ErrorMessage: 'X-Rpcx-Errormessage',
+} as const;
+
+const H = GatewayHeader;
+const MAX_I64 = 9223372036854775807n;
+const MAX_U64 = 18446744073709551615n;
+
+/** Go `strconv.Atoi` (int64): the value, or Go's error text. */
+function atoi(s: string): bigint | string {
+  if (!/^[+-]?[0-9]+$/.test(s)) return `strconv.Atoi: parsing ${goQuote(s)}: invalid syntax`;
+  const n = BigInt(s);
+  if (n > MAX_I64 || n < -MAX_I64 - 1n) return `strconv.Atoi: parsing ${goQuote(s)}: value out of range`;
+  return n;
+}
+
+/** Go `strconv.ParseUint(s, 10, 64)`. */
+function parseUint(s: string): bigint | string {
+  if (!/^[0-9]+$/.test(s)) return `strconv.ParseUint: parsing ${goQuote(s)}: invalid syntax`;
+  const n = BigInt(s);
+  if (n > MAX_U64) return `strconv.ParseUint: parsing ${goQuote(s)}: value out of range`;
+  return n;
+}
+
+/** Go `HTTPRequest2RpcxRequest` (the body already read): the request, or the first error's text. */
+export function httpToRpcx(req: IncomingMessage, body: Buffer, servicePath: string): Message | string {
+  const msg = createMessage({ messageType: MessageType.Request });
+  const seq = headerGet(req, 'X-RPCX-MessageID');
+  if (seq !== '') {
+    const id = parseUint(seq);
+    if (typeof id === 'string') return id;
+    msg.seq = id;
+  }
+  if (headerGet(req, 'X-RPCX-Heartbeat') !== '') msg.heartbeat = true;
+  if (headerGet(req, 'X-RPCX-Oneway') !== '') msg.oneway = true;
+  const st = headerGet(req, 'X-RPCX-SerializeType');
+  if (st !== '') {
+    const n = atoi(st);
+    if (typeof n === 'string') return n;
+    // Go: Header.SetSerializeType keeps the low 4 bits of byte(n).
+    msg.serializeType = Number(BigInt.asUintN(8, n)) & 0x0f;
+  }
+  const ct = headerGet(req, 'X-RPCX-CompressType');
+  if (ct !== '') {
+    const n = atoi(ct);
+    if (typeof n === 'string') return n;
+    // Go: SetCompressType keeps 3 bits; the body is never decompressed.
+    msg.compressType = Number(BigInt.asUintN(8, n)) & 0x07;
+  }
+  const meta = headerGet(req, 'X-RPCX-Meta');
+  if (meta !== '') {
+    const q = parseQuery(Buffer.from(meta, 'latin1'));
+    if (q.error !== undefined) return q.error;
+    msg.metadata = q.values;
+  }
+  const auth = headerGet(req, 'Authorization');
+  if (auth !== '') msg.metadata.set(MetaKey.Auth, latin1ToUtf8(auth));
+  msg.servicePath = latin1ToUtf8(servicePath);
+  msg.serviceMethod = latin1ToUtf8(headerGet(req, 'X-RPCX-ServiceMethod'));
+  msg.payload = body;
+  return msg;
+}
+
+/** httprouter's answer for a method other than GET, POST, PUT (and OPTIONS) on `/*servicePath`. */
+export function methodNotAllowed(res: ServerResponse, method: string): void {
+  res.setHeader('Allow', 'GET, OPTIONS, POST, PUT');
+  if (method === 'OPTIONS') {
+    res.statusCode = 200;
+    endWith(res, Buffer.alloc(0));
+    return;
+  }
+  httpError(res, 'Method Not Allowed', 405);
+}
+
+/** The path of the request URL, `%`-decoded as Go's `URL.Path` (as Latin-1 bytes); `undefined` if it cannot be. */
+function urlPath(url: string): string | undefined {
+  let p = url;
+  if (!p.startsWith('/')) {
+    try {
+      p = new URL(p).pathname;
+    } catch {
+      return undefined;
+    }
+  }
+  const q = p.indexOf('?');
+  if (q >= 0) p = p.slice(0, q);
+  const bytes: number[] = [];
+  const raw = Buffer.from(p, 'latin1');
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c === 0x25) {
+      const h = raw.subarray(i + 1, i + 3).toString('latin1');
+      if (!/^[0-9a-fA-F]{2}$/.test(h)) return undefined;
+      bytes.push(parseInt(h, 16));
+      i += 2;
+    } else {
+      bytes.push(c);
+    }
+  }
+  return Buffer.from(bytes).toString('latin1');
+}
+
+/** One gateway request (Go: `handleGatewayRequest`); `body` is the whole request body. */
+export async function handleGatewayRequest(host: GatewayHost, conn: ServerConnection, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+  const method = req.method ?? '';
+  if (method !== 'GET' && method !== 'POST' && method !== 'PUT') {
+    methodNotAllowed(res, method);
+    return;
+  }
+  const path = urlPath(req.url ?? '/');
+  if (path === undefined) {
+    httpError(res, '400 Bad Request', 400);
+    return;
+  }
+  let servicePath = headerGet(req, 'X-RPCX-ServicePath');
+  if (servicePath === '') servicePath = path.replace(/^\//, '');
+  const parsed = httpToRpcx(req, body, servicePath);
+  let err: string | undefined = typeof parsed === 'string' ? parsed : undefined;
+
+  res.setHeader(H.Version, headerGet(req, 'X-RPCX-Version'));
+  res.setHeader(H.MessageID, headerGet(req, 'X-RPCX-MessageID'));
+  // Go's quirk: once an error is known, the later headers are echoed anyway.
+  if (err === undefined && servicePath === '') err = 'empty servicepath';
+  else res.setHeader(H.ServicePath, rawHeaderValue(servicePath));
+  if (err === undefined && headerGet(req, 'X-RPCX-ServiceMethod') === '') err = 'empty servicemethod';
+  else res.setHeader(H.ServiceMethod, headerGet(req, 'X-RPCX-ServiceMethod'));
+  if (err === undefined && headerGet(req, 'X-RPCX-SerializeType') === '') err = 'empty serialized type';
+  else res.setHeader(H.SerializeType, headerGet(req, 'X-RPCX-SerializeType'));
+
+  if (err !== undefined || typeof parsed === 'string') {
+    // Go meant to echo the request's X-RPCX-* headers here; its loop never matches (canonical keys).
+    res.setHeader(H.MessageStatusType, 'Error');
+    res.setHeader(H.ErrorMessage, headerValue(err ?? ''));
+    res.statusCode = 200;
+    endWith(res, Buffer.alloc(0));
+    return;
+  }
+  const msg = parsed;
+  for (const p of host.plugins.postReadRequest) {
+    let refused: unknown;
+    try {
+      const r = p.postReadRequest!(conn, msg);
+      if (r !== undefined && r !== null) refused = r;
+    } catch (e) {
+      refused = e ?? new Error(String(e));
+    }
+    if (refused !== undefined) {
+      httpError(res, errorText(refused), 500);
+      return;
+    }
+  }
+
+  const ctx = gatewayContext(host, conn, msg);
+  const authErr = await authenticate(host, ctx, msg);
+  if (authErr !== undefined) {
+    ctx.finish();
+    res.setHeader(H.MessageStatusType, 'Error');
+    res.setHeader(H.ErrorMessage, headerValue(errorText(authErr)));
+    res.statusCode = 401;
+    endWith(res, Buffer.alloc(0));
+    return;
+  }
+  for (const p of host.plugins.preHandleRequest) {
+    try {
+      p.preHandleRequest!(ctx);
+    } catch {
+      // ignored, as in Go
+    }
+  }
+  const out = await handleRequest(host, ctx, msg);
+  if (out.err !== undefined) {
+    for (const p of host.plugins.preWriteResponse) {
+      try {
+        p.preWriteResponse!(ctx, undefined, out.err);
+      } catch {
+        // ignored, as in Go
+      }
+    }
+    host.handleServiceError?.(out.err);
+    res.setHeader(H.MessageStatusType, 'Error');
+    res.setHeader(H.ErrorMessage, headerValue(errorText(out.err)));
+    res.statusCode = 500;
+    endWith(res, Buffer.alloc(0));
+    return;
+  }
+  for (const p of host.plugins.preWriteResponse) {
+    try {
+      p.preWriteResponse!(ctx, out.res, undefined);
+    } catch {
+      // ignored, as in Go
+    }
+  }
+  const rm = ctx.responseMetadataIfAny;
+  if (rm !== undefined) for (const [k, v] of rm) out.res.metadata.set(k, v);
+  res.setHeader(H.Meta, encodeValues(out.res.metadata));
+  res.statusCode = 200;
+  endWith(res, out.res.payload);
+}

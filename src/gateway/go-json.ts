@@ -1,0 +1,309 @@
+// The parts of Go's encoding/json that rpcx's JSON-RPC 2.0 endpoint shows on the wire
+// (server/jsonrpc2.go, server/jsonrpc2_wire.go): the syntax error texts of `json.Unmarshal`,
+// decoding of its `jsonrpcRequest` struct (case-insensitive keys, `params` kept as raw bytes,
+// type errors), and `json.Marshal`'s string and RawMessage output (HTML-safe escapes).
+import { Buffer } from 'node:buffer';
+
+/** Go `quoteChar`: the byte as Go's scanner names it in an error (`'x'`, `'\n'`, `'\''`). */
+function quoteChar(c: number): string {
+  if (c === 0x27) return `'\\''`;
+  if (c === 0x22) return `'"'`;
+  const named: Record<number, string> = { 7: '\\a', 8: '\\b', 12: '\\f', 10: '\\n', 13: '\\r', 9: '\\t', 11: '\\v', 0x5c: '\\\\' };
+  const n = named[c];
+  if (n !== undefined) return `'${n}'`;
+  if (c < 0x20 || c === 0x7f) return `'\\x${c.toString(16).padStart(2, '0')}'`;
+  // A byte >= 0x80 is printed as the rune U+00XX (Go converts the byte, not UTF-8).
+  if ((c >= 0x80 && c <= 0xa0) || c === 0xad) return `'\\u${c.toString(16).padStart(4, '0')}'`;
+  return `'${String.fromCharCode(c)}'`;
+}
+
+const EOF = 'unexpected end of JSON input';
+
+class SyntaxErr extends Error {}
+
+/** A top-level JSON value: its kind and byte span. */
+interface Span {
+  kind: 'object' | 'array' | 'string' | 'number' | 'bool' | 'null';
+  start: number;
+  end: number;
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/** A validating scanner with Go's error texts; records the members of the top-level object. */
+class Scanner {
+  i = 0;
+  members: { key: Span; value: Span }[] = [];
+  constructor(readonly b: Buffer) {}
+
+  /**
+   * Go's scanner error at the current byte. At the end of input Go feeds the scanner a space: where
+   * a space is an error (inside a literal, a number, an escape) the text names `' '`, elsewhere it
+   * is `unexpected end of JSON input`.
+   */
+  fail(context: string, spaceAtEof = false): never {
+    if (this.i >= this.b.length) {
+      if (spaceAtEof) throw new SyntaxErr(`invalid character ' ' ${context}`);
+      throw new SyntaxErr(EOF);
+    }
+    throw new SyntaxErr(`invalid character ${quoteChar(this.b[this.i]!)} ${context}`);
+  }
+
+  ws(): void {
+    while (this.i < this.b.length && isSpace(this.b[this.i]!)) this.i++;
+  }
+
+  value(depth: number): Span {
+    if (depth > 10000) throw new SyntaxErr('exceeded max depth');
+    this.ws();
+    const start = this.i;
+    const c = this.b[this.i];
+    if (c === undefined) this.fail('looking for beginning of value');
+    if (c === 0x7b) {
+      this.i++;
+      this.ws();
+      if (this.b[this.i] === 0x7d) {
+        this.i++;
+        return { kind: 'object', start, end: this.i };
+      }
+      for (;;) {
+        this.ws();
+        if (this.b[this.i] !== 0x22) this.fail('looking for beginning of object key string');
+        const key = this.string();
+        this.ws();
+        if (this.b[this.i] !== 0x3a) this.fail('after object key');
+        this.i++;
+        const value = this.value(depth + 1);
+        if (depth === 0) this.members.push({ key, value });
+        this.ws();
+        const d = this.b[this.i];
+        if (d === 0x2c) {
+          this.i++;
+          continue;
+        }
+        if (d === 0x7d) {
+          this.i++;
+          return { kind: 'object', start, end: this.i };
+        }
+        this.fail('after object key:value pair');
+      }
+    }
+    if (c === 0x5b) {
+      this.i++;
+      this.ws();
+      if (this.b[this.i] === 0x5d) {
+        this.i++;
+        return { kind: 'array', start, end: this.i };
+      }
+      for (;;) {
+        this.value(depth + 1);
+        this.ws();
+        const d = this.b[this.i];
+        if (d === 0x2c) {
+          this.i++;
+          continue;
+        }
+        if (d === 0x5d) {
+          this.i++;
+          return { kind: 'array', start, end: this.i };
+        }
+        this.fail('after array element');
+      }
+    }
+    if (c === 0x22) return this.string();
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
+    if (c === 0x74) return this.literal('true', 'bool');
+    if (c === 0x66) return this.literal('false', 'bool');
+    if (c === 0x6e) return this.literal('null', 'null');
+    this.fail('looking for beginning of value');
+  }
+
+  literal(word: string, kind: 'bool' | 'null'): Span {
+    const start = this.i;
+    for (let k = 0; k < word.length; k++) {
+      if (this.b[this.i] !== word.charCodeAt(k)) this.fail(`in literal ${word} (expecting ${quoteChar(word.charCodeAt(k))})`, true);
+      this.i++;
+    }
+    return { kind, start, end: this.i };
+  }
+
+  string(): Span {
+    const start = this.i;
+    this.i++;
+    for (;;) {
+      const c = this.b[this.i];
+      if (c === undefined) this.fail('');
+      if (c === 0x22) {
+        this.i++;
+        return { kind: 'string', start, end: this.i };
+      }
+      if (c < 0x20) this.fail('in string literal');
+      if (c === 0x5c) {
+        this.i++;
+        const e = this.b[this.i];
+        if (e === undefined) this.fail('in string escape code', true);
+        if (e === 0x75) {
+          this.i++;
+          for (let k = 0; k < 4; k++) {
+            const h = this.b[this.i];
+            if (h === undefined) this.fail('in \\u hexadecimal character escape', true);
+            if (!((h >= 0x30 && h <= 0x39) || (h >= 0x41 && h <= 0x46) || (h >= 0x61 && h <= 0x66))) this.fail('in \\u hexadecimal character escape', true);
+            this.i++;
+          }
+          continue;
+        }
+        if (!'"\\/bfnrt'.includes(String.fromCharCode(e))) this.fail('in string escape code', true);
+      }
+      this.i++;
+    }
+  }
+
+  digits(): number {
+    const s = this.i;
+    while (this.i < this.b.length && this.b[this.i]! >= 0x30 && this.b[this.i]! <= 0x39) this.i++;
+    return this.i - s;
+  }
+
+  number(): Span {
+    const start = this.i;
+    if (this.b[this.i] === 0x2d) {
+      this.i++;
+      const c = this.b[this.i];
+      if (c === undefined || c < 0x30 || c > 0x39) this.fail('in numeric literal', true);
+    }
+    if (this.b[this.i] === 0x30) this.i++;
+    else this.digits();
+    if (this.b[this.i] === 0x2e) {
+      this.i++;
+      if (this.digits() === 0) this.fail('after decimal point in numeric literal', true);
+    }
+    const e = this.b[this.i];
+    if (e === 0x65 || e === 0x45) {
+      this.i++;
+      const s = this.b[this.i];
+      if (s === 0x2b || s === 0x2d) this.i++;
+      if (this.digits() === 0) this.fail('in exponent of numeric literal', true);
+    }
+    return { kind: 'number', start, end: this.i };
+  }
+}
+
+/** Decodes a JSON string literal's bytes (invalid UTF-8 becomes U+FFFD, as in Go). */
+function decodeString(b: Buffer, s: Span): string {
+  const text = b.subarray(s.start, s.end).toString('utf8');
+  try {
+    return JSON.parse(text) as string;
+  } catch {
+    // A lone surrogate escape JSON.parse accepts; anything else was validated already.
+    return '';
+  }
+}
+
+/** The request as rpcx's `jsonrpcRequest` holds it after `json.Unmarshal`. */
+export interface JsonRpcRequest {
+  method: string;
+  /** Raw `params` bytes; `undefined` when absent or `null` (Go: a nil `*json.RawMessage`). */
+  params: Buffer | undefined;
+  /** `undefined`: a notification. A string id `""` is Go's `ID{Number: 0}` and comes back as `0`. */
+  id: { name: string } | { number: bigint } | undefined;
+}
+
+const KIND_NAME: Record<Span['kind'], string> = { object: 'object', array: 'array', string: 'string', number: 'number', bool: 'bool', null: 'null' };
+
+/**
+ * Go `json.Unmarshal(body, &jsonrpcRequest{})` as rpcx runs it: a syntax error first (the whole
+ * body is checked before decoding), then `jsonrpc` must be `"2.0"` (an error stops decoding), an
+ * `id` must be an int64 or a string, `method` must be a string (a type error is kept and
+ * returned at the end, as Go does). Keys match case-insensitively, the last duplicate wins.
+ */
+export function unmarshalRequest(body: Buffer): { request: JsonRpcRequest } | { error: string } {
+  const sc = new Scanner(body);
+  let top: Span;
+  try {
+    top = sc.value(0);
+    sc.ws();
+    if (sc.i < body.length) sc.fail('after top-level value');
+  } catch (err) {
+    if (err instanceof SyntaxErr) return { error: err.message };
+    throw err;
+  }
+  const request: JsonRpcRequest = { method: '', params: undefined, id: undefined };
+  if (top.kind === 'null') return { request };
+  if (top.kind !== 'object') return { error: `json: cannot unmarshal ${KIND_NAME[top.kind]} into Go value of type server.jsonrpcRequest` };
+  let saved: string | undefined;
+  for (const { key, value } of sc.members) {
+    const name = decodeString(body, key).toLowerCase();
+    if (name === 'jsonrpc') {
+      if (value.kind !== 'string' && value.kind !== 'null') return { error: `json: cannot unmarshal ${KIND_NAME[value.kind]} into Go struct field jsonrpcRequest.jsonrpc of type string` };
+      const v = value.kind === 'null' ? '' : decodeString(body, value);
+      if (v !== '2.0') return { error: `invalid RPC version ${v}` };
+    } else if (name === 'method') {
+      if (value.kind === 'string') request.method = decodeString(body, value);
+      else if (value.kind !== 'null') saved ??= `json: cannot unmarshal ${KIND_NAME[value.kind]} into Go struct field jsonrpcRequest.method of type string`;
+    } else if (name === 'params') {
+      request.params = value.kind === 'null' ? undefined : Buffer.from(body.subarray(value.start, value.end));
+    } else if (name === 'id') {
+      if (value.kind === 'null') {
+        request.id = undefined;
+      } else if (value.kind === 'number') {
+        const text = body.subarray(value.start, value.end).toString('latin1');
+        const n = /^-?[0-9]+$/.test(text) ? BigInt(text) : undefined;
+        if (n === undefined || n > 9223372036854775807n || n < -9223372036854775808n) return { error: 'json: cannot unmarshal number into Go struct field jsonrpcRequest.id of type string' };
+        request.id = { number: n };
+      } else if (value.kind === 'string') {
+        const s = decodeString(body, value);
+        request.id = s === '' ? { number: 0n } : { name: s };
+      } else {
+        // Go 1.2x adds the field to the type error ID.UnmarshalJSON returns.
+        return { error: `json: cannot unmarshal ${KIND_NAME[value.kind]} into Go struct field jsonrpcRequest.id of type string` };
+      }
+    }
+  }
+  if (saved !== undefined) return { error: saved };
+  return { request };
+}
+
+/** Go `json.Marshal` of a string: HTML-safe (`<`, `>`, `&` as `\u003c`...), U+2028/2029 escaped. */
+export function marshalString(s: string): string {
+  return JSON.stringify(s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd')).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * Go `json.Marshal` of a `json.RawMessage`: compacted (whitespace outside strings removed) and
+ * HTML-escaped; Go's syntax error if the bytes are not valid JSON (Go's Marshal fails then).
+ */
+export function marshalRaw(raw: Uint8Array): string | { error: string } {
+  const b = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  const sc = new Scanner(b);
+  try {
+    sc.value(0);
+    sc.ws();
+    if (sc.i < b.length) sc.fail('after top-level value');
+  } catch (err) {
+    if (err instanceof SyntaxErr) return { error: err.message };
+    throw err;
+  }
+  const text = b.toString('utf8');
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (inString) {
+      if (ch === '\\') {
+        out += ch + text[i + 1]!;
+        i++;
+        continue;
+      }
+      if (ch === '"') inString = false;
+      if (ch === '<' || ch === '>' || ch === '&' || ch === '\u2028' || ch === '\u2029') out += `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
+      else out += ch;
+      continue;
+    }
+    if (ch === '"') inString = true;
+    if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r') continue;
+    out += ch;
+  }
+  return out;
+}
