@@ -672,6 +672,10 @@ export class Client {
     conn.onMessage = (msg) => this.onFrame(conn, msg, serverAddress);
     conn.onClose = (err) => this.onConnectionClosed(conn, err, serverAddress);
     if (this.options.heartbeat) this.startHeartbeat(conn);
+    // A client that serves the server (`register`) may connect only to be called. A server that
+    // routes each connection by its first bytes (Go's cmux, and ours on `tcp`: rpcx, gateway or
+    // JSON-RPC) would wait for bytes that never come; a heartbeat first tells it "rpcx".
+    if (this.peer !== undefined) this.heartbeat(conn, this.options.maxWaitForHeartbeatMs || 30_000);
     if ((this.options.idleTimeoutMs ?? 0) > 0) this.touchIdle();
     this.emitStatus({ type: 'connected', address: this.address });
     if (log.enabled) log('connected to %s', this.address);
@@ -848,25 +852,32 @@ export class Client {
     if (interval <= 0) return;
     this.heartbeatTimer = setInterval(() => {
       if (!conn.isOpen) return this.stopHeartbeat();
-      const seq = BigInt(this.nextSeq());
-      const sent = BigInt(Date.now()) * 1_000_000n;
-      const msg = heartbeatRequest(seq, sent);
-      new Promise<Message>((resolve, reject) => {
-        this.registerPending(seq, resolve as (v: never) => void, reject, 3, undefined, { timeoutMs: maxWait });
-        this.sendOrFail(conn, msg);
-      }).then(
-        (reply) => {
-          if (readHeartbeatPayload(reply.payload) !== sent && log.enabled) log('%s: heartbeat reply differs from request', this.address);
-        },
-        (err: RpcxError) => {
-          if (err.code === ErrorCode.TIMEOUT) {
-            // client/client.go heartbeat(): no reply in MaxWaitForHeartbeat -> close the connection.
-            conn.destroy(new RpcxError(ErrorCode.CONNECTION, `heartbeat to ${this.address} not answered within ${maxWait} ms`));
-          }
-        },
-      );
+      this.heartbeat(conn, maxWait);
     }, interval);
     this.heartbeatTimer.unref();
+  }
+
+  /**
+   * Sends one heartbeat and checks its echo; no echo within `maxWait` closes the connection
+   * (Go: client/client.go heartbeat()).
+   */
+  private heartbeat(conn: FrameConnection, maxWait: number): void {
+    const seq = BigInt(this.nextSeq());
+    const sent = BigInt(Date.now()) * 1_000_000n;
+    const msg = heartbeatRequest(seq, sent);
+    new Promise<Message>((resolve, reject) => {
+      this.registerPending(seq, resolve as (v: never) => void, reject, 3, undefined, { timeoutMs: maxWait });
+      this.sendOrFail(conn, msg);
+    }).then(
+      (reply) => {
+        if (readHeartbeatPayload(reply.payload) !== sent && log.enabled) log('%s: heartbeat reply differs from request', this.address);
+      },
+      (err: RpcxError) => {
+        if (err.code === ErrorCode.TIMEOUT) {
+          conn.destroy(new RpcxError(ErrorCode.CONNECTION, `heartbeat to ${this.address} not answered within ${maxWait} ms`));
+        }
+      },
+    );
   }
 
   private stopHeartbeat(): void {
