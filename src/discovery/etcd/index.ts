@@ -17,10 +17,12 @@ import { ErrorCode, RpcxError } from '../../errors.js';
 import type { ServiceDiscovery } from '../../client/discovery.js';
 import {
   Backoff,
+  REGISTRY_BATCH_CONCURRENCY,
   RegistryDiscovery,
   RegistryPlugin,
   SharedResource,
   discoveryLog,
+  forEachLimit,
   joinPath,
   sleep,
   type RegistryDiscoveryOptions,
@@ -137,6 +139,8 @@ export class EtcdV3RegisterPlugin extends RegistryPlugin {
   #leaseId: string | undefined;
   /** Services whose three paths were all written on the current lease. */
   readonly #complete = new Set<string>();
+  /** The grant in flight: the entries of a batch are written concurrently and must share one lease. */
+  #granting: Promise<void> | undefined;
 
   constructor(options: EtcdV3RegisterPluginOptions) {
     super(options);
@@ -165,7 +169,7 @@ export class EtcdV3RegisterPlugin extends RegistryPlugin {
     this.#client = client;
     this.#owned = owned;
     try {
-      await this.#grant();
+      await this.#ensureLease();
       // Go: Start puts <basePath> = "rpcx_path" (on the lease, like every Put of the store).
       await this.#put(this.basePath, 'rpcx_path');
     } catch (err) {
@@ -193,19 +197,29 @@ export class EtcdV3RegisterPlugin extends RegistryPlugin {
     this.#lease = lease;
   }
 
-  /** A new lease and every entry written again on it (once per lost lease). */
+  /** The lease, granted if there is none (one grant however many writes wait for it). */
+  #ensureLease(): Promise<void> {
+    if (this.#lease !== undefined) return Promise.resolve();
+    this.#granting ??= this.#grant().finally(() => {
+      this.#granting = undefined;
+    });
+    return this.#granting;
+  }
+
+  /** A new lease and every entry written again on it (once per lost lease; concurrent callers wait for the same new lease). */
   async #regrant(lost: Lease): Promise<void> {
-    if (this.#lease !== lost) return;
+    if (this.#lease !== lost) return this.#ensureLease();
     lost.release();
     this.#lease = undefined;
     this.#complete.clear();
-    await this.#grant();
-    for (const s of this.services.keys()) await this.writeEntry(s, this.entryMetadata(s));
+    await this.#ensureLease();
+    const failures = await forEachLimit([...this.services.keys()], REGISTRY_BATCH_CONCURRENCY, (s) => this.writeEntry(s, this.entryMetadata(s)));
+    if (failures.length > 0) throw failures[0]![1];
   }
 
   /** Put `key` = `value` on the lease; a lease etcd no longer knows is granted again and the Put retried. */
   async #put(key: string, value: string): Promise<void> {
-    if (this.#lease === undefined) await this.#grant();
+    await this.#ensureLease();
     const lease = this.#lease!;
     try {
       await this.#client!.put(key).value(value).lease(this.#leaseId!).options(deadline(this.#timeoutMs)).exec();

@@ -289,9 +289,7 @@ export class RedisRegisterPlugin extends RegistryPlugin {
     void enableNotifications(client, this.#timeoutMs);
     if (!this.active) return; // connecting: serverListening writes them next
     discoveryLog('%s: redis (re)connected: writing the entries', this.name);
-    for (const s of this.services.keys()) {
-      void this.enqueue(`re-register ${s}`, () => (this.services.has(s) && this.active ? this.writeEntry(s, this.entryMetadata(s)) : Promise.resolve())).catch(() => {});
-    }
+    void this.enqueueBatch('re-register', [...this.services.keys()], (s) => (this.services.has(s) && this.active ? this.writeEntry(s, this.entryMetadata(s)) : Promise.resolve())).catch(() => {});
   }
 
   #ttlArgs(): ['EX' | 'PX', number] | [] {
@@ -351,8 +349,10 @@ export class RedisRegisterPlugin extends RegistryPlugin {
     const c = this.#client;
     if (c === undefined) return;
     c.off('ready', this.#onReady);
+    // An owned client keeps its error listener: a late socket error (ECONNRESET after QUIT) must
+    // not become ioredis's "Unhandled error event". A caller's client gets its listeners back.
     if (this.#owned) await closeClient(c, this.#timeoutMs);
-    c.off('error', this.#onError);
+    else c.off('error', this.#onError);
   }
 }
 
@@ -395,6 +395,21 @@ class RedisHub {
     client.on('ready', this.#onReady);
     if (client.status === 'ready') this.#onReady();
     else if (client.status === 'wait') client.connect().catch(() => {});
+  }
+
+  #readyWait: Promise<boolean> | undefined;
+
+  /**
+   * Waits (at most the operation timeout) until the command connection is ready; true if it is.
+   * One wait, and one pair of `ready`/`end` listeners on the client, however many discoveries
+   * (clones) wait: each waiting on its own added two listeners per clone to the shared client.
+   */
+  whenReady(): Promise<boolean> {
+    if (this.client.status === 'ready') return Promise.resolve(true);
+    this.#readyWait ??= waitReady(this.client, this.timeoutMs).finally(() => {
+      this.#readyWait = undefined;
+    });
+    return this.#readyWait;
   }
 
   /** True when changes arrive by notification; false means the discoveries poll. */
@@ -481,8 +496,9 @@ class RedisHub {
     this.client.off('ready', this.#onReady);
     const sub = this.sub;
     if (sub !== undefined) sub.disconnect();
+    // As the plugin: an owned client keeps its error listener after closing.
     if (this.owned) await closeClient(this.client, this.timeoutMs);
-    this.client.off('error', this.#onError);
+    else this.client.off('error', this.#onError);
   }
 }
 
@@ -569,7 +585,7 @@ export class RedisDiscovery extends RegistryDiscovery {
     }, every);
     this.#poll.unref();
     // The first list once connected (a failure is retried; a reconnection lists again anyway).
-    await waitReady(hub.client, hub.timeoutMs);
+    await hub.whenReady();
     if (this.closed.signal.aborted) clearInterval(this.#poll);
     else this.requestList();
   }

@@ -127,9 +127,7 @@ export class ZooKeeperRegisterPlugin extends RegistryPlugin {
       this.#dirs.clear();
       // A new session after an expiry: the ephemeral nodes went with the old one.
       if (!this.active) return;
-      for (const s of this.services.keys()) {
-        void this.enqueue(`re-create ${s}`, () => (this.services.has(s) && this.active ? this.writeEntry(s, this.entryMetadata(s)) : Promise.resolve())).catch(() => {});
-      }
+      void this.enqueueBatch('re-create', [...this.services.keys()], (s) => (this.services.has(s) && this.active ? this.writeEntry(s, this.entryMetadata(s)) : Promise.resolve())).catch(() => {});
     });
     await conn.ready(this.#opMs);
   }
