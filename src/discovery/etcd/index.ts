@@ -230,11 +230,31 @@ export class EtcdV3RegisterPlugin extends RegistryPlugin {
     }
   }
 
-  /** Go's `register()` paths: `<basePath>`, `<basePath>/<service>`, then the node. */
+  /**
+   * Go's `register()` paths: `<basePath>`, `<basePath>/<service>`, then the node — the same three
+   * Puts on the lease, but in one transaction: one round trip and one raft entry instead of three
+   * in a row, so the node appears two commits sooner (the compare is always true: a missing key
+   * compares as mod revision 0).
+   */
   async #writeAll(service: string, metadata: string): Promise<void> {
-    await this.#put(this.basePath, 'rpcx_path');
-    await this.#put(joinPath(this.basePath, service), service);
-    await this.#put(this.entryPath(service), metadata);
+    await this.#ensureLease();
+    const lease = this.#lease!;
+    const run = async (): Promise<void> => {
+      const c = this.#client!;
+      const id = this.#leaseId!;
+      await c
+        .if(this.basePath, 'Mod', '>', -1)
+        .then(c.put(this.basePath).value('rpcx_path').lease(id), c.put(joinPath(this.basePath, service)).value(service).lease(id), c.put(this.entryPath(service)).value(metadata).lease(id))
+        .options(deadline(this.#timeoutMs))
+        .commit();
+    };
+    try {
+      await run();
+    } catch (err) {
+      if (!(err instanceof EtcdLeaseInvalidError)) throw err;
+      await this.#regrant(lease);
+      if (this.#lease !== lease) await run();
+    }
   }
 
   protected async writeEntry(service: string, metadata: string): Promise<void> {
