@@ -297,8 +297,9 @@ type InternalOptions = EtcdV3DiscoveryOptions & { [SHARED]?: SharedResource<Etcd
  * Finds the servers of one service in etcd v3 and follows every change (Go:
  * `client.NewEtcdV3Discovery(basePath, servicePath, etcdAddr, allowKeyNotFound, options)` of
  * rpcx-etcd v0.5.0). Lists the keys under `<basePath>/<servicePath>/` (a prefix read, keys
- * verbatim) as `network@address` with their raw metadata, and watches that prefix: any event
- * makes it list again, as Go does. (Go reads and watches the prefix without the final `/` and
+ * verbatim) as `network@address` with their raw metadata, and watches that prefix. Go lists
+ * again on every event; this applies the event itself (key, value, revision) when no list is
+ * running, one round trip sooner, and lists again when the watch (re)connects. (Go reads and watches the prefix without the final `/` and
  * then drops the directory key and other services' keys such as `ArithX/...`; the result is
  * the same.)
  *
@@ -320,6 +321,8 @@ export class EtcdV3Discovery extends RegistryDiscovery {
   readonly #timeoutMs: number;
   #listing = false;
   #again = false;
+  /** The servers as last listed or changed by an event: `network@address` → value and mod revision. */
+  #kvs = new Map<string, { value: string; rev: number }>();
 
   constructor(basePath: string, servicePath: string, options: EtcdV3DiscoveryOptions) {
     super(basePath, servicePath, options);
@@ -352,8 +355,8 @@ export class EtcdV3Discovery extends RegistryDiscovery {
     const prefix = this.servicePrefix + '/';
     const watcher = client.watch().prefix(prefix).watcher();
     watcher.on('connected', () => this.#resync());
-    watcher.on('put', () => this.#resync());
-    watcher.on('delete', () => this.#resync());
+    watcher.on('put', (kv) => this.#onEvent(kv, true));
+    watcher.on('delete', (kv) => this.#onEvent(kv, false));
     watcher.on('disconnected', (err) => discoveryLog('%s: watch disconnected: %s', prefix, err.message));
     // A watch etcd cancelled (e.g. compaction): list, and watch again after a pause.
     watcher.on('error', (err) => {
@@ -363,6 +366,36 @@ export class EtcdV3Discovery extends RegistryDiscovery {
     });
     this.closed.signal.addEventListener('abort', () => void watcher.cancel().catch(() => {}), { once: true });
     this.#resync();
+  }
+
+  /**
+   * A watch event. Go lists the whole prefix again on every event; here the event itself is
+   * applied when the list is known and no list is running: it carries the key, the value and
+   * its revision, so the change is published without another round trip to etcd. Revisions
+   * make the order of watch events and list replies irrelevant: a put older than what is known
+   * is ignored, a delete removes only an entry written before it. During a list (or before the
+   * first) the event makes it list again instead.
+   */
+  #onEvent(kv: { key: Buffer; value: Buffer; mod_revision: string | number }, put: boolean): void {
+    if (this.#listing || !this.hasList) return this.#resync();
+    const prefix = this.servicePrefix + '/';
+    const key = kv.key.toString('utf8');
+    if (!key.startsWith(prefix)) return;
+    const name = key.slice(prefix.length);
+    const rev = Number(kv.mod_revision);
+    const cur = this.#kvs.get(name);
+    if (put) {
+      if (cur !== undefined && cur.rev >= rev) return;
+      this.#kvs.set(name, { value: kv.value.toString('utf8'), rev });
+    } else {
+      if (cur === undefined || cur.rev >= rev) return;
+      this.#kvs.delete(name);
+    }
+    this.#publish();
+  }
+
+  #publish(): void {
+    this.setPairs([...this.#kvs].map(([key, { value }]) => ({ key, value })));
   }
 
   /** Lists again (coalesced: one list at a time, one more if anything happened meanwhile); retried with backoff until it succeeds. */
@@ -384,14 +417,15 @@ export class EtcdV3Discovery extends RegistryDiscovery {
         this.#again = false;
         try {
           const res = await this.#shared.value.getAll().prefix(prefix).options(deadline(this.#timeoutMs)).exec();
-          const pairs: { key: string; value: string }[] = [];
+          const kvs = new Map<string, { value: string; rev: number }>();
           for (const kv of res.kvs) {
             const key = kv.key.toString('utf8');
             // Go lists "<dir>" and skips the directory key itself and anything not under "<dir>/" (e.g. "<dir>X/...")
             if (!key.startsWith(prefix)) continue;
-            pairs.push({ key: key.slice(prefix.length), value: kv.value.toString('utf8') });
+            kvs.set(key.slice(prefix.length), { value: kv.value.toString('utf8'), rev: Number(kv.mod_revision) });
           }
-          this.setPairs(pairs);
+          this.#kvs = kvs;
+          this.#publish();
           backoff.reset();
           if (!this.#again) return;
         } catch (err) {
