@@ -212,7 +212,7 @@ async function main(): Promise<void> {
   const out: string[] = [];
   out.push(`registry benchmark: ${reps} joins and leaves, ${WATCHERS} TS and ${WATCHERS} Go watchers; listing ${services} services x 3 servers`);
   out.push('');
-  out.push(`| registry | event | side | all ${WATCHERS} saw it: p50 ms | p99 ms | each watcher: p50 ms | p99 ms | TS/Go p99 (all) |');
+  out.push(`| registry | event | side | all ${WATCHERS} saw it: p50 ms | p99 ms | each watcher: p50 ms | p99 ms | TS/Go p99 (all) |`);
   out.push('|---|---|---|---:|---:|---:|---:|---:|');
   const listRows: string[] = [];
   for (const scheme of only) {
