@@ -1,7 +1,9 @@
 // Registry benchmark (issue 10 §8): how long after a server registers (or leaves) every one of 10
 // clients sees it, TS discoveries next to Go's discoveries on the same store in the same run; and
 // how long listing 1,000 services x 3 servers takes at start-up (one discovery cloned 999 times,
-// sharing its connection, as Go's Clone does).
+// sharing its connection, as Go's Clone does; Go's Redis and ZooKeeper side clones Go's
+// NewXxxDiscoveryTemplate instead, 1,000 times: their Clone of a service's discovery appends the
+// new service to the old one's path). Results and analysis: BENCHMARKS.md, Registries.
 //
 //   npm run build && node scripts/build-go.mjs && node build/bench/registry.js [--reps 20] [--only etcd,redis,zk] [--services 1000] [--watchers 10]
 //
