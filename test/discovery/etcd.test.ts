@@ -886,3 +886,35 @@ test('TT registry_etcd_lease_lost', async (t) => {
   assert.deepEqual([...m.keys()].sort(), ['', '/Who', `/Who/${s1.key}`]);
   for (const v of m.values()) assert.equal(v.lease, s1.plugin.leaseId);
 });
+
+// ---------- at scale (bench/registry.ts lists 1,000 services x 3 servers) ----------
+
+test('TT registry_etcd_1000_services', async (t) => {
+  const e = await etcd(t, false);
+  if (!e) return;
+  const base = '/rpcx_scale';
+  const n = 1000;
+  const plugin = new EtcdV3RegisterPlugin({ hosts: e.hosts, basePath: base, updateIntervalMs: 60_000 });
+  const server = createServer({ plugins: [plugin] });
+  for (let i = 0; i < n; i++) server.registerFunction(`Svc${i}`, () => ({}), 'Name');
+  const t0 = Date.now();
+  const key = await server.serve('tcp', '127.0.0.1:0');
+  cleanups.push(() => server.close());
+  t.diagnostic(`${n} services registered in ${Date.now() - t0} ms`);
+  // serve() resolves once every entry is written (one batch, written concurrently)
+  const nodes = await e.client.getAll().prefix(`${base}/`).keys();
+  assert.equal(nodes.filter((k) => k.endsWith(`/${key}`)).length, n);
+  // one discovery and its clones (one etcd client) all list the server
+  const first = new EtcdV3Discovery(base, 'Svc0', { hosts: e.hosts });
+  const ds = [first, ...Array.from({ length: n - 1 }, (_, i) => first.clone(`Svc${i + 1}`) as EtcdV3Discovery)];
+  try {
+    const lists = await Promise.all(ds.map((d) => d.getServices()));
+    assert.ok(lists.every((l) => l.length === 1 && l[0]!.key === key));
+    // graceful shutdown removes every node (one batch)
+    await server.shutdown({ timeoutMs: 10_000 });
+    const left = await e.client.getAll().prefix(`${base}/`).keys();
+    assert.equal(left.filter((k) => k.endsWith(`/${key}`)).length, 0);
+  } finally {
+    for (const d of ds) d.close();
+  }
+});

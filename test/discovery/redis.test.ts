@@ -14,6 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test, type TestContext } from 'node:test';
+import { Redis } from 'ioredis';
 import { FailMode, SelectMode, createXClient, type KVPair, type XClient } from '../../src/client/index.js';
 import { RedisDiscovery, RedisRegisterPlugin, decodeKVPair, encodeKVPair } from '../../src/discovery/redis/index.js';
 import { ErrorCode, RpcxError } from '../../src/errors.js';
@@ -754,4 +755,40 @@ test('TT registry_redis_start_while_redis_is_down', async (t) => {
   await server.shutdown({ timeoutMs: 5000 });
   assert.ok(performance.now() - t1 < 2000, `shutdown took ${(performance.now() - t1).toFixed(0)} ms with Redis down`);
   assert.deepEqual((await d.getServices()).map((p) => p.key), [address], 'the last list is kept while Redis is down');
+});
+
+// ---------- at scale (bench/registry.ts lists 1,000 services x 3 servers) ----------
+
+test('TT registry_redis_1000_services', async (t) => {
+  const r = await startRedis(t);
+  if (r === undefined) return;
+  t.after(() => r.stop());
+  const base = '/rpcx_scale';
+  const n = 1000;
+  const plugin = new RedisRegisterPlugin({ redisServers: r.address, basePath: base, updateIntervalMs: 60_000 });
+  const server = createServer({ plugins: [plugin] });
+  for (let i = 0; i < n; i++) server.registerFunction(`Svc${i}`, () => ({}), 'Name');
+  const t0 = Date.now();
+  const key = await server.serve('tcp', '127.0.0.1:0');
+  t.after(() => server.close());
+  t.diagnostic(`${n} services registered in ${Date.now() - t0} ms`);
+  assert.equal((await r.admin.keys(`//${base.slice(1)}/Svc*/${key}`)).length, n, 'every entry written when serve() resolves');
+  // A discovery on a client not connected yet, cloned 999 times: the clones wait for the same
+  // connection without adding listeners of their own to the shared client (it used to take two
+  // per clone: MaxListenersExceededWarning at the 11th).
+  const client = new Redis({ host: '127.0.0.1', port: r.port, lazyConnect: true });
+  t.after(() => client.disconnect());
+  const most = { ready: 0, end: 0 };
+  client.on('newListener', (event: string | symbol) => {
+    if (event === 'ready' || event === 'end') most[event] = Math.max(most[event], client.listenerCount(event) + 1);
+  });
+  const first = new RedisDiscovery(base, 'Svc0', { client });
+  const ds = [first, ...Array.from({ length: n - 1 }, (_, i) => first.clone(`Svc${i + 1}`) as RedisDiscovery)];
+  t.after(() => ds.forEach((d) => d.close()));
+  await waitFor(async () => (await Promise.all(ds.map((d) => d.getServices()))).every((l) => l.length === 1 && l[0]!.key === key), `all ${n} discoveries list the server`, 20_000, 50);
+  // (the discovery itself adds one, the shared wait one, ioredis its own while connecting)
+  assert.ok(most.ready <= 4 && most.end <= 2, `most listeners at once: ${JSON.stringify(most)}`);
+  // graceful shutdown deletes every entry
+  await server.shutdown({ timeoutMs: 10_000 });
+  assert.equal((await r.admin.keys(`//${base.slice(1)}/Svc*/${key}`)).length, 0);
 });

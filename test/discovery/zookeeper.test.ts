@@ -669,3 +669,33 @@ test('registry_zk_outage (TG, TT)', async (t) => {
     assert.ok(resync < 10_000);
   });
 });
+
+// ---------- at scale (bench/registry.ts lists 1,000 services x 3 servers) ----------
+
+test('TT registry_zk_1000_services', async (t) => {
+  const s = await zk(t);
+  if (s === undefined) return;
+  const base = '/rpcx_scale';
+  const n = 1000;
+  const plugin = new ZooKeeperRegisterPlugin({ zooKeeperServers: [s.hostPort], basePath: base, updateIntervalMs: 60_000 });
+  const server = createServer({ plugins: [plugin] });
+  for (let i = 0; i < n; i++) server.registerFunction(`Svc${i}`, () => ({}), 'Name');
+  const t0 = Date.now();
+  const key = await server.serve('tcp', '127.0.0.1:0');
+  cleanup(() => server.close());
+  t.diagnostic(`${n} services registered in ${Date.now() - t0} ms`);
+  const c = await zkReader(s);
+  // serve() resolves once every node is written
+  assert.deepEqual(await readChildren(c, `${base}/Svc${n - 1}`), [key]);
+  const first = new ZookeeperDiscovery(base, 'Svc0', [s.hostPort]);
+  const ds = [first, ...Array.from({ length: n - 1 }, (_, i) => first.clone(`Svc${i + 1}`) as ZookeeperDiscovery)];
+  try {
+    const lists = await Promise.all(ds.map((d) => d.getServices()));
+    assert.ok(lists.every((l) => l.length === 1 && l[0]!.key === key));
+    await server.shutdown({ timeoutMs: 10_000 });
+    assert.deepEqual(await readChildren(c, `${base}/Svc0`), []);
+    assert.deepEqual(await readChildren(c, `${base}/Svc${n - 1}`), []);
+  } finally {
+    for (const d of ds) d.close();
+  }
+});

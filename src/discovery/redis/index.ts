@@ -289,9 +289,7 @@ export class RedisRegisterPlugin extends RegistryPlugin {
     void enableNotifications(client, this.#timeoutMs);
     if (!this.active) return; // connecting: serverListening writes them next
     discoveryLog('%s: redis (re)connected: writing the entries', this.name);
-    for (const s of this.services.keys()) {
-      void this.enqueue(`re-register ${s}`, () => (this.services.has(s) && this.active ? this.writeEntry(s, this.entryMetadata(s)) : Promise.resolve())).catch(() => {});
-    }
+    void this.enqueueBatch('re-register', [...this.services.keys()], (s) => (this.services.has(s) && this.active ? this.writeEntry(s, this.entryMetadata(s)) : Promise.resolve())).catch(() => {});
   }
 
   #ttlArgs(): ['EX' | 'PX', number] | [] {
@@ -351,14 +349,17 @@ export class RedisRegisterPlugin extends RegistryPlugin {
     const c = this.#client;
     if (c === undefined) return;
     c.off('ready', this.#onReady);
+    // An owned client keeps its error listener: a late socket error (ECONNRESET after QUIT) must
+    // not become ioredis's "Unhandled error event". A caller's client gets its listeners back.
     if (this.#owned) await closeClient(c, this.#timeoutMs);
-    c.off('error', this.#onError);
+    else c.off('error', this.#onError);
   }
 }
 
 // ---------- client side ----------
 
-type Listener = () => void;
+/** A keyspace notification: the channel (`__keyspace@<db>__:<key>`) and the event (`set`, `del`, `expired`…). */
+type Listener = (channel: string, event: string) => void;
 
 /**
  * The connections a discovery and its clones share: the command connection (lists) and, for
@@ -397,6 +398,21 @@ class RedisHub {
     else if (client.status === 'wait') client.connect().catch(() => {});
   }
 
+  #readyWait: Promise<boolean> | undefined;
+
+  /**
+   * Waits (at most the operation timeout) until the command connection is ready; true if it is.
+   * One wait, and one pair of `ready`/`end` listeners on the client, however many discoveries
+   * (clones) wait: each waiting on its own added two listeners per clone to the shared client.
+   */
+  whenReady(): Promise<boolean> {
+    if (this.client.status === 'ready') return Promise.resolve(true);
+    this.#readyWait ??= waitReady(this.client, this.timeoutMs).finally(() => {
+      this.#readyWait = undefined;
+    });
+    return this.#readyWait;
+  }
+
   /** True when changes arrive by notification; false means the discoveries poll. */
   get pushing(): boolean {
     return this.notifications === true && this.sub?.status === 'ready';
@@ -417,8 +433,8 @@ class RedisHub {
     const sub = this.client.duplicate({ lazyConnect: true, autoResubscribe: true });
     this.sub = sub;
     sub.on('error', this.#onError);
-    sub.on('pmessage', (pattern: string) => {
-      for (const l of [...(this.#patterns.get(pattern) ?? [])]) l();
+    sub.on('pmessage', (pattern: string, channel: string, event: string) => {
+      for (const l of [...(this.#patterns.get(pattern) ?? [])]) l(channel, event);
     });
     sub.on('ready', () => {
       // Make sure every pattern is subscribed before the lists that catch up on missed changes.
@@ -481,8 +497,9 @@ class RedisHub {
     this.client.off('ready', this.#onReady);
     const sub = this.sub;
     if (sub !== undefined) sub.disconnect();
+    // As the plugin: an owned client keeps its error listener after closing.
     if (this.owned) await closeClient(this.client, this.timeoutMs);
-    this.client.off('error', this.#onError);
+    else this.client.off('error', this.#onError);
   }
 }
 
@@ -533,6 +550,12 @@ export class RedisDiscovery extends RegistryDiscovery {
   #unwatch: (() => void) | undefined;
   #unresync: (() => void) | undefined;
   #last: KVPair[] = [];
+  /** Redis key → server name (`network@address`) of the servers listed. */
+  #names = new Map<string, string>();
+  /** Per Redis key, a count of its notifications (to drop a GET answer overtaken by a later event). */
+  readonly #gens = new Map<string, number>();
+  /** Counts the lists started (a GET sent before a list is overtaken by it). */
+  #listEpoch = 0;
   #reconnectedAt: number | undefined;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -557,7 +580,8 @@ export class RedisDiscovery extends RegistryDiscovery {
       if (reconnected) this.#reconnectedAt = performance.now();
       this.requestList();
     });
-    const unwatch = await hub.watch(`__keyspace@${hub.db}__:${dir}`, () => this.requestList());
+    const channelPrefix = `__keyspace@${hub.db}__:`;
+    const unwatch = await hub.watch(channelPrefix + dir, (channel, event) => this.#onKeyEvent(channel.slice(channelPrefix.length), event));
     if (this.closed.signal.aborted) {
       unwatch();
       return;
@@ -569,9 +593,55 @@ export class RedisDiscovery extends RegistryDiscovery {
     }, every);
     this.#poll.unref();
     // The first list once connected (a failure is retried; a reconnection lists again anyway).
-    await waitReady(hub.client, hub.timeoutMs);
+    await hub.whenReady();
     if (this.closed.signal.aborted) clearInterval(this.#poll);
     else this.requestList();
+  }
+
+  /**
+   * A keyspace notification for `rkey`. Go lists the directory again on every one; here, when
+   * the list is known, no list runs and Redis is not catching up after a data loss, a `del` or
+   * `expired` removes the server at once (no round trip) and a `set` reads that one key (one
+   * GET instead of SCAN + MGET); the `expire` that follows each `SET … EX` changes nothing.
+   * Anything else lists again. A GET's answer is dropped if another event for the key, or a
+   * list, came after it was sent (the later one decides).
+   */
+  #onKeyEvent(rkey: string, event: string): void {
+    if (this.closed.signal.aborted) return;
+    if (event === 'expire') return;
+    if (this.#listing || !this.hasList || this.#reconnectedAt !== undefined || !rkey.startsWith(this.redisDirectory + '/')) return this.requestList();
+    const gen = (this.#gens.get(rkey) ?? 0) + 1;
+    this.#gens.set(rkey, gen);
+    if (event === 'del' || event === 'expired' || event === 'evicted') {
+      this.#applyKey(rkey, undefined);
+      return;
+    }
+    if (event !== 'set') return this.requestList();
+    const epoch = this.#listEpoch;
+    const hub = this.#shared.value;
+    withTimeout(hub.client.get(rkey), hub.timeoutMs, 'GET').then(
+      (raw) => {
+        if (this.#gens.get(rkey) !== gen || this.#listEpoch !== epoch || this.#listing) return;
+        this.#applyKey(rkey, raw === null ? undefined : this.#pairOf(rkey, raw));
+      },
+      () => this.requestList(),
+    );
+  }
+
+  /** Sets (or, with `pair` undefined, removes) the server of one Redis key in the published list. */
+  #applyKey(rkey: string, pair: KVPair | undefined): void {
+    const was = this.#names.get(rkey);
+    const next = this.#last.filter((p) => p.key !== was && (pair === undefined || p.key !== pair.key));
+    // Another key with the same name (a value whose Key is not its own): let a list sort it out.
+    const clash = [...this.#names].some(([k, n]) => k !== rkey && (n === was || n === pair?.key));
+    if (pair === undefined) this.#names.delete(rkey);
+    else {
+      this.#names.set(rkey, pair.key);
+      next.push(pair);
+    }
+    if (clash) return this.requestList();
+    this.#last = next;
+    this.setPairs(next);
   }
 
   /** Re-lists now (coalesced with a list already running). */
@@ -589,7 +659,10 @@ export class RedisDiscovery extends RegistryDiscovery {
     try {
       do {
         this.#again = false;
-        const { pairs, directory } = await this.#read();
+        this.#listEpoch++;
+        const { pairs, directory, names } = await this.#read();
+        this.#names = names;
+        this.#gens.clear();
         this.setPairs(this.#holdOnDataLoss(pairs, directory));
         this.#backoff.reset();
       } while (this.#again && !this.closed.signal.aborted);
@@ -627,12 +700,45 @@ export class RedisDiscovery extends RegistryDiscovery {
     return this.#last;
   }
 
-  async #read(): Promise<{ pairs: KVPair[]; directory: boolean }> {
-    const [pairs, directory] = await Promise.all([
-      this.list(),
+  async #read(): Promise<{ pairs: KVPair[]; directory: boolean; names: Map<string, string> }> {
+    const [entries, directory] = await Promise.all([
+      this.#entries(),
       withTimeout(this.#shared.value.client.exists(this.redisDirectory), this.#shared.value.timeoutMs, 'EXISTS'),
     ]);
-    return { pairs, directory: directory === 1 };
+    const names = new Map<string, string>();
+    for (const [rkey, pair] of entries) names.set(rkey, pair.key);
+    return { pairs: entries.map(([, p]) => p), directory: directory === 1, names };
+  }
+
+  /** The server of one Redis key's value, or undefined (with a debug line) when it is not one. */
+  #pairOf(rkey: string, raw: string): KVPair | undefined {
+    const dir = this.redisDirectory;
+    const kv = decodeKVPair(raw);
+    if (kv === undefined) {
+      discoveryLog('%s: skipped %s: value is not a libkv KVPair: %j', dir, rkey, raw.slice(0, 200));
+      return undefined;
+    }
+    // Go's prefix: the discovery path with the same leading '/' as the stored Key.
+    const prefix = this.servicePrefix + '/';
+    const keyPrefix = kv.key.startsWith('/') === prefix.startsWith('/') ? prefix : kv.key.startsWith('/') ? '/' + prefix : prefix.replace(/^\//, '');
+    if (!kv.key.startsWith(keyPrefix)) {
+      discoveryLog('%s: skipped %s: its Key %j is not under %s', dir, rkey, kv.key, keyPrefix);
+      return undefined;
+    }
+    return { key: kv.key.slice(keyPrefix.length), value: kv.value };
+  }
+
+  /** Every server under the directory with its Redis key. */
+  async #entries(): Promise<Array<[string, KVPair]>> {
+    const dir = this.redisDirectory;
+    const entries = await this.#shared.value.scan(globEscape(dir) + '/*');
+    const out: Array<[string, KVPair]> = [];
+    for (const [rkey, raw] of entries) {
+      if (!rkey.startsWith(dir + '/')) continue;
+      const pair = this.#pairOf(rkey, raw);
+      if (pair !== undefined) out.push([rkey, pair]);
+    }
+    return out;
   }
 
   /**
@@ -640,26 +746,7 @@ export class RedisDiscovery extends RegistryDiscovery {
    * `Key`); keys not directly under `<servicePath>/` and values that do not parse are skipped.
    */
   async list(): Promise<KVPair[]> {
-    const dir = this.redisDirectory;
-    const entries = await this.#shared.value.scan(globEscape(dir) + '/*');
-    // Go's prefix: the discovery path with the same leading '/' as the stored Key.
-    const prefix = this.servicePrefix + '/';
-    const pairs: KVPair[] = [];
-    for (const [rkey, raw] of entries) {
-      if (!rkey.startsWith(dir + '/')) continue;
-      const kv = decodeKVPair(raw);
-      if (kv === undefined) {
-        discoveryLog('%s: skipped %s: value is not a libkv KVPair: %j', dir, rkey, raw.slice(0, 200));
-        continue;
-      }
-      const keyPrefix = kv.key.startsWith('/') === prefix.startsWith('/') ? prefix : kv.key.startsWith('/') ? '/' + prefix : prefix.replace(/^\//, '');
-      if (!kv.key.startsWith(keyPrefix)) {
-        discoveryLog('%s: skipped %s: its Key %j is not under %s', dir, rkey, kv.key, keyPrefix);
-        continue;
-      }
-      pairs.push({ key: kv.key.slice(keyPrefix.length), value: kv.value });
-    }
-    return pairs;
+    return (await this.#entries()).map(([, p]) => p);
   }
 
   clone(servicePath: string): ServiceDiscovery {

@@ -127,9 +127,7 @@ export class ZooKeeperRegisterPlugin extends RegistryPlugin {
       this.#dirs.clear();
       // A new session after an expiry: the ephemeral nodes went with the old one.
       if (!this.active) return;
-      for (const s of this.services.keys()) {
-        void this.enqueue(`re-create ${s}`, () => (this.services.has(s) && this.active ? this.writeEntry(s, this.entryMetadata(s)) : Promise.resolve())).catch(() => {});
-      }
+      void this.enqueueBatch('re-create', [...this.services.keys()], (s) => (this.services.has(s) && this.active ? this.writeEntry(s, this.entryMetadata(s)) : Promise.resolve())).catch(() => {});
     });
     await conn.ready(this.#opMs);
   }
@@ -284,8 +282,14 @@ export class ZookeeperDiscovery extends RegistryDiscovery {
   #running = false;
   #wake: (() => void) | undefined;
   readonly #backoff = new Backoff(200, 10_000);
+  /** Children whose data is known and whose data watch is set (and has not fired since). */
+  readonly #armed = new Set<string>();
   readonly #watcher = (e: ZkEvent): void => this.#onEvent(e);
-  readonly #onConnected = (): void => this.#kick(true);
+  readonly #onConnected = (): void => {
+    // A new session lost every watch: read every child's data again (and set its watch).
+    this.#armed.clear();
+    this.#kick(true);
+  };
 
   /**
    * @param zkAddr the ensemble (`['127.0.0.1:2181']` or `'h1:2181,h2:2181'`), or a connected
@@ -331,6 +335,7 @@ export class ZookeeperDiscovery extends RegistryDiscovery {
   #onEvent(e: ZkEvent): void {
     if (this.closed.signal.aborted) return;
     const type = e.getType();
+    if (e.getPath().startsWith(this.#dir + '/')) this.#armed.delete(e.getPath().slice(this.#dir.length + 1));
     if (type === zookeeper.Event.NODE_DATA_CHANGED && e.getPath().startsWith(this.#dir + '/')) {
       this.#dataDirty.add(e.getPath().slice(this.#dir.length + 1));
       this.#kick(false);
@@ -369,6 +374,7 @@ export class ZookeeperDiscovery extends RegistryDiscovery {
         if (signal.aborted) return;
         this.#shared.value.stalled(err);
         this.#full = true;
+        this.#armed.clear();
         const ms = this.#backoff.next();
         discoveryLog('%s: read failed (%s); again in %d ms', this.#dir, err instanceof Error ? err.message : String(err), ms);
         await new Promise<void>((resolve) => {
@@ -380,7 +386,12 @@ export class ZookeeperDiscovery extends RegistryDiscovery {
     }
   }
 
-  /** Lists the children (watching them) and reads each one's data (watching it); publishes the list. */
+  /**
+   * Lists the children (watching them) and reads the data of each one not known yet (watching
+   * it); publishes the list. A known child's data watch is still set, and tells when it changes,
+   * so a server joining costs one data read, not one per server (Go reads every child's data
+   * again, one after another, on every change).
+   */
   async #list(c: Client): Promise<void> {
     let children: string[];
     try {
@@ -400,15 +411,22 @@ export class ZookeeperDiscovery extends RegistryDiscovery {
     const values = new Map<string, string>();
     await Promise.all(
       children.map(async (name) => {
+        const known = this.#values.get(name);
+        if (known !== undefined && this.#armed.has(name)) {
+          values.set(name, known);
+          return;
+        }
         try {
           const { data } = await getData(c, `${this.#dir}/${name}`, this.#opMs, this.#watcher);
           values.set(name, data.toString('utf8'));
+          this.#armed.add(name);
         } catch (err) {
           // Gone between the two reads: its parent's child watch tells us again.
           if (zkErrorCode(err) !== NO_NODE) throw err;
         }
       }),
     );
+    for (const name of this.#armed) if (!values.has(name)) this.#armed.delete(name);
     this.#values = values;
     this.#publish();
   }
@@ -419,7 +437,10 @@ export class ZookeeperDiscovery extends RegistryDiscovery {
       names.map(async (name) => {
         try {
           const { data } = await getData(c, `${this.#dir}/${name}`, this.#opMs, this.#watcher);
-          if (this.#values.has(name)) this.#values.set(name, data.toString('utf8'));
+          if (this.#values.has(name)) {
+            this.#values.set(name, data.toString('utf8'));
+            this.#armed.add(name);
+          }
         } catch (err) {
           if (zkErrorCode(err) !== NO_NODE) throw err;
           this.#values.delete(name);

@@ -23,7 +23,8 @@
 //
 // List mode (for bench/registry.ts) opens one Go discovery of <prefix>0 and
 // Clones it for <prefix>1 ... <prefix>N-1 (Go's Clone shares the store
-// connection), and prints {"ms":<elapsed>,"servers":<total>} once every
+// connection) — for Redis and ZooKeeper, whose Clone only works on a template,
+// Go's NewXxxDiscoveryTemplate(basePath) cloned for <prefix>0 ... — and prints {"ms":<elapsed>,"servers":<total>} once every
 // discovery lists -expect servers (or -timeout passes).
 //
 // Each registry lives in its own file (etcd.go, redis.go, zookeeper.go) and
@@ -59,6 +60,11 @@ type registry struct {
 	serverPlugin func(hosts []string, basePath, serviceAddress string, updateInterval time.Duration) (server.Plugin, func() error, error)
 	// discovery returns the Go discovery of basePath/servicePath.
 	discovery func(hosts []string, basePath, servicePath string) (client.ServiceDiscovery, error)
+	// template, if set, returns Go's NewXxxDiscoveryTemplate(basePath): the
+	// discovery to Clone per service. rpcx-redis's and rpcx-zookeeper's Clone
+	// append the service to the discovery's own path, which already ends in
+	// its service (basePath/Svc0/Svc1), so only a template's clones work there.
+	template func(hosts []string, basePath string) (client.ServiceDiscovery, error)
 }
 
 var registries = map[string]registry{}
@@ -341,18 +347,34 @@ func runList(args []string, out io.Writer) error {
 		return err
 	}
 	start := time.Now()
-	first, err := r.discovery(hosts, *basePath, *prefix+"0")
-	if err != nil {
-		return err
-	}
-	defer first.Close()
-	ds := []client.ServiceDiscovery{first}
-	for i := 1; i < *n; i++ {
-		d, err := first.Clone(fmt.Sprintf("%s%d", *prefix, i))
+	var ds []client.ServiceDiscovery
+	if r.template != nil {
+		tmpl, err := r.template(hosts, *basePath)
 		if err != nil {
 			return err
 		}
-		ds = append(ds, d)
+		defer tmpl.Close()
+		for i := 0; i < *n; i++ {
+			d, err := tmpl.Clone(fmt.Sprintf("%s%d", *prefix, i))
+			if err != nil {
+				return err
+			}
+			ds = append(ds, d)
+		}
+	} else {
+		first, err := r.discovery(hosts, *basePath, *prefix+"0")
+		if err != nil {
+			return err
+		}
+		defer first.Close()
+		ds = append(ds, first)
+		for i := 1; i < *n; i++ {
+			d, err := first.Clone(fmt.Sprintf("%s%d", *prefix, i))
+			if err != nil {
+				return err
+			}
+			ds = append(ds, d)
+		}
 	}
 	total := 0
 	for _, d := range ds {

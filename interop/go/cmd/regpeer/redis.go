@@ -46,6 +46,9 @@ func init() {
 		discovery: func(hosts []string, basePath, servicePath string) (client.ServiceDiscovery, error) {
 			return newRedisDiscovery(basePath, servicePath, hosts, nil)
 		},
+		template: func(hosts []string, basePath string) (client.ServiceDiscovery, error) {
+			return newRedisDiscoveryTemplate(basePath, hosts, nil)
+		},
 	}
 }
 
@@ -126,6 +129,21 @@ func newRedisDiscoveryStore(basePath string, kv store.Store) (*redisDiscovery, e
 
 	go d.watch()
 	return d, nil
+}
+
+// newRedisDiscoveryTemplate is rpcx-redis's NewRedisDiscoveryTemplate.
+func newRedisDiscoveryTemplate(basePath string, redisAddr []string, options *store.Config) (*redisDiscovery, error) {
+	if len(basePath) > 1 && strings.HasSuffix(basePath, "/") {
+		basePath = basePath[:len(basePath)-1]
+	}
+
+	kv, err := libkv.NewStore(store.REDIS, redisAddr, options)
+	if err != nil {
+		log.Infof("cannot create store: %v", err)
+		return nil, err
+	}
+
+	return newRedisDiscoveryStore(basePath, kv)
 }
 
 // Clone clones this ServiceDiscovery with new servicePath.

@@ -10,7 +10,7 @@
 //     out: with Metrics nil, as in a default deployment, they do nothing, and
 //     the ticker's extra map stays empty exactly as upstream.
 //   - ZookeeperDiscovery: rpcx-zookeeper client/zookeeper_discovery.go at
-//     commit abb7ff0 (NewZookeeperDiscovery, WithStore, Clone, watch, Close).
+//     commit abb7ff0 (NewZookeeperDiscovery, WithStore, Template, Clone, watch, Close).
 //
 // Two log calls with mismatched arguments are upstream's, kept verbatim (go vet
 // flags them; go build does not). The only edits: package main, log via rpcx's log package as upstream does,
@@ -50,6 +50,9 @@ func init() {
 		},
 		discovery: func(hosts []string, basePath, servicePath string) (client.ServiceDiscovery, error) {
 			return NewZookeeperDiscovery(basePath, servicePath, hosts, nil)
+		},
+		template: func(hosts []string, basePath string) (client.ServiceDiscovery, error) {
+			return NewZookeeperDiscoveryTemplate(basePath, hosts, nil)
 		},
 	}
 }
@@ -377,6 +380,25 @@ func NewZookeeperDiscoveryWithStore(basePath string, kv store.Store) (*Zookeeper
 	go d.watch()
 
 	return d, nil
+}
+
+// NewZookeeperDiscoveryTemplate returns a new ZookeeperDiscovery template.
+func NewZookeeperDiscoveryTemplate(basePath string, zkAddr []string, options *store.Config) (*ZookeeperDiscovery, error) {
+	if basePath[0] == '/' {
+		basePath = basePath[1:]
+	}
+
+	if len(basePath) > 1 && strings.HasSuffix(basePath, "/") {
+		basePath = basePath[:len(basePath)-1]
+	}
+
+	kv, err := libkv.NewStore(store.ZK, zkAddr, options)
+	if err != nil {
+		log.Infof("cannot create store: %v", err)
+		return nil, err
+	}
+
+	return NewZookeeperDiscoveryWithStore(basePath, kv)
 }
 
 // Clone clones this ServiceDiscovery with new servicePath.
