@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { CompressType } from '../protocol/constants.js';
 import { ServiceError } from '../errors.js';
-import { colours, durationOption, metaOption, readStdin, serviceMethod, toJson, UsageError, Exit } from './common.js';
+import { colours, durationOption, metaOption, readStdin, serviceMethod, toJson, toJsonLenient, UsageError, Exit } from './common.js';
 import { cliCodec, CODEC_NAMES } from './codec.js';
 import { openCaller, SELECT_NAMES, type ConnectOptions } from './target.js';
 
@@ -115,7 +115,7 @@ export async function call(argv: string[]): Promise<number> {
       ...(codec.replyCodec !== undefined ? { replyCodec: codec.replyCodec } : {}),
     });
     const ms = performance.now() - start;
-    process.stdout.write(`${toJson(r.reply)}\n`);
+    process.stdout.write(`${toJsonLenient(r.reply)}\n`);
     if (verbose) {
       process.stderr.write(c.dim(`< metadata ${toJson(metadataObject(r.metadata))}\n`));
       process.stderr.write(c.dim(`< ${ms.toFixed(3)} ms\n`));

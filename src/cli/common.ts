@@ -95,6 +95,32 @@ export function toJson(value: unknown): string {
   return utf8.decode(json.encode(value));
 }
 
+/**
+ * `value` with what JSON cannot hold made printable: NaN and ±Infinity become the strings `NaN`,
+ * `+Inf`, `-Inf` (Go's `%v` spelling). Arrays, plain objects and Maps are walked; the rest is kept.
+ */
+export function jsonSafe(value: unknown, depth = 0): unknown {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : Number.isNaN(value) ? 'NaN' : value > 0 ? '+Inf' : '-Inf';
+  if (depth > 10_000 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => jsonSafe(v, depth + 1));
+  if (value instanceof Map) return new Map([...value].map(([k, v]) => [k, jsonSafe(v, depth + 1)]));
+  if (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = jsonSafe(v, depth + 1);
+    return out;
+  }
+  return value;
+}
+
+/** {@link toJson}, falling back to {@link jsonSafe} for values Go's JSON refuses (NaN, ±Inf). */
+export function toJsonLenient(value: unknown): string {
+  try {
+    return toJson(value);
+  } catch {
+    return toJson(jsonSafe(value));
+  }
+}
+
 /** Parses JSON text keeping big integers exact (bigint beyond 2^53); `UsageError` naming `what` on bad JSON. */
 export function parseJson(text: string, what: string, usage: string): unknown {
   try {

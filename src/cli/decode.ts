@@ -13,7 +13,7 @@ import { defaultCodecRegistry } from '../codec/registry.js';
 import { loadProtoSchemas } from '../codec/protobuf.js';
 import type { CodecOptions } from '../codec/types.js';
 import { CompressType, MessageType, PREFIX_LENGTH, SerializeType } from '../protocol/constants.js';
-import { colours, readStdin, toJson, UsageError, Exit } from './common.js';
+import { colours, readStdin, toJsonLenient, UsageError, Exit } from './common.js';
 
 export const DECODE_USAGE = `usage: rpcx decode [HEX...] [options]
 
@@ -86,7 +86,7 @@ function layoutOf(frame: Uint8Array, base: number): LayoutEntry[] {
 }
 
 function decodePayload(serializeType: number, payload: Uint8Array, protoType: CodecOptions | undefined): { payload: unknown; payloadError?: string } {
-  if (serializeType === SerializeType.SerializeNone || serializeType === SerializeType.Thrift) return { payload };
+  if (payload.length === 0 || serializeType === SerializeType.SerializeNone || serializeType === SerializeType.Thrift) return { payload };
   if (serializeType === SerializeType.ProtoBuffer && protoType === undefined) return { payload };
   try {
     return { payload: defaultCodecRegistry().get(serializeType).decode(payload, protoType) };
@@ -190,7 +190,7 @@ export async function decode(argv: string[]): Promise<number> {
   let printed = 0;
   try {
     decodeFrames(input, (f) => {
-      process.stdout.write(`${toJson(f)}\n`);
+      process.stdout.write(`${toJsonLenient(f)}\n`);
       printed++;
     }, protoType);
   } catch (err) {

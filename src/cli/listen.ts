@@ -11,7 +11,7 @@ import { SerializeType } from '../protocol/constants.js';
 import { MessageStatusType, MetaKey } from '../protocol/constants.js';
 import { ErrorCode, RpcxError, ServiceError } from '../errors.js';
 import type { Message } from '../protocol/message.js';
-import { colours, durationOption, metaOption, numberOption, readStdin, serviceMethod, toJson, UsageError, Exit } from './common.js';
+import { colours, durationOption, metaOption, numberOption, readStdin, serviceMethod, toJson, toJsonLenient, UsageError, Exit } from './common.js';
 import { cliCodec, serializeTypeOf } from './codec.js';
 import { isRegistryAddress, openCaller } from './target.js';
 import { ADDRESS_USAGE, CONNECT_OPTIONS, CONNECT_USAGE, connectOptions } from './call.js';
@@ -48,7 +48,7 @@ function pushLine(msg: Message, pushCodec: number | undefined): string {
     }
   }
   const metadata = Object.fromEntries([...msg.metadata].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return toJson({
+  return toJsonLenient({
     servicePath: msg.servicePath,
     serviceMethod: msg.serviceMethod,
     metadata,
