@@ -6,9 +6,12 @@
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './support/go.js';
 import { runsIn } from './support/cases.js';
+import { startGoServer, startServerProcess } from './support/go-server.js';
 import { peerName, peerOf, peerReady, requirePeer, startPeerServer, tsCli, type PeerServer } from './support/peer.js';
 import { rpcx, type Run } from './support/cli.js';
 
@@ -95,6 +98,30 @@ for (const dir of ['TG', 'TT'] as const) {
       const unknown = await rpcx(['call', address, 'Nope.Mul', '{}']);
       assert.equal(unknown.status, 1);
       assert.equal(unknown.stderr, 'rpcx: error reply: rpcx: can\'t find service Nope\n');
+    });
+
+    test('call over unix@ and http@ (HTTP CONNECT) addresses', async (t) => {
+      const dir0 = mkdtempSync(join(tmpdir(), 'rpcx-cli-'));
+      const extra: PeerServer[] = [];
+      try {
+        extra.push(await startPeerServer(kind, { unixPath: join(dir0, 's.sock') }));
+        extra.push(
+          kind === 'go'
+            ? await startGoServer(['-network', 'http', '-addr', '127.0.0.1:0'])
+            : await startServerProcess('TS server', process.execPath, [tsCli, 'serve', '--quiet', '--network', 'http', '--addr', '127.0.0.1:0'], repoRoot),
+        );
+        assert.match(extra[0]!.address, /^unix@/);
+        assert.match(extra[1]!.address, /^http@127\.0\.0\.1:\d+$/);
+        for (const s of extra) {
+          const r = await rpcx(['call', s.address, 'Arith.Mul', '{"A":6,"B":7}']);
+          assert.equal(r.status, 0, `${s.address}: ${r.stderr}`);
+          assert.equal(r.stdout, '{"C":42}\n', s.address);
+        }
+      } finally {
+        await Promise.all(extra.map((s) => s.kill()));
+        rmSync(dir0, { recursive: true, force: true });
+      }
+      void t;
     });
 
     test('listen prints each push of Push.Start as one JSON line', async (_t, address) => {
