@@ -14,6 +14,7 @@ import { runsIn } from './support/cases.js';
 import { startGoServer, startServerProcess } from './support/go-server.js';
 import { peerName, peerOf, peerReady, requirePeer, startPeerServer, tsCli, type PeerServer } from './support/peer.js';
 import { rpcx, type Run } from './support/cli.js';
+import { makeTestPki } from './support/tls.js';
 
 const PROTO = join(repoRoot, 'interop', 'proto', 'arith.proto');
 
@@ -122,6 +123,42 @@ for (const dir of ['TG', 'TT'] as const) {
         rmSync(dir0, { recursive: true, force: true });
       }
       void t;
+    });
+
+    test('call with --auth, --gzip and TLS (--tls-ca)', async (t) => {
+      const dir0 = mkdtempSync(join(tmpdir(), 'rpcx-cli-'));
+      const extra: PeerServer[] = [];
+      try {
+        const authed = await startPeerServer(kind, { auth: 'sesame' });
+        extra.push(authed);
+        const ok = await rpcx(['call', authed.address, 'Arith.Mul', '{"A":6,"B":7}', '--auth', 'sesame']);
+        assert.equal(ok.stdout, '{"C":42}\n', ok.stderr);
+        const refused = await rpcx(['call', authed.address, 'Arith.Mul', '{"A":6,"B":7}', '--auth', 'wrong']);
+        assert.equal(refused.status, 1);
+        assert.equal(refused.stderr, 'rpcx: error reply: invalid token\n');
+
+        // 3000 bytes raw with --gzip: compressed on the way out, the echo comes back whole.
+        const big = 'x'.repeat(3000);
+        const gz = await rpcx(['call', srv!.address, 'Echo.Bytes', big, '--codec', 'raw', '--gzip']);
+        assert.equal(gz.status, 0, gz.stderr);
+        assert.equal(Buffer.from(JSON.parse(gz.stdout) as string, 'base64').toString(), big);
+
+        if (spawnSync('openssl', ['version']).status !== 0) {
+          t.diagnostic('openssl not found: the TLS part is skipped');
+          return;
+        }
+        const { ca, cert, key } = makeTestPki(dir0);
+        const tls = await startPeerServer(kind, { tls: { cert, key } });
+        extra.push(tls);
+        const viaTls = await rpcx(['call', tls.address, 'Arith.Mul', '{"A":6,"B":7}', '--tls-ca', ca]);
+        assert.equal(viaTls.stdout, '{"C":42}\n', viaTls.stderr);
+        const untrusted = await rpcx(['call', tls.address, 'Arith.Mul', '{"A":6,"B":7}', '--tls-ca', cert, '--timeout', '5s']);
+        assert.equal(untrusted.status, 1);
+        assert.match(untrusted.stderr, /^rpcx: CONNECTION: /);
+      } finally {
+        await Promise.all(extra.map((s) => s.kill()));
+        rmSync(dir0, { recursive: true, force: true });
+      }
     });
 
     test('listen prints each push of Push.Start as one JSON line', async (_t, address) => {

@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
+import { RpcxError } from '../errors.js';
 import { Exit, UsageError, colours, errorText, isParseArgsError } from './common.js';
 import { SERVE_USAGE, serve } from './serve.js';
 import { call } from './call.js';
@@ -104,8 +105,8 @@ main(argv).then(
       exit(Exit.USAGE);
       return;
     }
-    const code = (err as { code?: unknown } | null)?.code;
-    process.stderr.write(`${red('rpcx:')} ${typeof code === 'string' && /^[A-Z_]+$/.test(code) ? `${code}: ` : ''}${errorText(err)}\n`);
+    // An RpcxError shows its code (CONNECTION, TIMEOUT, ...); a Node error (a file that cannot be read) its message, which names it.
+    process.stderr.write(`${red('rpcx:')} ${err instanceof RpcxError ? `${err.code}: ` : ''}${errorText(err)}\n`);
     exit(Exit.FAILED);
   },
 );
