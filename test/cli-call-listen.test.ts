@@ -5,7 +5,7 @@
 // runs under util-linux `script`. Directions from support/cases.ts.
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -185,6 +185,31 @@ for (const dir of ['TG', 'TT'] as const) {
       assert.equal(r.status, 1);
       assert.equal(r.stdout, '');
       assert.match(r.stderr, /no push for 300 ms \(0 received\)/);
+    });
+
+    test('listen: the server going away ends listen with exit 1 (connection lost)', async () => {
+      const victim = await startPeerServer(kind);
+      const p = spawn(process.execPath, [tsCli, 'listen', victim.address], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+      try {
+        let stderr = '';
+        p.stderr.setEncoding('utf8');
+        const listening = new Promise<void>((resolve, reject) => {
+          p.stderr.on('data', (d: string) => {
+            stderr += d;
+            if (stderr.includes('listening for pushes from')) resolve();
+          });
+          p.once('exit', (code) => reject(new Error(`listen exited with ${code} before listening: ${stderr}`)));
+        });
+        await listening;
+        const exited = new Promise<number | null>((resolve) => p.once('exit', (code) => resolve(code)));
+        await victim.kill();
+        const code = await Promise.race([exited, new Promise<'late'>((r) => setTimeout(() => r('late'), 10_000))]);
+        assert.equal(code, 1, stderr);
+        assert.match(stderr, /rpcx: CONNECTION: connection lost: /);
+      } finally {
+        p.kill('SIGKILL');
+        await victim.kill();
+      }
     });
 
     test('bench for one second: its count is the number of calls the server counted', async (_t, address) => {

@@ -72,10 +72,10 @@ export async function discover(argv: string[]): Promise<number> {
     process.stdout.write(lines(service, pairs));
     if (pairs.length === 0) process.stderr.write(c.dim(`no server of ${service} under ${target.basePath}\n`));
     if (!values.watch) return Exit.OK;
-    const stop = new AbortController();
+    // Ctrl-C ends the watch: exit 0 once stdout is flushed (closing the store clients first could
+    // reject their pending watch calls, which is no failure of the command).
     const onSignal = (): void => {
-      stop.abort();
-      d.close();
+      process.stdout.write('', () => process.exit(Exit.OK));
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);

@@ -110,6 +110,7 @@ export async function listen(argv: string[]): Promise<number> {
       // No call: connect now so that pushes the server sends on its own (broadcasts) arrive.
       await caller.connect('');
     }
+    process.stderr.write(c.dim(`listening for pushes from ${caller.label}\n`));
     let n = 0;
     const stopped = new Promise<'stop'>((resolve) => stop.signal.addEventListener('abort', () => resolve('stop'), { once: true }));
     while (count === undefined || n < count) {

@@ -92,6 +92,21 @@ function exit(code: number): void {
   process.stdout.write('', () => process.exit(code));
 }
 
+// `rpcx listen ... | head -1`: the reader went away; that ends the command, quietly, as in other Unix tools.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(Exit.OK);
+  process.stderr.write(`rpcx: stdout: ${err.message}\n`);
+  process.exit(Exit.FAILED);
+});
+// Last resort: a bug must still end with one line and exit 1, not a stack trace (DEBUG=rpcx:cli shows it).
+const lastResort = (err: unknown): void => {
+  process.stderr.write(`rpcx: internal error: ${errorText(err)}\n`);
+  if ((process.env.DEBUG ?? '').includes('rpcx:cli') && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  process.exit(Exit.FAILED);
+};
+process.on('uncaughtException', lastResort);
+process.on('unhandledRejection', lastResort);
+
 const argv = process.argv.slice(2);
 main(argv).then(
   (code) => {

@@ -3,6 +3,7 @@
 // loudly when its server is not installed, as in the other registry tests).
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { tsCli } from '../support/peer.js';
 import { startServerProcess } from '../support/go-server.js';
 import { freePort, waitFor } from '../support/system-server.js';
@@ -71,6 +72,26 @@ describe('rpcx discover / call / listen through a registry', { timeout: 120_000 
         assert.equal(l.status, 0, l.stderr);
         assert.equal(l.stdout.trimEnd().split('\n').length, 2);
         assert.equal((JSON.parse(l.stdout.split('\n')[0]!) as { servicePath: string }).servicePath, 'p');
+
+        // --watch: the list again when a second server joins; SIGINT ends it with exit 0.
+        const watch = spawn(process.execPath, [tsCli, 'discover', registry, 'Arith', '--watch'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let errText = '';
+        watch.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+        watch.stderr.setEncoding('utf8').on('data', (d: string) => (errText += d));
+        const watchExit = new Promise<number | null>((resolve) => watch.once('exit', (code) => resolve(code)));
+        let second: Awaited<ReturnType<typeof startServerProcess>> | undefined;
+        try {
+          await waitFor(() => out.includes(server.address), 'discover --watch prints the first list', 20_000);
+          second = await startServerProcess('rpcx serve', process.execPath, [tsCli, 'serve', '--addr', '127.0.0.1:0', '--quiet', '--registry', registry, '--update-interval', '1000'], process.cwd());
+          await waitFor(() => out.includes(`"server":"${second!.address}"`), 'discover --watch prints the second server', 20_000);
+          assert.match(out, /\{"service":"Arith","servers":2,"at":"[^"]+"\}\n/);
+          watch.kill('SIGINT');
+          assert.equal(await watchExit, 0, errText);
+        } finally {
+          watch.kill('SIGKILL');
+          await second?.kill('SIGKILL');
+        }
       } finally {
         await server.kill('SIGKILL');
         await store.close();
