@@ -5,6 +5,7 @@
  * decoded by the push's serialize type (raw pushes, what Go's `Server.SendMessage` sends, as
  * base64), or by `--push-codec`.
  */
+import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { defaultCodecRegistry } from '../codec/registry.js';
 import { SerializeType } from '../protocol/constants.js';
@@ -129,8 +130,10 @@ export async function listen(argv: string[]): Promise<number> {
       if (msg.messageStatusType === MessageStatusType.Error && msg.metadata.has(MetaKey.ServiceError) && msg.servicePath === '') {
         throw new RpcxError(ErrorCode.CONNECTION, `connection lost: ${msg.metadata.get(MetaKey.ServiceError)}`);
       }
-      process.stdout.write(`${pushLine(msg, pushCodec)}\n`);
       n++;
+      // A slow reader of stdout: stop taking pushes until it drains, so that memory stays bounded
+      // (the client's push buffer then applies its policy, drop by default, as Go's channel does).
+      if (!process.stdout.write(`${pushLine(msg, pushCodec)}\n`)) await once(process.stdout, 'drain');
     }
     if (count !== undefined && n >= count) return Exit.OK;
     throw new RpcxError(ErrorCode.CONNECTION, `the push stream ended after ${n} pushes`);

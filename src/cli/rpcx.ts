@@ -5,6 +5,7 @@
  * diagnostics to stderr, colour only on a terminal without NO_COLOR. Exit status: 0 ok, 1 the
  * call or the work failed, 2 usage.
  */
+import createDebug from 'debug';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { RpcxError } from '../errors.js';
@@ -44,6 +45,9 @@ function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
+
+/** DEBUG=rpcx:cli shows the stack of a failure (stderr otherwise gets one line). */
+const log = createDebug('rpcx:cli');
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { call, listen, bench, decode, discover };
 
@@ -101,7 +105,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 // Last resort: a bug must still end with one line and exit 1, not a stack trace (DEBUG=rpcx:cli shows it).
 const lastResort = (err: unknown): void => {
   process.stderr.write(`rpcx: internal error: ${errorText(err)}\n`);
-  if ((process.env.DEBUG ?? '').includes('rpcx:cli') && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  log('uncaught: %O', err);
   process.exit(Exit.FAILED);
 };
 process.on('uncaughtException', lastResort);
@@ -122,6 +126,7 @@ main(argv).then(
     }
     // An RpcxError shows its code (CONNECTION, TIMEOUT, ...); a Node error (a file that cannot be read) its message, which names it.
     process.stderr.write(`${red('rpcx:')} ${err instanceof RpcxError ? `${err.code}: ` : ''}${errorText(err)}\n`);
+    log('%O', err);
     exit(Exit.FAILED);
   },
 );
