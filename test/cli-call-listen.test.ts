@@ -203,7 +203,9 @@ for (const dir of ['TG', 'TT'] as const) {
         await listening;
         const exited = new Promise<number | null>((resolve) => p.once('exit', (code) => resolve(code)));
         await victim.kill();
-        const code = await Promise.race([exited, new Promise<'late'>((r) => setTimeout(() => r('late'), 10_000))]);
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const code = await Promise.race([exited, new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), 10_000)))]);
+        clearTimeout(timer);
         assert.equal(code, 1, stderr);
         assert.match(stderr, /rpcx: CONNECTION: connection lost: /);
       } finally {
