@@ -101,6 +101,18 @@ it('decode reads hex arguments, a binary --file and raw bytes on stdin alike; JS
   }
 });
 
+it('decode --proto --type decodes protobuf payloads (int64 extremes exact); without them they stay base64', () => {
+  const v = loadVectors().find((x) => x.name === 'codec/protobuf/pb_arith_args_extremes')!;
+  const proto = join(repoRoot, 'interop', 'proto', 'arith.proto');
+  const r = decode([v.hex, '--proto', proto, '--type', 'rpcx.interop.ArithArgs']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /"serializeTypeName":"ProtoBuffer"/);
+  assert.match(r.stdout, /"payload":\{"A":9223372036854775807,"B":-9223372036854775808\}/);
+  const plain = decode([v.hex]);
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.equal(Buffer.from((JSON.parse(plain.stdout) as { payload: string }).payload, 'base64').toString('hex'), v.fields.payloadHex);
+});
+
 it('decode: a bad frame exits 1 with an error naming the field and the offset; the frames before it are printed', () => {
   const good = loadVectors().find((x) => x.name === 'codec/json/arith_args')!.hex;
   const n = good.length / 2;
