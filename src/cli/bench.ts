@@ -54,7 +54,8 @@ export class Reservoir {
   /** Percentiles (nearest rank) of the samples, for `ps` in 0..100. */
   percentiles(ps: readonly number[]): number[] {
     const s = Float64Array.from(this.samples).sort();
-    return ps.map((p) => (s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!));
+    // The 1e-9 keeps float error (0.999 * 1000 = 999.0000000000001) from moving a rank up.
+    return ps.map((p) => (s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length - 1e-9) - 1))]!));
   }
 }
 
