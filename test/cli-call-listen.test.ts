@@ -180,6 +180,14 @@ for (const dir of ['TG', 'TT'] as const) {
       });
     });
 
+    test('listen --push-codec: a payload that does not decode prints as base64 with payloadError', async (_t, address) => {
+      const r = await rpcx(['listen', address, 'Push.Burst', '{"Path":"x","Method":"y","Count":1}', '--count', '1', '--push-codec', 'json', '--wait', '10s']);
+      assert.equal(r.status, 0, r.stderr);
+      const p = JSON.parse(r.stdout) as { payload: string; payloadError: string };
+      assert.equal(Buffer.from(p.payload, 'base64').length, 8);
+      assert.match(p.payloadError, /invalid character/);
+    });
+
     test('listen --wait: no push within the wait exits 1', async (_t, address) => {
       const r = await rpcx(['listen', address, '--wait', '300ms']);
       assert.equal(r.status, 1);
