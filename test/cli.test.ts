@@ -22,13 +22,19 @@ it('rpcx --version prints the package version', () => {
 });
 
 it('rpcx --help prints the usage on stdout', () => {
-  for (const args of [['--help'], ['-h'], ['help'], ['serve', '--help']]) {
+  for (const args of [['--help'], ['-h'], ['help']]) {
     const r = rpcx(...args);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^usage: rpcx serve \[options\]\n {7}rpcx --version\n/);
     assert.match(r.stdout, /--addr ADDR/);
+    assert.match(r.stdout, /\n {7}rpcx call ADDRESS Service\.Method /);
     assert.equal(r.stderr, '');
   }
+  // A subcommand's --help is its own usage.
+  const serve = rpcx('serve', '--help');
+  assert.equal(serve.status, 0, serve.stderr);
+  assert.match(serve.stdout, /^usage: rpcx serve \[options\]\n\nrpcx serve runs/);
+  assert.match(serve.stdout, /--addr ADDR/);
 });
 
 it('unknown commands and options, stray arguments and no command: usage on stderr, exit 2', () => {

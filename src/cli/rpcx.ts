@@ -1,50 +1,44 @@
 #!/usr/bin/env node
 /**
- * The `rpcx` command. `rpcx serve` runs the demo microservice (Arith, Echo, Push, ...: the Go
- * interop server's services) that unchanged Go rpcx clients call. `npm start` runs it.
+ * The `rpcx` command, grpcurl for rpcx: `call`, `listen`, `bench`, `decode`, `discover` and
+ * `serve` (the demo server `npm start` runs), one module each in src/cli. JSON goes to stdout,
+ * diagnostics to stderr, colour only on a terminal without NO_COLOR. Exit status: 0 ok, 1 the
+ * call or the work failed, 2 usage.
  */
+import createDebug from 'debug';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { createServer } from '../server/server.js';
-import { registerDemoServices, demoCodecs } from '../server/demo/services.js';
-import { accessLogPlugin, rateLimitPlugin, type ServerPlugin } from '../server/plugins.js';
-import { tokenAuth } from '../server/auth.js';
-import type { ServeNetwork } from '../server/listen.js';
-import { registerPluginFor, registryTarget } from './registry.js';
+import { RpcxError } from '../errors.js';
+import { Exit, UsageError, colours, errorText, isParseArgsError } from './common.js';
+import { SERVE_USAGE, serve } from './serve.js';
+import { call } from './call.js';
+import { listen } from './listen.js';
+import { bench } from './bench.js';
+import { decode } from './decode.js';
+import { discover } from './discover.js';
 
 const USAGE = `usage: rpcx serve [options]
        rpcx --version
-       rpcx --help
+       rpcx call ADDRESS Service.Method [JSON | -] [options]
+       rpcx listen ADDRESS [Service.Method [JSON | -]] [options]
+       rpcx bench ADDRESS Service.Method [JSON | -] [options]
+       rpcx decode [HEX...] [options]
+       rpcx discover REGISTRY Service [options]
+       rpcx COMMAND --help
 
-rpcx serve runs the rpcx demo server (services Arith, Echo, Push, ArithPB, ArithThrift, Bench, EchoPB,
-EchoThrift; raw handlers RawArith.*, Echo.Via) that Go rpcx clients call unchanged.
+commands:
+  call       call a method once and print the reply as JSON
+  listen     print server pushes as JSON lines (optionally after a subscribing call)
+  bench      closed-loop load: calls/s, latency percentiles, errors by code
+  decode     annotate rpcx frames given as hex or bytes
+  discover   list the servers of a service in etcd, Redis or ZooKeeper
+  serve      run the demo server (Arith, Echo, Push, ...) that Go rpcx clients call
 
-options:
-  --addr ADDR              listen address: host:port, network@host:port, or unix@/path
-                           (default: $RPCX_ADDR or 127.0.0.1:8972)
-  --network NET            tcp | unix | http | ws | wss (default from --addr, else tcp;
-                           tcp also serves the HTTP gateway and JSON-RPC 2.0, as Go does)
-  --auth TOKEN             accept only this __AUTH token ("invalid token" otherwise)
-  --max-message-length N   largest frame body in bytes, 0 = unlimited (default 64 MiB)
-  --read-timeout MS        close connections idle this long (default 0 = never)
-  --write-timeout MS       close connections whose output is blocked this long (default 0)
-  --rate-limit N           requests per second over the whole server (default off)
-  --tls-cert FILE --tls-key FILE   serve TLS
-  --shutdown-timeout MS    graceful shutdown limit on SIGINT/SIGTERM (default 10000)
-  --exit-after N           for fault tests: exit at once with status 3 right after reading the
-                           Nth non-heartbeat request, before handling it (default 0 = never)
-  --registry URL           register the services in a registry, as Go's register plugins do:
-                           etcd://host:2379[,host:2379]/basePath, redis://host:6379/basePath,
-                           zk://host:2181[,host:2181]/basePath (the client library, etcd3,
-                           ioredis or node-zookeeper-client, must be installed)
-  --base-path PATH         the registry base path (default: the URL's path, else /rpcx)
-  --service-address ADDR   the address registered, network@host:port (default: the one bound)
-  --update-interval MS     re-register every MS (Go UpdateInterval; default 10000)
-  --meta QUERY             metadata of every service, e.g. 'weight=2&group=blue'
-  --quiet                  print only the "listening" line
-  -h, --help               this text
-Logs: DEBUG=rpcx:server* for connections and an access log.
-`;
+ADDRESS: tcp@host:port, unix@/path, http@host:port, ws@host:port, wss@host:port, or etcd:// | redis:// | zk://host:port/basePath.
+Exit status: 0 ok, 1 the call failed (the error on stderr), 2 usage. JSON on stdout, diagnostics
+on stderr, colour only on a terminal (NO_COLOR turns it off).
+
+rpcx serve ${SERVE_USAGE.slice(SERVE_USAGE.indexOf('options:'))}`;
 
 /** The `version` of the package.json next to build/ (or, installed, of the rpcx package). */
 function version(): string {
@@ -52,156 +46,26 @@ function version(): string {
   return pkg.version;
 }
 
-/** A usage error (unknown command or option, missing command): the message and the usage on stderr, exit status 2. */
-class UsageError extends Error {}
+/** DEBUG=rpcx:cli shows the stack of a failure (stderr otherwise gets one line). */
+const log = createDebug('rpcx:cli');
 
-function goSnippet(address: string): string {
-  return `Call it from Go (github.com/smallnest/rpcx v1.9.4), unchanged:
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { call, listen, bench, decode, discover };
 
-    d, _ := client.NewPeer2PeerDiscovery("${address}", "")
-    xclient := client.NewXClient("Arith", client.Failtry, client.RandomSelect, d, client.DefaultOption)
-    defer xclient.Close()
-    args := &Args{A: 10, B: 20}   // type Args struct{ A, B int }
-    reply := &Reply{}             // type Reply struct{ C int }
-    err := xclient.Call(context.Background(), "Mul", args, reply)   // reply.C == 200
-
-Pushes: client.NewBidirectionalXClient(... , ch) then xclient.Call(ctx, "Start", &PushArgs{Path: "news",
-Method: "tick", Count: 3}, &PushReply{}) on service "Push"; each push arrives on ch as a *protocol.Message.
-Complete programs: interop/go/cmd/readme-client and readme-push in the rpcx repository (README.md).
-`;
-}
-
-/**
- * `--exit-after N` (the Go interop server's `-exit-after`): the process dies abruptly, as if
- * killed, right after the Nth non-heartbeat request was read and before it is handled, so that
- * tests see a server vanish with calls in flight.
- */
-function exitAfterPlugin(n: number): ServerPlugin {
-  let read = 0;
-  return {
-    name: 'exit-after',
-    postReadRequest(_conn, req) {
-      if (req.heartbeat) return;
-      if (++read >= n) {
-        process.stderr.write(`exit-after: request ${read} (${req.servicePath}.${req.serviceMethod}) read, exiting with status 3\n`);
-        process.exit(3);
-      }
-    },
-  };
-}
-
-async function serve(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      addr: { type: 'string' },
-      network: { type: 'string' },
-      auth: { type: 'string' },
-      'max-message-length': { type: 'string' },
-      'read-timeout': { type: 'string' },
-      'write-timeout': { type: 'string' },
-      'rate-limit': { type: 'string' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'shutdown-timeout': { type: 'string' },
-      'exit-after': { type: 'string' },
-      registry: { type: 'string' },
-      'base-path': { type: 'string' },
-      'service-address': { type: 'string' },
-      'update-interval': { type: 'string' },
-      meta: { type: 'string' },
-      quiet: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return;
-  }
-  let addr = values.addr ?? process.env.RPCX_ADDR ?? '127.0.0.1:8972';
-  let network = values.network as ServeNetwork | undefined;
-  const at = addr.indexOf('@');
-  if (at >= 0) {
-    network ??= addr.slice(0, at) as ServeNetwork;
-    addr = addr.slice(at + 1);
-  }
-  network ??= 'tcp';
-  const num = (s: string | undefined, name: string): number | undefined => {
-    if (s === undefined) return undefined;
-    const n = Number(s);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number`);
-    return n;
-  };
-  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together');
-  const rate = num(values['rate-limit'], 'rate-limit');
-  const plugins = [accessLogPlugin()];
-  if (rate !== undefined && rate > 0) plugins.unshift(rateLimitPlugin({ ratePerSecond: rate }));
-  const exitAfter = num(values['exit-after'], 'exit-after');
-  if (exitAfter !== undefined && exitAfter > 0) plugins.unshift(exitAfterPlugin(exitAfter));
-  const maxMessageLength = num(values['max-message-length'], 'max-message-length');
-  const readTimeoutMs = num(values['read-timeout'], 'read-timeout');
-  const writeTimeoutMs = num(values['write-timeout'], 'write-timeout');
-
-  const server = createServer({
-    codecs: demoCodecs(),
-    plugins,
-    ...(values.auth !== undefined && values.auth !== '' ? { authFunc: tokenAuth(values.auth) } : {}),
-    ...(maxMessageLength !== undefined ? { maxMessageLength } : {}),
-    ...(readTimeoutMs !== undefined ? { readTimeoutMs } : {}),
-    ...(writeTimeoutMs !== undefined ? { writeTimeoutMs } : {}),
-    ...(values['tls-cert'] !== undefined && values['tls-key'] !== undefined
-      ? { tls: { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']) } }
-      : {}),
-  });
-  if (values.registry !== undefined) {
-    const target = registryTarget(values.registry, values['base-path']);
-    const updateIntervalMs = num(values['update-interval'], 'update-interval');
-    server.plugins.add(
-      await registerPluginFor(target, {
-        ...(values['service-address'] === undefined ? {} : { serviceAddress: values['service-address'] }),
-        ...(updateIntervalMs === undefined ? {} : { updateIntervalMs }),
-      }),
-    );
-  } else if (values['base-path'] !== undefined || values['service-address'] !== undefined || values['update-interval'] !== undefined) {
-    throw new UsageError('--base-path, --service-address and --update-interval need --registry');
-  }
-  registerDemoServices(server, values.meta === undefined ? {} : { metadata: values.meta });
-  const bound = await server.serve(network, addr);
-  process.stdout.write(`listening ${bound}\n`);
-  if (values.registry !== undefined) process.stdout.write(`registered in ${values.registry}\n`);
-  if (!values.quiet) process.stdout.write(`\n${goSnippet(bound)}\nCtrl-C stops it (graceful shutdown).\n`);
-
-  const shutdownTimeout = num(values['shutdown-timeout'], 'shutdown-timeout') ?? 10_000;
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) {
-      void server.close().then(() => process.exit(130));
-      return;
-    }
-    stopping = true;
-    if (!values.quiet) process.stderr.write(`${signal}: shutting down (up to ${shutdownTimeout} ms)\n`);
-    server.shutdown({ timeoutMs: shutdownTimeout }).then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-}
-
-async function main(argv: string[]): Promise<void> {
+/** Runs the command line; resolves with the exit status, or `undefined` for `serve` (it keeps running). */
+async function main(argv: string[]): Promise<number | undefined> {
   const [cmd, ...rest] = argv;
   if (cmd !== undefined && !cmd.startsWith('-')) {
-    if (cmd === 'serve') return serve(rest);
+    if (cmd === 'serve') {
+      await serve(rest);
+      return undefined;
+    }
     if (cmd === 'help') {
       process.stdout.write(USAGE);
-      return;
+      return Exit.OK;
     }
-    throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
+    const run = COMMANDS[cmd];
+    if (run === undefined) throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
+    return run(rest);
   }
   const { values } = parseArgs({
     args: argv,
@@ -214,16 +78,55 @@ async function main(argv: string[]): Promise<void> {
   if (values.version) process.stdout.write(`${version()}\n`);
   else if (values.help) process.stdout.write(USAGE);
   else throw new UsageError('no command');
+  return Exit.OK;
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  const message = err instanceof Error ? err.message : String(err);
-  // parseArgs throws TypeErrors with codes ERR_PARSE_ARGS_* for unknown options and stray arguments.
-  const code = (err as { code?: unknown } | null)?.code;
-  if (err instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_'))) {
-    process.stderr.write(`rpcx: ${message}\n\n${USAGE}`);
-    process.exit(2);
+/** The usage text for an error of `argv`'s subcommand. */
+function usageFor(argv: string[]): string {
+  switch (argv[0]) {
+    case 'serve':
+      return SERVE_USAGE;
+    default:
+      return USAGE;
   }
-  process.stderr.write(`rpcx: ${message}\n`);
-  process.exit(1);
+}
+
+/** Exits once stdout has taken everything written (a pipe may still hold it). */
+function exit(code: number): void {
+  process.stdout.write('', () => process.exit(code));
+}
+
+// `rpcx listen ... | head -1`: the reader went away; that ends the command, quietly, as in other Unix tools.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(Exit.OK);
+  process.stderr.write(`rpcx: stdout: ${err.message}\n`);
+  process.exit(Exit.FAILED);
 });
+// Last resort: a bug must still end with one line and exit 1, not a stack trace (DEBUG=rpcx:cli shows it).
+const lastResort = (err: unknown): void => {
+  process.stderr.write(`rpcx: internal error: ${errorText(err)}\n`);
+  log('uncaught: %O', err);
+  process.exit(Exit.FAILED);
+};
+process.on('uncaughtException', lastResort);
+process.on('unhandledRejection', lastResort);
+
+const argv = process.argv.slice(2);
+main(argv).then(
+  (code) => {
+    if (code !== undefined) exit(code);
+  },
+  (err: unknown) => {
+    const red = colours(process.stderr).red;
+    if (err instanceof UsageError || isParseArgsError(err)) {
+      const usage = err instanceof UsageError && err.usage !== undefined ? err.usage : usageFor(argv);
+      process.stderr.write(`rpcx: ${(err as Error).message}\n\n${usage}`);
+      exit(Exit.USAGE);
+      return;
+    }
+    // An RpcxError shows its code (CONNECTION, TIMEOUT, ...); a Node error (a file that cannot be read) its message, which names it.
+    process.stderr.write(`${red('rpcx:')} ${err instanceof RpcxError ? `${err.code}: ` : ''}${errorText(err)}\n`);
+    log('%O', err);
+    exit(Exit.FAILED);
+  },
+);

@@ -3,14 +3,15 @@
 // at test time (no openssl: the TLS case skips loudly, since Node cannot sign X.509 itself).
 import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client } from '../../src/client/client.js';
 import { ServiceError } from '../../src/errors.js';
 import { SerializeType, type Message } from '../../src/protocol/index.js';
+import { makeTestPki } from '../support/tls.js';
 import { caseTest, peerName, peerOf, startPeerServer, type PeerServer } from '../support/peer.js';
 import { rejectsWith, pushIndex, sleep, within, type PushArgs } from '../support/tg.js';
 
@@ -98,20 +99,3 @@ for (const dir of ['TG', 'TT'] as const) describe(`${dir} transports (TS Client 
 // A plaintext rpcx frame to a TLS server: Go's TLS layer answers with an alert and closes.
 const plainFailureCode = 'CONNECTION';
 
-/** Makes a CA and a server certificate for 127.0.0.1 and localhost (EC P-256, valid 1 day). */
-function makeTestPki(dir: string): { ca: string; cert: string; key: string } {
-  const p = (name: string): string => join(dir, name);
-  const run = (args: string[]): void => {
-    execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  };
-  run(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', p('ca.key')]);
-  run([
-    'req', '-x509', '-new', '-key', p('ca.key'), '-out', p('ca.crt'), '-days', '1', '-subj', '/CN=rpcx-node test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-  ]);
-  run(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', p('server.key')]);
-  run(['req', '-new', '-key', p('server.key'), '-out', p('server.csr'), '-subj', '/CN=127.0.0.1']);
-  writeFileSync(p('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n');
-  run(['x509', '-req', '-in', p('server.csr'), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('server.crt'), '-days', '1', '-extfile', p('ext.cnf')]);
-  return { ca: p('ca.crt'), cert: p('server.crt'), key: p('server.key') };
-}

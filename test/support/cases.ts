@@ -72,6 +72,7 @@ export const CASES: readonly InteropCase[] = [
   { n: 52, name: 'weighted_round_robin_agrees_with_go', dirs: TG },
   { n: 53, name: 'unix_socket', dirs: ALL },
   { n: 54, name: 'tls', dirs: ALL },
+  { n: 81, name: 'cli_call_listen', dirs: TG_TT },
 ];
 
 const byName = new Map(CASES.map((c) => [c.name, c]));
