@@ -604,8 +604,12 @@ test('GT registry_etcd_metadata_update', async (t) => {
   if (!e) return;
   const r = await weightScenario(e);
   assert.deepEqual(errors(r.goBefore).concat(errors(r.goAfter)), []);
-  assert.equal(share(r.goBefore, 'y'), 0.9);
-  assert.equal(share(r.goAfter, 'x'), 0.9);
+  // Go rebuilds its WeightedRoundRobin selector on every watch update, and each server's ticker
+  // re-puts its node (an update) during the 100 calls, restarting the smooth-weighted sequence:
+  // the share is 0.9 give or take a call or two (CI saw 89/100). Weights 1:9 before, 9:1 after.
+  const close = (got: number): boolean => Math.abs(got - 0.9) <= 0.04;
+  assert.ok(close(share(r.goBefore, 'y')), `before: y's share ${share(r.goBefore, 'y')}, want 0.9`);
+  assert.ok(close(share(r.goAfter, 'x')), `after: x's share ${share(r.goAfter, 'x')}, want 0.9`);
 });
 
 test('TG registry_etcd_metadata_update', async (t) => {
