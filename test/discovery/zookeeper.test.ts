@@ -647,7 +647,10 @@ test('registry_zk_outage (TG, TT)', async (t) => {
   const up = performance.now();
   // Servers re-register (or keep their nodes with their session), clients resync: a server added now is seen.
   const b = await tsServer(s, base, 'ts2');
-  const resync = await waitServers(xc, [g1.key, a.key, b.key], 10_000);
+  // Usually within a second; the bound covers node-zookeeper-client's reconnect, which on a loaded
+  // CI machine once took over 10 s to notice the restarted server (the discovery re-lists as soon
+  // as its session is connected again).
+  const resync = await waitServers(xc, [g1.key, a.key, b.key], 25_000);
   const fresh = await connectClient(s.hostPort, 5000);
   const children = await readChildren(fresh, `${base}/Who`);
   // Whether the sessions survived the restart (ZooKeeper restores them) or were renewed (then the plugins re-created their nodes).
@@ -670,7 +673,7 @@ test('registry_zk_outage (TG, TT)', async (t) => {
   await t.test('TT registry_zk_outage', () => {
     assert.ok(duringTs.includes('ts1'), 'the TS client kept calling the TS server during the outage');
     assert.ok(children?.includes(a.key) && children.includes(b.key), 'TS servers registered after the restart');
-    assert.ok(resync < 10_000);
+    assert.ok(resync < 25_000);
   });
 });
 
