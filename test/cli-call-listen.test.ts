@@ -301,7 +301,7 @@ describe('rpcx usage errors exit 2 with the usage on stderr', () => {
       [['decode'], /^rpcx: no input: empty\n\nusage: rpcx decode /],
       [['decode', '08', '--file', '/dev/null'], /^rpcx: give HEX arguments or --file, not both\n/],
       [['discover'], /^rpcx: missing REGISTRY\n\nusage: rpcx discover /],
-      [['discover', 'etcd://127.0.0.1:1/rpcx'], /^rpcx: missing Service: listing every service of a base path is not available/],
+      [['discover', 'etcd://127.0.0.1:1/rpcx', '--watch'], /^rpcx: --watch needs a Service\n/],
       [['discover', 'tcp@127.0.0.1:1', 'Arith'], /^rpcx: REGISTRY must be a URL/],
     ];
     for (const [args, re] of cases) {

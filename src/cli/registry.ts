@@ -63,3 +63,90 @@ export async function discoveryFor(target: RegistryTarget, servicePath: string):
     }
   }
 }
+
+/** The first path segment of each key under `prefix` (`<base>/<service>/...` → `service`), sorted, unique. */
+function serviceNames(keys: Iterable<string>, prefix: string): string[] {
+  const names = new Set<string>();
+  for (const k of keys) {
+    if (!k.startsWith(prefix)) continue;
+    const name = k.slice(prefix.length).split('/')[0];
+    if (name !== undefined && name !== '') names.add(name);
+  }
+  return [...names].sort();
+}
+
+/**
+ * The services registered under `target`'s base path (the `rpcx discover REGISTRY` listing): the
+ * folders below `<basePath>` as Go's register plugins write them. Go's discoveries have no such
+ * call; this reads the registry directly with the same client library.
+ */
+export async function listServiceNames(target: RegistryTarget, timeoutMs = 5_000): Promise<string[]> {
+  const deadline = <T>(p: Promise<T>): Promise<T> =>
+    Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new RpcxError(ErrorCode.CONNECTION, `no answer from the registry within ${timeoutMs} ms`)), timeoutMs).unref())]);
+  switch (target.scheme) {
+    case 'etcd': {
+      const { Etcd3 } = await import('etcd3');
+      const client = new Etcd3({ hosts: target.hosts.map((h) => (h.includes('://') ? h : `http://${h}`)) });
+      try {
+        const prefix = `${target.basePath}/`;
+        return serviceNames(await deadline(client.getAll().prefix(prefix).keys()), prefix);
+      } finally {
+        client.close();
+      }
+    }
+    case 'redis': {
+      const { Redis } = await import('ioredis');
+      const { redisKey, globEscape } = await import('../discovery/redis/index.js');
+      const [host, port] = splitHostPort(target.hosts[0] ?? '127.0.0.1:6379', 6379);
+      const client = new Redis({ host, port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+      client.on('error', () => {});
+      try {
+        await deadline(client.connect());
+        const prefix = `${redisKey(target.basePath)}/`;
+        const keys: string[] = [];
+        let cursor = '0';
+        for (let i = 0; i < 100_000; i++) {
+          const [next, batch] = await deadline(client.scan(cursor, 'MATCH', `${globEscape(prefix)}*`, 'COUNT', 1000));
+          keys.push(...batch);
+          cursor = next;
+          if (cursor === '0') break;
+        }
+        return serviceNames(keys, prefix);
+      } finally {
+        client.disconnect();
+      }
+    }
+    case 'zk': {
+      const zookeeper = (await import('node-zookeeper-client')).default;
+      const { zkPath } = await import('../discovery/zookeeper/index.js');
+      const client = zookeeper.createClient(target.hosts.join(','), { sessionTimeout: timeoutMs });
+      try {
+        await deadline(
+          new Promise<void>((resolve) => {
+            client.once('connected', () => resolve());
+            client.connect();
+          }),
+        );
+        const children = await deadline(
+          new Promise<string[]>((resolve, reject) => {
+            client.getChildren(zkPath(target.basePath), (err, names) => {
+              const code = (err as { getCode?: () => number } | null)?.getCode?.();
+              if (err !== null && err !== undefined) {
+                if (code === zookeeper.Exception.NO_NODE) resolve([]);
+                else reject(RpcxError.from(err, ErrorCode.CONNECTION));
+              } else resolve(names);
+            });
+          }),
+        );
+        return [...children].sort();
+      } finally {
+        client.close();
+      }
+    }
+  }
+}
+
+function splitHostPort(hostPort: string, defaultPort: number): [string, number] {
+  const m = /^(?:\[([^\]]+)\]|([^:]*))(?::(\d+))?$/.exec(hostPort);
+  return [m?.[1] ?? (m?.[2] || '127.0.0.1'), m?.[3] === undefined ? defaultPort : Number(m[3])];
+}

@@ -54,6 +54,14 @@ describe('rpcx discover / call / listen through a registry', { timeout: 120_000 
         );
         assert.deepEqual(lines.find((l) => l.server === server.address), { service: 'Arith', server: server.address, metadata: { group: 'cli', weight: '3' }, raw: 'group=cli&weight=3' });
 
+        // Without a Service: every service the server registered (the demo services), each with this server.
+        const all = await rpcx(['discover', registry]);
+        assert.equal(all.status, 0, all.stderr);
+        const rows = all.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { service: string; server: string });
+        const services = [...new Set(rows.map((r) => r.service))].sort();
+        for (const name of ['Arith', 'Echo', 'Push']) assert.ok(services.includes(name), `${name} in ${services.join(',')}`);
+        assert.ok(rows.every((r) => r.server === server.address), all.stdout);
+
         const none = await rpcx(['discover', registry, 'NoSuchService']);
         assert.equal(none.status, 0, none.stderr);
         assert.equal(none.stdout, '');
