@@ -1,39 +1,18 @@
 // `rpcx discover`, and `rpcx call` / `listen` through a registry URL with --select, as child
 // processes against a `rpcx serve --registry` on a real etcd, Redis and ZooKeeper (each skipped
 // loudly when its server is not installed, as in the other registry tests).
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { tsCli } from '../support/peer.js';
 import { startServerProcess } from '../support/go-server.js';
 import { freePort, waitFor } from '../support/system-server.js';
-import { startEtcd } from '../support/etcd.js';
-import { startRedis } from '../support/redis.js';
-import { startZooKeeper } from '../support/zookeeper.js';
 import { rpcx } from '../support/cli.js';
+import { REGISTRY_STORES } from '../support/registry-stores.js';
 
-interface Store {
-  url: string;
-  close(): Promise<void>;
-}
-
-const STORES: Record<string, (t: TestContext) => Promise<Store | undefined>> = {
-  etcd: async (t) => {
-    const e = await startEtcd(t);
-    return e && { url: `etcd://${e.hosts.join(',')}`, close: async () => {} };
-  },
-  redis: async (t) => {
-    const r = await startRedis(t);
-    return r && { url: r.url, close: () => r.stop() };
-  },
-  zk: async (t) => {
-    const z = await startZooKeeper(t);
-    return z && { url: `zk://${z.hostPort}`, close: () => z.dispose() };
-  },
-};
 
 describe('rpcx discover / call / listen through a registry', { timeout: 120_000 }, () => {
-  for (const [scheme, start] of Object.entries(STORES)) {
+  for (const [scheme, start] of Object.entries(REGISTRY_STORES)) {
     it(`${scheme}: discover lists the servers of a service with their metadata; call and listen reach them with --select`, async (t) => {
       const store = await start(t);
       if (store === undefined) return;

@@ -3,40 +3,19 @@
 // own discovery (interop/go/cmd/regpeer client: rpcx-etcd's NewEtcdV3Discovery, rpcx-redis's and
 // rpcx-zookeeper's discoveries on libkv) finds them and calls Arith.Mul, and SIGTERM removes the
 // entries before the process exits.
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { goBinary, requireGo } from '../support/go.js';
 import { tsCli } from '../support/peer.js';
 import { startServerProcess } from '../support/go-server.js';
 import { waitFor } from '../support/system-server.js';
-import { startEtcd } from '../support/etcd.js';
-import { startRedis } from '../support/redis.js';
-import { startZooKeeper } from '../support/zookeeper.js';
+import { REGISTRY_STORES } from '../support/registry-stores.js';
 import { discoveryFor, registryTarget } from '../../src/cli/registry.js';
 
-interface Store {
-  url: string;
-  close(): Promise<void>;
-}
-
-const STORES: Record<string, (t: TestContext) => Promise<Store | undefined>> = {
-  etcd: async (t) => {
-    const e = await startEtcd(t);
-    return e && { url: `etcd://${e.hosts.join(',')}`, close: async () => {} };
-  },
-  redis: async (t) => {
-    const r = await startRedis(t);
-    return r && { url: r.url, close: () => r.stop() };
-  },
-  zk: async (t) => {
-    const z = await startZooKeeper(t);
-    return z && { url: `zk://${z.hostPort}`, close: () => z.dispose() };
-  },
-};
 
 describe('rpcx serve --registry', () => {
-  for (const [scheme, start] of Object.entries(STORES)) {
+  for (const [scheme, start] of Object.entries(REGISTRY_STORES)) {
     it(`GT registry_${scheme}_cli: rpcx serve --registry ${scheme}:// is found and called by a Go XClient, and leaves on SIGTERM`, async (t) => {
       if (!requireGo(t, ['regpeer'])) return;
       const store = await start(t);

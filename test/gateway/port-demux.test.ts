@@ -3,14 +3,12 @@
 // agents, many requests per connection) hammer the gateway and JSON-RPC; TT: the TS rpcx client
 // does the same alongside. Every answer is checked, not only counted.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '../../src/client/index.js';
 import { createServer, type RpcxServer } from '../../src/server/index.js';
 import { demoCodecs, registerDemoServices } from '../../src/server/demo/services.js';
-import { goBinary, goDir, requireGo } from '../support/go.js';
+import { requireGo, runGoCases } from '../support/go.js';
 import { hostPort } from './support.js';
 
 let server: RpcxServer;
@@ -99,13 +97,7 @@ describe('case 75 port_demux', () => {
       [`ws@${hp}`, ['arith_msgpack', 'push_basic', 'concurrent_out_of_order']],
     ];
     const goRun = async (addr: string, cases: string[]) => {
-      const child = spawn(goBinary('client'), ['-addr', addr, '-case', cases.join(','), '-timeout', '25s'], { cwd: goDir, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const lines: { case: string; ok: boolean; error?: string }[] = [];
-      for await (const line of createInterface({ input: child.stdout })) if (line.trim() !== '') lines.push(JSON.parse(line) as { case: string; ok: boolean });
-      const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on('close', resolve)));
-      assert.equal(code, 0, stderr);
+      const lines = await runGoCases('client', ['-addr', addr, '-case', cases.join(',')]);
       assert.deepEqual(lines.map((r) => r.case).sort(), [...cases].sort(), addr);
       assert.deepEqual(lines.filter((r) => !r.ok).map((r) => `${addr} ${r.case}: ${r.error}`), []);
     };

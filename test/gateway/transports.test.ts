@@ -4,12 +4,11 @@
 // bare 403 for a WebSocket without Origin) and the WebSocket byte stream (frames split across and
 // packed into messages, heartbeats).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { encode as msgpackEncode } from '@msgpack/msgpack';
 import { WebSocket } from 'ws';
@@ -18,7 +17,7 @@ import { createServer, type RpcxServer, type ServeNetwork, type ServerOptions } 
 import { demoCodecs, registerDemoServices } from '../../src/server/demo/services.js';
 import { createMessage, encodeMessage, FrameDecoder, type Message } from '../../src/protocol/index.js';
 import { defaultCompressors } from '../../src/node/gzip.js';
-import { goBinary, goDir, requireGo } from '../support/go.js';
+import { requireGo, runGoCases } from '../support/go.js';
 import { goReady } from '../support/tg.js';
 import { startGoServer, type GoServer } from '../support/go-server.js';
 import { hostPort } from './support.js';
@@ -105,13 +104,7 @@ async function clientChecks(key: string, expectServerAddress: string, tlsCa?: Bu
 }
 
 async function runGoClient(key: string, cases: string[], extra: string[] = []): Promise<void> {
-  const child = spawn(goBinary('client'), ['-addr', key, ...extra, '-case', cases.join(','), '-timeout', '25s'], { cwd: goDir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const lines: { case: string; ok: boolean; error?: string; skipped?: string }[] = [];
-  for await (const line of createInterface({ input: child.stdout })) if (line.trim() !== '') lines.push(JSON.parse(line) as { case: string; ok: boolean });
-  const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on('close', resolve)));
-  assert.equal(code, 0, stderr);
+  const lines = await runGoCases('client', ['-addr', key, ...extra, '-case', cases.join(',')]);
   assert.deepEqual(lines.map((r) => r.case).sort(), [...cases].sort());
   assert.deepEqual(lines.filter((r) => !r.ok || r.skipped !== undefined).map((r) => `${r.case}: ${r.error ?? r.skipped}`), []);
 }

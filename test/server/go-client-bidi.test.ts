@@ -2,13 +2,11 @@
 // (interop/go/cmd/client, cases_bidi.go) against a Node server with the demo services plus the
 // TS-only Session and KV services (src/server/demo/bidi-services.ts).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { after, describe, test } from 'node:test';
 import { createServer, type RpcxServer } from '../../src/server/index.js';
 import { demoCodecs, registerDemoServices } from '../../src/server/demo/services.js';
 import { registerBidiServices, type KV } from '../../src/server/demo/bidi-services.js';
-import { goBinary, goDir, requireGo } from '../support/go.js';
+import { requireGo, runGoCases } from '../support/go.js';
 
 interface CaseResult {
   case: string;
@@ -18,18 +16,8 @@ interface CaseResult {
   [k: string]: unknown;
 }
 
-async function runGoClient(args: readonly string[]): Promise<CaseResult[]> {
-  const child = spawn(goBinary('client'), [...args, '-timeout', '25s'], { cwd: goDir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const results: CaseResult[] = [];
-  const read = (async () => {
-    for await (const line of createInterface({ input: child.stdout })) if (line.trim() !== '') results.push(JSON.parse(line) as CaseResult);
-  })();
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  await read;
-  assert.equal(code, 0, `Go client exited with ${code}: ${stderr}`);
-  return results;
+function runGoClient(args: readonly string[]): Promise<CaseResult[]> {
+  return runGoCases('client', args);
 }
 
 describe('Go rpcx client -> Node server (GT), bidirectional cases', { timeout: 60_000 }, () => {

@@ -1,15 +1,14 @@
 // GT direction: the Go rpcx client peer (interop/go/cmd/client, a real XClient and
 // NewBidirectionalXClient) runs its named cases against this Node server with the demo services.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, describe, test, type TestContext } from 'node:test';
 import { createServer, tokenAuth, type RpcxServer, type ServerOptions, type ServeNetwork } from '../../src/server/index.js';
 import { demoCodecs, registerDemoServices } from '../../src/server/demo/services.js';
-import { goBinary, goDir, requireGo } from '../support/go.js';
+import { requireGo, runGoCases } from '../support/go.js';
 
 interface CaseResult {
   case: string;
@@ -28,21 +27,8 @@ async function startServer(options: ServerOptions = {}, network: ServeNetwork = 
 }
 
 /** Runs the Go client with `args`; `onStderrLine` sees its stderr lines (INFLIGHT markers). */
-async function runGoClient(args: readonly string[], onStderrLine?: (line: string) => void): Promise<CaseResult[]> {
-  const child = spawn(goBinary('client'), [...args, '-timeout', '25s'], { cwd: goDir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  createInterface({ input: child.stderr }).on('line', (line) => {
-    stderr += line + '\n';
-    onStderrLine?.(line);
-  });
-  const results: CaseResult[] = [];
-  const read = (async () => {
-    for await (const line of createInterface({ input: child.stdout })) if (line.trim() !== '') results.push(JSON.parse(line) as CaseResult);
-  })();
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  await read;
-  assert.equal(code, 0, `Go client exited with ${code}: ${stderr}`);
-  return results;
+function runGoClient(args: readonly string[], onStderrLine?: (line: string) => void): Promise<CaseResult[]> {
+  return runGoCases('client', args, onStderrLine === undefined ? {} : { onStderrLine }) as Promise<CaseResult[]>;
 }
 
 function check(t: TestContext, results: CaseResult[], expected: readonly string[]): void {

@@ -2,10 +2,8 @@
 // DownloadFile, message streams on XClient.Stream with rpcx frames) against a TS server with
 // the stream service and file transfer. Cases 63-69 of interop-cases.md.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { goBinary, goDir, requireGo } from '../support/go.js';
+import { requireGo, runGoCases } from '../support/go.js';
 import { goReady } from '../support/tg.js';
 import { sha256hex, content, startTsStreamServer, type TsStreamServer } from './support.js';
 
@@ -18,18 +16,8 @@ interface CaseResult {
   [k: string]: unknown;
 }
 
-async function runStreamClient(args: readonly string[]): Promise<CaseResult[]> {
-  const child = spawn(goBinary('streamclient'), [...args, '-timeout', '40s'], { cwd: goDir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const results: CaseResult[] = [];
-  const read = (async () => {
-    for await (const line of createInterface({ input: child.stdout })) if (line.trim() !== '') results.push(JSON.parse(line) as CaseResult);
-  })();
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  await read;
-  assert.equal(code, 0, `streamclient exited with ${code}: ${stderr}`);
-  return results;
+function runStreamClient(args: readonly string[]): Promise<CaseResult[]> {
+  return runGoCases('streamclient', args, { timeout: '40s' }) as Promise<CaseResult[]>;
 }
 
 function passed(t: TestContext, results: CaseResult[], name: string): CaseResult {

@@ -99,3 +99,33 @@ export async function goJsonLines<T = Record<string, unknown>>(
   }
   return out;
 }
+
+/** One line of a Go case runner (`cmd/client`, `cmd/streamclient`): a named case and its outcome. */
+export interface GoCaseResult {
+  case: string;
+  ok: boolean;
+  ms?: number;
+  skipped?: string;
+  error?: string;
+  [k: string]: unknown;
+}
+
+/**
+ * Runs the Go case runner `program` (interop/go/bin/<program>) with `args` and `-timeout`, and
+ * returns its JSON result lines; fails (with its stderr) unless it exits 0. `onStderrLine` sees
+ * each stderr line as it comes (e.g. INFLIGHT markers).
+ */
+export async function runGoCases(program: string, args: readonly string[], options: { timeout?: string; onStderrLine?: (line: string) => void } = {}): Promise<GoCaseResult[]> {
+  const child = spawn(goBinary(program), [...args, '-timeout', options.timeout ?? '25s'], { cwd: goDir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    stderr += line + '\n';
+    options.onStderrLine?.(line);
+  });
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const results: GoCaseResult[] = [];
+  for await (const line of createInterface({ input: child.stdout })) if (line.trim() !== '') results.push(JSON.parse(line) as GoCaseResult);
+  const code = await closed;
+  if (code !== 0) throw new Error(`${program} exited with ${code}: ${stderr}`);
+  return results;
+}
