@@ -2,16 +2,19 @@
 // networks). Portable: no `node:` imports; frames are encoded and decoded by src/protocol, values by
 // the JSON, msgpack and raw codecs. The WebSocket is a byte stream as in Go: incoming message
 // payloads go through one FrameDecoder whatever their boundaries; each call is one binary message.
-// No gzip: requests go uncompressed, and Go compresses a reply only when its request was.
+// Gzip as Go: with `compressType: CompressType.Gzip` a request payload over 1,024 bytes is gzipped
+// (Go's client rule), and compressed replies and pushes are inflated (fflate, src/browser/gzip.ts).
 import { ErrorCode, RpcxError, ServiceError } from '../errors.js';
 import { CodecRegistry } from '../codec/registry.js';
 import { JsonCodec } from '../codec/json.js';
 import { MsgpackCodec } from '../codec/msgpack.js';
 import { RawCodec } from '../codec/none.js';
-import { MessageStatusType, MessageType, MetaKey, SerializeType } from '../protocol/constants.js';
+import { CompressType, MessageStatusType, MessageType, MetaKey, SerializeType } from '../protocol/constants.js';
+import { clientCompressType, type CompressorTable } from '../protocol/compress.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { heartbeatRequest } from '../protocol/heartbeat.js';
 import { createMessage, encodeMessage, toMetadataMap, type Message, type MetadataInit } from '../protocol/message.js';
+import { browserCompressors } from './gzip.js';
 
 /** The part of the browser's `WebSocket` this client uses. */
 export interface BrowserWebSocket {
@@ -31,6 +34,10 @@ export type BrowserWebSocketConstructor = new (url: string) => BrowserWebSocket;
 export interface BrowserClientOptions {
   /** Serialize type of calls (Go: `Option.SerializeType`). Default MsgPack. */
   serializeType?: number;
+  /** Compression of request payloads over 1,024 bytes (Go: `Option.CompressType`). Default None. */
+  compressType?: CompressType;
+  /** Compressors by compress type; default Gzip (fflate), as Go registers it by default. */
+  compressors?: CompressorTable;
   /** Default call timeout in ms; 0 = none. Default 0. */
   timeoutMs?: number;
   /** Send Go's heartbeat frame this often (Go: `Option.Heartbeat`); 0 = off. Default 0. */
@@ -72,7 +79,8 @@ export function webSocketUrl(address: string, rpcPath = '/_rpcx_'): string {
 export class BrowserClient {
   readonly url: string;
   readonly #ws: BrowserWebSocket;
-  readonly #decoder = new FrameDecoder({ compressors: new Map() });
+  readonly #decoder: FrameDecoder;
+  readonly #compressors: CompressorTable;
   readonly #codecs: CodecRegistry;
   readonly #pending = new Map<bigint, Pending>();
   readonly #options: BrowserClientOptions;
@@ -85,6 +93,8 @@ export class BrowserClient {
     this.url = url;
     this.#ws = ws;
     this.#options = options;
+    this.#compressors = options.compressors ?? browserCompressors;
+    this.#decoder = new FrameDecoder({ compressors: this.#compressors });
     this.#codecs = options.codecs ?? new CodecRegistry([new RawCodec(), new JsonCodec(), new MsgpackCodec()]);
     ws.onmessage = (ev) => this.#onData(ev.data);
     ws.onclose = (ev) => this.#fail(new RpcxError(ErrorCode.CONNECTION, `connection to ${url} closed${ev.code === undefined ? '' : ` (${ev.code})`}`));
@@ -122,7 +132,9 @@ export class BrowserClient {
     const codec = this.#codecs.find(st);
     if (codec === undefined) throw new RpcxError(ErrorCode.CODEC, `can not find codec for ${st}`);
     const seq = this.#seq++;
-    const msg = createMessage({ seq, servicePath, serviceMethod, serializeType: st, metadata: toMetadataMap(options.metadata), payload: codec.encode(args) });
+    const payload = codec.encode(args);
+    const compressType = clientCompressType(this.#options.compressType ?? CompressType.None, payload.length);
+    const msg = createMessage({ seq, servicePath, serviceMethod, serializeType: st, compressType, metadata: toMetadataMap(options.metadata), payload });
     const res = await this.#roundTrip(msg, options);
     const metadata = res.metadata;
     if (res.messageStatusType === MessageStatusType.Error) {
@@ -177,7 +189,7 @@ export class BrowserClient {
 
   #send(msg: Message): void {
     try {
-      this.#ws.send(encodeMessage(msg));
+      this.#ws.send(encodeMessage(msg, { compressors: this.#compressors }));
     } catch (err) {
       this.#fail(RpcxError.from(err, ErrorCode.CONNECTION));
     }

@@ -10,4 +10,5 @@ export { MsgpackCodec, SERIALIZE_MSGPACK } from '../codec/msgpack.js';
 export { RawCodec, SERIALIZE_NONE } from '../codec/none.js';
 export { CodecRegistry } from '../codec/registry.js';
 export { BrowserClient, webSocketUrl } from './client.js';
+export { browserCompressors, browserGzipCompressor } from './gzip.js';
 export type { BrowserClientOptions, BrowserCallOptions, BrowserWebSocket, BrowserWebSocketConstructor } from './client.js';

@@ -59,6 +59,9 @@ interface PageResult {
   error: string;
   pushes: number[];
   pushPath: string;
+  gzipEcho: boolean;
+  zips: number;
+  unzips: number;
 }
 
 /** Runs the calls in the page against `key` (`ws@host:port`). */
@@ -96,7 +99,18 @@ async function inBrowser(t: TestContext, key: string): Promise<PageResult | unde
       await c.call('Push', 'Start', { Path: 'News', Method: 'Tick', Payload: new Uint8Array([1, 2]), Count: 3, IntervalMs: 60 });
       await got;
       c.close();
-      return { mulMsgpack, mulJson, error, pushes, pushPath };
+      // Gzip as Go's Option.CompressType: a 64 KiB request goes gzipped (fflate in the page), the
+      // server gzips the reply of a gzipped request, and the page inflates it.
+      let zips = 0;
+      let unzips = 0;
+      const gz = m.browserGzipCompressor;
+      const compressors = new Map([[1, { zip: (d: Uint8Array) => (zips++, gz.zip(d)), unzip: (d: Uint8Array, max: number) => (unzips++, gz.unzip(d, max)) }]]);
+      const z = await m.BrowserClient.connect(address, { compressType: 1, compressors, timeoutMs: 10_000 });
+      const big = new Uint8Array(65_536).map((_, i) => (i * 7) % 251);
+      const back = await z.call<Uint8Array>('Echo', 'Bytes', big, { serializeType: 0 });
+      const gzipEcho = back.length === big.length && back.every((b, i) => b === big[i]);
+      z.close();
+      return { mulMsgpack, mulJson, error, pushes, pushPath, gzipEcho, zips, unzips };
     }, key, '/rpcx.js')) as PageResult;
   } finally {
     await tab.close();
@@ -110,6 +124,9 @@ function check(r: PageResult | undefined): void {
   assert.equal(r.error, 'boom é');
   assert.deepEqual(r.pushes, [0, 1, 2]);
   assert.equal(r.pushPath, 'News');
+  assert.equal(r.gzipEcho, true, '64 KiB echoed intact through gzip both ways');
+  assert.equal(r.zips, 1, 'the request was gzipped in the page');
+  assert.equal(r.unzips, 1, 'the reply came gzipped and was inflated in the page');
 }
 
 describe('case 76 browser_websocket', () => {
