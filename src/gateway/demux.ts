@@ -12,8 +12,9 @@ import type { ServerConnection } from '../server/connection.js';
 import { applyCors, type CorsOptions } from './cors.js';
 import { handleGatewayRequest, methodNotAllowed } from './gateway.js';
 import { httpConnection, type GatewayHost } from './handle.js';
-import { headerGet, readBody } from './http-util.js';
+import { headerGet, readBody, requestHeaders, type RequestHeaders } from './http-util.js';
 import { handleJsonRpcRequest } from './jsonrpc.js';
+import { isThenable } from './handle.js';
 import { webSocketUpgrader } from '../node/websocket.js';
 import { httpHandshake } from '../server/listen.js';
 
@@ -51,6 +52,8 @@ interface HttpConnState {
   conn: ServerConnection | undefined;
   /** Cleared when the first request head has been parsed. */
   headTimer: ReturnType<typeof setTimeout>;
+  /** The response to the latest request (busy while not finished). */
+  res: ServerResponse | undefined;
 }
 
 /** @internal The router of one `tcp` listener. */
@@ -61,8 +64,6 @@ export class PortDemux {
   readonly #http: HttpServer;
   readonly #state = new WeakMap<Duplex, HttpConnState>();
   readonly #sockets = new Set<Socket>();
-  /** Sockets with a request being answered. */
-  readonly #busy = new Set<Duplex>();
   #closing = false;
 
   constructor(host: GatewayHost, options: PortDemuxOptions, onRpcx: (socket: Socket, remote: string) => void) {
@@ -129,7 +130,7 @@ export class PortDemux {
         socket.destroy();
       }, this.#options.sniffTimeoutMs);
       socket.once('close', () => clearTimeout(headTimer));
-      this.#state.set(socket, { mode: undefined, first: chunk.subarray(0, 16), conn: undefined, headTimer });
+      this.#state.set(socket, { mode: undefined, first: chunk.subarray(0, 16), conn: undefined, headTimer, res: undefined });
       this.#http.emit('connection', socket);
       // The sniffed bytes wait in the stream's buffer: flowing again, they reach the parser on
       // the next tick, before any later bytes (Node's parser reads those from the handle itself).
@@ -149,10 +150,10 @@ export class PortDemux {
   }
 
   /** The route of a connection, decided by its first request (Go's cmux matchers, in order). */
-  #modeOf(req: IncomingMessage, st: HttpConnState): Mode | undefined {
+  #modeOf(req: IncomingMessage, st: HttpConnState, h: RequestHeaders): Mode | undefined {
     if (st.mode !== undefined) return st.mode;
     clearTimeout(st.headTimer);
-    if (!this.#options.disableJSONRPC && headerGet(req, 'X-JSONRPC-2.0') === 'true') st.mode = 'jsonrpc';
+    if (!this.#options.disableJSONRPC && headerGet(h, 'x-jsonrpc-2.0') === 'true') st.mode = 'jsonrpc';
     else if (!this.#options.disableHTTPGateway && HTTP1_METHODS.has(req.method ?? '')) st.mode = 'gateway';
     return st.mode;
   }
@@ -160,17 +161,18 @@ export class PortDemux {
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
     const socket = req.socket;
     const st = this.#state.get(socket);
-    const mode = st === undefined ? undefined : this.#modeOf(req, st);
+    const h = requestHeaders(req);
+    const mode = st === undefined ? undefined : this.#modeOf(req, st, h);
     if (st === undefined || mode === undefined) {
       socket.destroy();
       return;
     }
-    this.#busy.add(socket);
-    res.once('close', () => {
-      this.#busy.delete(socket);
-      if (this.#closing) socket.end();
-    });
-    if (this.#closing) res.shouldKeepAlive = false;
+    // Busy until `res` finishes; close() looks at it (no per-request listener).
+    st.res = res;
+    if (this.#closing) {
+      res.shouldKeepAlive = false;
+      res.once('close', () => socket.end());
+    }
     const cors = this.#options.cors;
     if (cors !== undefined && applyCors(cors, req, res)) return;
     if (mode === 'gateway' && req.method !== 'GET' && req.method !== 'POST' && req.method !== 'PUT') {
@@ -179,22 +181,25 @@ export class PortDemux {
       return;
     }
     const conn = this.#connOf(socket, st);
-    void readBody(req, this.#options.maxBodyLength).then(async (body) => {
-      if (body === undefined) return;
+    readBody(req, this.#options.maxBodyLength, (body) => {
       try {
-        if (mode === 'jsonrpc') await handleJsonRpcRequest(this.#host, conn, req, res, body);
-        else await handleGatewayRequest(this.#host, conn, req, res, body);
+        const done = mode === 'jsonrpc' ? handleJsonRpcRequest(this.#host, conn, h, res, body) : handleGatewayRequest(this.#host, conn, req, h, res, body);
+        if (isThenable(done)) done.then(undefined, (err: unknown) => this.#failed(socket, res, err));
       } catch (err) {
-        // A bug, not an input: answer 500 rather than leave the request hanging.
-        if (log.enabled) log('gateway: %O', err);
-        if (!res.headersSent) {
-          res.statusCode = 500;
-          res.end();
-        } else {
-          socket.destroy();
-        }
+        this.#failed(socket, res, err);
       }
     });
+  }
+
+  /** A bug, not an input: answer 500 rather than leave the request hanging. */
+  #failed(socket: Duplex, res: ServerResponse, err: unknown): void {
+    if (log.enabled) log('gateway: %O', err);
+    if (!res.headersSent) {
+      res.statusCode = 500;
+      res.end();
+    } else {
+      socket.destroy();
+    }
   }
 
   /**
@@ -217,7 +222,7 @@ export class PortDemux {
   /** CONNECT reaches Node as its own event: on the gateway Go's router answers 405. */
   #onConnect(req: IncomingMessage, socket: Duplex): void {
     const st = this.#state.get(socket);
-    const mode = st === undefined ? undefined : this.#modeOf(req, st);
+    const mode = st === undefined ? undefined : this.#modeOf(req, st, requestHeaders(req));
     if (mode !== 'gateway') {
       socket.destroy();
       return;
@@ -241,7 +246,16 @@ export class PortDemux {
       this.#sockets.clear();
     };
     if (graceMs <= 0) return destroyAll();
-    for (const s of this.#sockets) if (!this.#busy.has(s)) s.destroy();
+    for (const s of this.#sockets) {
+      const res = this.#state.get(s)?.res;
+      if (res === undefined || res.writableFinished) {
+        s.destroy();
+        continue;
+      }
+      // Busy: the answer goes out with `Connection: close` if its head is not written yet, then the socket ends.
+      if (!res.headersSent) res.shouldKeepAlive = false;
+      res.once('close', () => s.end());
+    }
     setTimeout(destroyAll, graceMs).unref();
   }
 }
