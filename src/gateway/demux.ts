@@ -65,6 +65,10 @@ export class PortDemux {
   readonly #state = new WeakMap<Duplex, HttpConnState>();
   readonly #sockets = new Set<Socket>();
   #closing = false;
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Resolves the promise of close() once every HTTP connection is gone. */
+  #drained: (() => void) | undefined;
+  #drainedPromise: Promise<void> | undefined;
 
   constructor(host: GatewayHost, options: PortDemuxOptions, onRpcx: (socket: Socket, remote: string) => void) {
     this.#host = host;
@@ -92,7 +96,10 @@ export class PortDemux {
   /** Routes one accepted connection. */
   route(socket: Socket, remote: string): void {
     this.#sockets.add(socket);
-    socket.once('close', () => this.#sockets.delete(socket));
+    socket.once('close', () => {
+      this.#sockets.delete(socket);
+      if (this.#closing) this.#checkDrained();
+    });
     const onError = (): void => {
       socket.destroy();
     };
@@ -234,28 +241,44 @@ export class PortDemux {
   }
 
   /**
-   * Closes the HTTP connections (the listener itself is closed by its owner). With `graceMs` > 0
-   * (graceful shutdown; Go: `http.Server.Shutdown` of the gateway and JSON-RPC servers) idle
-   * connections close now, busy ones after their answer (`Connection: close`), and whatever is
-   * left after `graceMs`; with 0 everything closes at once.
+   * Closes the HTTP connections (the listener itself is closed by its owner) and resolves when
+   * they are all gone. With `graceMs` > 0 (graceful shutdown; Go: `http.Server.Shutdown(ctx)` of
+   * the gateway and JSON-RPC servers with the shutdown's ctx) idle connections close now, busy
+   * ones after their answer (sent with `Connection: close`), and whatever is left after
+   * `graceMs`; with 0 everything closes at once. May be called again with 0 to cut the rest.
    */
-  close(graceMs = 0): void {
+  close(graceMs = 0): Promise<void> {
     this.#closing = true;
+    this.#drainedPromise ??= new Promise<void>((resolve) => {
+      this.#drained = resolve;
+    });
     const destroyAll = (): void => {
       for (const s of this.#sockets) s.destroy();
-      this.#sockets.clear();
     };
-    if (graceMs <= 0) return destroyAll();
-    for (const s of this.#sockets) {
-      const res = this.#state.get(s)?.res;
-      if (res === undefined || res.writableFinished) {
-        s.destroy();
-        continue;
+    if (graceMs <= 0) {
+      destroyAll();
+    } else if (this.#graceTimer === undefined) {
+      for (const s of this.#sockets) {
+        const res = this.#state.get(s)?.res;
+        if (res === undefined || res.writableFinished) {
+          s.destroy();
+          continue;
+        }
+        // Busy: the answer goes out with `Connection: close` if its head is not written yet, then the socket ends.
+        if (!res.headersSent) res.shouldKeepAlive = false;
+        res.once('close', () => s.end());
       }
-      // Busy: the answer goes out with `Connection: close` if its head is not written yet, then the socket ends.
-      if (!res.headersSent) res.shouldKeepAlive = false;
-      res.once('close', () => s.end());
+      this.#graceTimer = setTimeout(destroyAll, graceMs);
+      this.#graceTimer.unref();
     }
-    setTimeout(destroyAll, graceMs).unref();
+    this.#checkDrained();
+    return this.#drainedPromise;
+  }
+
+  #checkDrained(): void {
+    if (this.#sockets.size > 0 || this.#drained === undefined) return;
+    clearTimeout(this.#graceTimer);
+    this.#drained();
+    this.#drained = undefined;
   }
 }
