@@ -1,6 +1,6 @@
 // Go rpcx's HTTP gateway (server/gateway.go `handleGatewayRequest`, server/converter.go
 // `HTTPRequest2RpcxRequest`, routed by httprouter on `/*servicePath` for GET, POST and PUT).
-// Every status, header spelling and text below is Go's; docs/gateway.md lists the quirks kept.
+// Every status, header spelling and text below is Go's; docs/transports.md lists the quirks kept.
 import { Buffer } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MessageType, MetaKey } from '../protocol/constants.js';

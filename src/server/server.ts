@@ -75,7 +75,7 @@ export interface ServerOptions {
   peerCallTimeoutMs?: number;
   /** Most server-to-client calls pending per connection; more fail with LIMIT. Default 10,000. */
   maxPeerCallsPerConnection?: number;
-  /** Go `Server.DisableHTTPGateway`: no HTTP gateway on the `tcp` port (docs/gateway.md). */
+  /** Go `Server.DisableHTTPGateway`: no HTTP gateway on the `tcp` port (docs/transports.md). */
   disableHTTPGateway?: boolean;
   /** Go `Server.DisableJSONRPC`: no JSON-RPC 2.0 on the `tcp` port. */
   disableJSONRPC?: boolean;
@@ -83,7 +83,7 @@ export interface ServerOptions {
   cors?: CorsOptions;
   /** A `tcp` connection that sends nothing this long is closed before it is routed (Go waits forever). Default 10 s. */
   sniffTimeoutMs?: number;
-  /** Beyond Go: the `tcp` port also takes `CONNECT /_rpcx_` and WebSocket on `/_rpcx_` (docs/gateway.md). Default false. */
+  /** Beyond Go: the `tcp` port also takes `CONNECT /_rpcx_` and WebSocket on `/_rpcx_` (docs/transports.md). Default false. */
   onePort?: boolean;
 }
 
