@@ -118,8 +118,8 @@ function sniffContentTypeLatin1(body: string): string {
 
 /**
  * Bodies up to this size go out as a Latin-1 string: Node then joins the response head and the
- * body into one string and one `write` (a Buffer body is a second chunk and a `writev`). The
- * bytes on the wire are the same either way.
+ * body into one string chunk (a Buffer body is a chunk of its own next to the head). The bytes
+ * on the wire are the same either way.
  */
 const STRING_BODY_MAX = 16 * 1024;
 
