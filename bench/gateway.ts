@@ -1,101 +1,178 @@
 // Gateway and WebSocket throughput, TS server against the Go server on the same requests
-// (issue 12): HTTP gateway requests/s and JSON-RPC requests/s over HTTP/1.1 keep-alive, and rpcx
-// calls/s over `ws` with the TS Client. Each server runs in its own process (Go:
-// interop/go/bin/server, TS: the `rpcx serve` CLI); the load comes from this process, the same
-// for both. Usage: node build/bench/gateway.js [--seconds 3] [--concurrency 16]
-import { spawn, type ChildProcess } from 'node:child_process';
-import { Agent, request } from 'node:http';
+// (issue 12 §5): HTTP gateway requests/s and JSON-RPC requests/s over HTTP/1.1 keep-alive, and
+// rpcx calls/s over `ws` with the TS Client, plus each server's CPU time per request (utime+stime
+// of its process from /proc over the measured window), the comparison that holds on a shared
+// machine. Each server runs in its own process (Go: interop/go/bin/server, rpcx v1.9.4; TS: the
+// `rpcx serve` CLI), pinned to cpu 1 when taskset is there, Go with GOMAXPROCS=1. The HTTP load
+// comes from a third process, interop/go/bin/httpload (Go, GOMAXPROCS=1, pinned to cpu 0): N
+// keep-alive connections, one request in flight on each, every answer checked. The ws load is a
+// TS Client in this process. TS and Go runs interleave (the order alternating per repetition);
+// the table shows medians. Usage:
+//   node build/bench/gateway.js [--seconds 3] [--warmup 1] [--concurrency 16] [--reps 5] [--only gateway,jsonrpc,ws]
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Client } from '../src/client/index.js';
 import { goBin, root } from './common.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, concurrency: { type: 'string', default: '16' }, reps: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1' },
+    concurrency: { type: 'string', default: '16' },
+    reps: { type: 'string', default: '5' },
+    only: { type: 'string', default: 'gateway,jsonrpc,ws' },
+  },
+});
 const seconds = Number(values.seconds);
+const warmup = Number(values.warmup);
 const concurrency = Number(values.concurrency);
 const reps = Number(values.reps);
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const only = new Set(values.only.split(','));
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
-async function start(cmd: string, args: string[]): Promise<{ key: string; proc: ChildProcess }> {
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+const pinned = spawnSync('taskset', ['-c', '0', 'true']).status === 0 && cpus().length >= 2;
+const LOAD_CORE = '0';
+const SERVER_CORE = '1';
+const pin = (core: string, cmd: string, argv: string[]): [string, string[]] => (pinned ? ['taskset', ['-c', core, cmd, ...argv]] : [cmd, argv]);
+const goEnv = { ...process.env, GOMAXPROCS: '1' };
+
+interface Server {
+  key: string;
+  proc: ChildProcess;
+}
+
+async function start(cmd: string, args: string[]): Promise<Server> {
+  const [c, a] = pin(SERVER_CORE, cmd, args);
+  const proc = spawn(c, a, { stdio: ['ignore', 'pipe', 'inherit'], env: goEnv });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: proc.stdout! }).once('line', resolve);
-    proc.once('exit', (c) => reject(new Error(`${cmd} exited ${c}`)));
+    proc.once('exit', (code) => reject(new Error(`${cmd} exited ${code}`)));
   });
   return { key: line.replace(/^listening /, ''), proc };
+}
+
+async function stop(s: Server): Promise<void> {
+  if (s.proc.exitCode !== null) return;
+  const exited = new Promise((r) => s.proc.once('exit', r));
+  s.proc.kill();
+  await exited;
 }
 
 const goServer = (network: string) => start(goBin('server'), ['-network', network]);
 const tsServer = (network: string) => start(process.execPath, [join(root, 'build', 'src', 'cli', 'rpcx.js'), 'serve', '--quiet', '--network', network, '--addr', '127.0.0.1:0']);
 
-function post(agent: Agent, host: string, port: number, path: string, headers: Record<string, string>, body: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host, port, method: 'POST', path, agent, headers: { ...headers, 'Content-Length': String(body.length) } }, (res) => {
-      if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`));
-      res.resume();
-      res.on('end', resolve);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+/** utime+stime of a process in µs (USER_HZ = 100). */
+function cpuUs(pid: number): number {
+  const s = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10_000;
 }
 
-async function httpRate(key: string, jsonrpc: boolean): Promise<number> {
-  const hp = key.slice(key.indexOf('@') + 1);
-  const host = hp.slice(0, hp.lastIndexOf(':'));
-  const port = Number(hp.slice(hp.lastIndexOf(':') + 1));
-  const end = performance.now() + seconds * 1000;
-  let n = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-      while (performance.now() < end) {
-        if (jsonrpc) await post(agent, host, port, '/', { 'X-JSONRPC-2.0': 'true' }, '{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":3,"B":4},"id":1}');
-        else await post(agent, host, port, '/Arith', { 'X-RPCX-ServiceMethod': 'Mul', 'X-RPCX-SerializeType': '1' }, '{"A":3,"B":4}');
-        n++;
-      }
-      agent.destroy();
-    }),
-  );
-  return n / seconds;
+interface Run {
+  rate: number;
+  cpuPerReq: number;
+  p50: number;
+  p99: number;
 }
 
-async function wsRate(key: string): Promise<number> {
-  const client = new Client(key);
-  const end = performance.now() + seconds * 1000;
+interface HttpLoad {
+  requests: number;
+  errors: number;
+  firstError?: string;
+  reqPerSec: number;
+  p50Us: number;
+  p99Us: number;
+  serverCpuUsPerReq: number;
+}
+
+async function httpRun(s: Server, mode: 'gateway' | 'jsonrpc'): Promise<Run> {
+  const hp = s.key.slice(s.key.indexOf('@') + 1);
+  const [c, a] = pin(LOAD_CORE, goBin('httpload'), ['-addr', hp, '-mode', mode, '-c', String(concurrency), '-warmup', `${warmup}s`, '-duration', `${seconds}s`, '-server-pid', String(s.proc.pid)]);
+  const proc = spawn(c, a, { stdio: ['ignore', 'pipe', 'inherit'], env: goEnv });
+  let out = '';
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const code = await new Promise<number | null>((r) => proc.once('exit', r));
+  if (code !== 0) throw new Error(`httpload exited ${code}`);
+  const r = JSON.parse(out) as HttpLoad;
+  if (r.errors > 0 || r.requests === 0) throw new Error(`httpload ${mode}: ${r.errors} errors of ${r.requests} (${r.firstError ?? ''})`);
+  return { rate: r.reqPerSec, cpuPerReq: r.serverCpuUsPerReq, p50: r.p50Us, p99: r.p99Us };
+}
+
+async function wsRun(s: Server): Promise<Run> {
+  const client = new Client(s.key);
+  let measuring = false;
   let n = 0;
-  await Promise.all(
+  const lat: number[] = [];
+  let end = performance.now() + (warmup + seconds) * 1000;
+  const loops = Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < end) {
-        await client.call('Arith', 'Mul', { A: 3, B: 4 });
-        n++;
+        const t0 = performance.now();
+        const reply = (await client.call('Arith', 'Mul', { A: 3, B: 4 })) as { C?: number };
+        if (reply.C !== 12) throw new Error(`ws: wrong reply ${JSON.stringify(reply)}`);
+        if (measuring && performance.now() < end) {
+          n++;
+          lat.push((performance.now() - t0) * 1000);
+        }
       }
     }),
   );
+  await new Promise((r) => setTimeout(r, warmup * 1000));
+  const cpu0 = cpuUs(s.proc.pid!);
+  const t0 = performance.now();
+  measuring = true;
+  end = t0 + seconds * 1000;
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const cpu1 = cpuUs(s.proc.pid!);
+  const elapsed = (performance.now() - t0) / 1000;
+  await loops;
   await client.close();
-  return n / seconds;
+  lat.sort((a, b) => a - b);
+  return { rate: n / elapsed, cpuPerReq: (cpu1 - cpu0) / n, p50: lat[Math.floor(lat.length * 0.5)]!, p99: lat[Math.floor(lat.length * 0.99)]! };
 }
 
-const rows: [string, number, number][] = [];
-for (const [name, network, run] of [
-  ['gateway req/s', 'tcp', (k: string) => httpRate(k, false)],
-  ['JSON-RPC req/s', 'tcp', (k: string) => httpRate(k, true)],
-  ['ws calls/s', 'ws', wsRate],
-] as const) {
-  // Interleaved repetitions, medians: the machine is shared, single runs vary by 2x.
-  const goRates: number[] = [];
-  const tsRates: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const go = await goServer(network);
-    goRates.push(await run(go.key));
-    go.proc.kill();
-    const ts = await tsServer(network);
-    tsRates.push(await run(ts.key));
-    ts.proc.kill();
+const measures = [
+  { name: 'gateway', label: 'gateway req/s', network: 'tcp', run: (s: Server) => httpRun(s, 'gateway') },
+  { name: 'jsonrpc', label: 'JSON-RPC req/s', network: 'tcp', run: (s: Server) => httpRun(s, 'jsonrpc') },
+  { name: 'ws', label: 'ws calls/s', network: 'ws', run: wsRun },
+].filter((m) => only.has(m.name));
+
+const results = new Map<string, { go: Run[]; ts: Run[] }>(measures.map((m) => [m.name, { go: [], ts: [] }]));
+const fmt = (r: Run): string => `${Math.round(r.rate)}/s ${r.cpuPerReq.toFixed(1)} µs/req p50 ${Math.round(r.p50)} µs`;
+for (let rep = 0; rep < reps; rep++) {
+  for (const m of measures) {
+    const order: ('go' | 'ts')[] = rep % 2 === 0 ? ['go', 'ts'] : ['ts', 'go'];
+    for (const side of order) {
+      const s = side === 'go' ? await goServer(m.network) : await tsServer(m.network);
+      try {
+        const r = await m.run(s);
+        results.get(m.name)![side].push(r);
+        console.error(`rep ${rep + 1}/${reps} ${m.name} ${side}: ${fmt(r)}`);
+      } finally {
+        await stop(s);
+      }
+    }
   }
-  rows.push([name, median(goRates), median(tsRates)]);
 }
-console.log(`concurrency ${concurrency}, ${seconds} s per run, median of ${reps} interleaved runs, Node client load in one process`);
-console.log('| measure | Go | TS | TS/Go |\n|---|---|---|---|');
-for (const [name, g, t] of rows) console.log(`| ${name} | ${Math.round(g)} | ${Math.round(t)} | ${(t / g).toFixed(2)} |`);
+
+const pinning = pinned ? `servers on cpu ${SERVER_CORE}, load on cpu ${LOAD_CORE} (taskset)` : 'NOT pinned (no taskset or one core)';
+console.log(`${concurrency} connections/calls in flight, ${warmup} s warm-up + ${seconds} s window per run, median of ${reps} interleaved runs; ${pinning}; Go GOMAXPROCS=1; HTTP load: interop/go/bin/httpload; ws load: TS Client in the bench process; node ${process.version}`);
+console.log('| measure | Go | TS | TS/Go | Go CPU µs/req | TS CPU µs/req | Go/TS CPU | Go p50/p99 µs | TS p50/p99 µs |');
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const m of measures) {
+  const { go, ts } = results.get(m.name)!;
+  const g = median(go.map((r) => r.rate));
+  const t = median(ts.map((r) => r.rate));
+  const gc = median(go.map((r) => r.cpuPerReq));
+  const tc = median(ts.map((r) => r.cpuPerReq));
+  const lat = (rs: Run[]): string => `${Math.round(median(rs.map((r) => r.p50)))}/${Math.round(median(rs.map((r) => r.p99)))}`;
+  console.log(`| ${m.label} | ${Math.round(g)} | ${Math.round(t)} | ${(t / g).toFixed(2)} | ${gc.toFixed(1)} | ${tc.toFixed(1)} | ${(gc / tc).toFixed(2)} | ${lat(go)} | ${lat(ts)} |`);
+}

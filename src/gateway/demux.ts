@@ -12,8 +12,9 @@ import type { ServerConnection } from '../server/connection.js';
 import { applyCors, type CorsOptions } from './cors.js';
 import { handleGatewayRequest, methodNotAllowed } from './gateway.js';
 import { httpConnection, type GatewayHost } from './handle.js';
-import { headerGet, readBody } from './http-util.js';
+import { headerGet, readBody, requestHeaders, type RequestHeaders } from './http-util.js';
 import { handleJsonRpcRequest } from './jsonrpc.js';
+import { isThenable } from './handle.js';
 import { webSocketUpgrader } from '../node/websocket.js';
 import { httpHandshake } from '../server/listen.js';
 
@@ -51,6 +52,8 @@ interface HttpConnState {
   conn: ServerConnection | undefined;
   /** Cleared when the first request head has been parsed. */
   headTimer: ReturnType<typeof setTimeout>;
+  /** The response to the latest request (busy while not finished). */
+  res: ServerResponse | undefined;
 }
 
 /** @internal The router of one `tcp` listener. */
@@ -61,9 +64,11 @@ export class PortDemux {
   readonly #http: HttpServer;
   readonly #state = new WeakMap<Duplex, HttpConnState>();
   readonly #sockets = new Set<Socket>();
-  /** Sockets with a request being answered. */
-  readonly #busy = new Set<Duplex>();
   #closing = false;
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Resolves the promise of close() once every HTTP connection is gone. */
+  #drained: (() => void) | undefined;
+  #drainedPromise: Promise<void> | undefined;
 
   constructor(host: GatewayHost, options: PortDemuxOptions, onRpcx: (socket: Socket, remote: string) => void) {
     this.#host = host;
@@ -91,7 +96,10 @@ export class PortDemux {
   /** Routes one accepted connection. */
   route(socket: Socket, remote: string): void {
     this.#sockets.add(socket);
-    socket.once('close', () => this.#sockets.delete(socket));
+    socket.once('close', () => {
+      this.#sockets.delete(socket);
+      if (this.#closing) this.#checkDrained();
+    });
     const onError = (): void => {
       socket.destroy();
     };
@@ -129,7 +137,7 @@ export class PortDemux {
         socket.destroy();
       }, this.#options.sniffTimeoutMs);
       socket.once('close', () => clearTimeout(headTimer));
-      this.#state.set(socket, { mode: undefined, first: chunk.subarray(0, 16), conn: undefined, headTimer });
+      this.#state.set(socket, { mode: undefined, first: chunk.subarray(0, 16), conn: undefined, headTimer, res: undefined });
       this.#http.emit('connection', socket);
       // The sniffed bytes wait in the stream's buffer: flowing again, they reach the parser on
       // the next tick, before any later bytes (Node's parser reads those from the handle itself).
@@ -149,10 +157,10 @@ export class PortDemux {
   }
 
   /** The route of a connection, decided by its first request (Go's cmux matchers, in order). */
-  #modeOf(req: IncomingMessage, st: HttpConnState): Mode | undefined {
+  #modeOf(req: IncomingMessage, st: HttpConnState, h: RequestHeaders): Mode | undefined {
     if (st.mode !== undefined) return st.mode;
     clearTimeout(st.headTimer);
-    if (!this.#options.disableJSONRPC && headerGet(req, 'X-JSONRPC-2.0') === 'true') st.mode = 'jsonrpc';
+    if (!this.#options.disableJSONRPC && headerGet(h, 'x-jsonrpc-2.0') === 'true') st.mode = 'jsonrpc';
     else if (!this.#options.disableHTTPGateway && HTTP1_METHODS.has(req.method ?? '')) st.mode = 'gateway';
     return st.mode;
   }
@@ -160,17 +168,18 @@ export class PortDemux {
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
     const socket = req.socket;
     const st = this.#state.get(socket);
-    const mode = st === undefined ? undefined : this.#modeOf(req, st);
+    const h = requestHeaders(req);
+    const mode = st === undefined ? undefined : this.#modeOf(req, st, h);
     if (st === undefined || mode === undefined) {
       socket.destroy();
       return;
     }
-    this.#busy.add(socket);
-    res.once('close', () => {
-      this.#busy.delete(socket);
-      if (this.#closing) socket.end();
-    });
-    if (this.#closing) res.shouldKeepAlive = false;
+    // Busy until `res` finishes; close() looks at it (no per-request listener).
+    st.res = res;
+    if (this.#closing) {
+      res.shouldKeepAlive = false;
+      res.once('close', () => socket.end());
+    }
     const cors = this.#options.cors;
     if (cors !== undefined && applyCors(cors, req, res)) return;
     if (mode === 'gateway' && req.method !== 'GET' && req.method !== 'POST' && req.method !== 'PUT') {
@@ -179,22 +188,25 @@ export class PortDemux {
       return;
     }
     const conn = this.#connOf(socket, st);
-    void readBody(req, this.#options.maxBodyLength).then(async (body) => {
-      if (body === undefined) return;
+    readBody(req, this.#options.maxBodyLength, (body) => {
       try {
-        if (mode === 'jsonrpc') await handleJsonRpcRequest(this.#host, conn, req, res, body);
-        else await handleGatewayRequest(this.#host, conn, req, res, body);
+        const done = mode === 'jsonrpc' ? handleJsonRpcRequest(this.#host, conn, h, res, body) : handleGatewayRequest(this.#host, conn, req, h, res, body);
+        if (isThenable(done)) done.then(undefined, (err: unknown) => this.#failed(socket, res, err));
       } catch (err) {
-        // A bug, not an input: answer 500 rather than leave the request hanging.
-        if (log.enabled) log('gateway: %O', err);
-        if (!res.headersSent) {
-          res.statusCode = 500;
-          res.end();
-        } else {
-          socket.destroy();
-        }
+        this.#failed(socket, res, err);
       }
     });
+  }
+
+  /** A bug, not an input: answer 500 rather than leave the request hanging. */
+  #failed(socket: Duplex, res: ServerResponse, err: unknown): void {
+    if (log.enabled) log('gateway: %O', err);
+    if (!res.headersSent) {
+      res.statusCode = 500;
+      res.end();
+    } else {
+      socket.destroy();
+    }
   }
 
   /**
@@ -217,7 +229,7 @@ export class PortDemux {
   /** CONNECT reaches Node as its own event: on the gateway Go's router answers 405. */
   #onConnect(req: IncomingMessage, socket: Duplex): void {
     const st = this.#state.get(socket);
-    const mode = st === undefined ? undefined : this.#modeOf(req, st);
+    const mode = st === undefined ? undefined : this.#modeOf(req, st, requestHeaders(req));
     if (mode !== 'gateway') {
       socket.destroy();
       return;
@@ -229,19 +241,44 @@ export class PortDemux {
   }
 
   /**
-   * Closes the HTTP connections (the listener itself is closed by its owner). With `graceMs` > 0
-   * (graceful shutdown; Go: `http.Server.Shutdown` of the gateway and JSON-RPC servers) idle
-   * connections close now, busy ones after their answer (`Connection: close`), and whatever is
-   * left after `graceMs`; with 0 everything closes at once.
+   * Closes the HTTP connections (the listener itself is closed by its owner) and resolves when
+   * they are all gone. With `graceMs` > 0 (graceful shutdown; Go: `http.Server.Shutdown(ctx)` of
+   * the gateway and JSON-RPC servers with the shutdown's ctx) idle connections close now, busy
+   * ones after their answer (sent with `Connection: close`), and whatever is left after
+   * `graceMs`; with 0 everything closes at once. May be called again with 0 to cut the rest.
    */
-  close(graceMs = 0): void {
+  close(graceMs = 0): Promise<void> {
     this.#closing = true;
+    this.#drainedPromise ??= new Promise<void>((resolve) => {
+      this.#drained = resolve;
+    });
     const destroyAll = (): void => {
       for (const s of this.#sockets) s.destroy();
-      this.#sockets.clear();
     };
-    if (graceMs <= 0) return destroyAll();
-    for (const s of this.#sockets) if (!this.#busy.has(s)) s.destroy();
-    setTimeout(destroyAll, graceMs).unref();
+    if (graceMs <= 0) {
+      destroyAll();
+    } else if (this.#graceTimer === undefined) {
+      for (const s of this.#sockets) {
+        const res = this.#state.get(s)?.res;
+        if (res === undefined || res.writableFinished) {
+          s.destroy();
+          continue;
+        }
+        // Busy: the answer goes out with `Connection: close` if its head is not written yet, then the socket ends.
+        if (!res.headersSent) res.shouldKeepAlive = false;
+        res.once('close', () => s.end());
+      }
+      this.#graceTimer = setTimeout(destroyAll, graceMs);
+      this.#graceTimer.unref();
+    }
+    this.#checkDrained();
+    return this.#drainedPromise;
+  }
+
+  #checkDrained(): void {
+    if (this.#sockets.size > 0 || this.#drained === undefined) return;
+    clearTimeout(this.#graceTimer);
+    this.#drained();
+    this.#drained = undefined;
   }
 }

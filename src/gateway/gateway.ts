@@ -1,14 +1,15 @@
 // Go rpcx's HTTP gateway (server/gateway.go `handleGatewayRequest`, server/converter.go
 // `HTTPRequest2RpcxRequest`, routed by httprouter on `/*servicePath` for GET, POST and PUT).
-// Every status, header spelling and text below is Go's; docs/gateway.md lists the quirks kept.
+// Every status, header spelling and text below is Go's; docs/transports.md lists the quirks kept.
 import { Buffer } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MessageType, MetaKey } from '../protocol/constants.js';
 import { createMessage, type Message } from '../protocol/message.js';
 import type { ServerConnection } from '../server/connection.js';
 import { errorText } from '../server/dispatch.js';
-import { authenticate, gatewayContext, handleRequest, type GatewayHost } from './handle.js';
-import { endWith, goQuote, headerGet, headerValue, httpError, latin1ToUtf8, rawHeaderValue } from './http-util.js';
+import { authenticate, gatewayContext, handleRequest, isThenable, type GatewayHost, type HandleResult } from './handle.js';
+import type { RequestContext } from '../server/context.js';
+import { endWith, goQuote, headerGet, headerValue, httpError, latin1ToUtf8, rawHeaderValue, type RequestHeaders } from './http-util.js';
 import { encodeValues, parseQuery } from './url-values.js';
 
 /** Go's canonical spellings (`textproto.CanonicalMIMEHeaderKey` of rpcx's `X-RPCX-*` names). */
@@ -31,6 +32,19 @@ const H = GatewayHeader;
 const MAX_I64 = 9223372036854775807n;
 const MAX_U64 = 18446744073709551615n;
 
+const SMALL_INT = /^[+-]?[0-9]{1,15}$/;
+
+/**
+ * Go's serialize/compress type from its header: `strconv.Atoi`, then the low byte (two's
+ * complement) kept; Go's error text if not an int64.
+ */
+function lowByte(s: string): number | string {
+  // Up to 15 digits a double is exact: the common case without BigInt.
+  if (SMALL_INT.test(s)) return Number(s) & 0xff;
+  const n = atoi(s);
+  return typeof n === 'string' ? n : Number(BigInt.asUintN(8, n));
+}
+
 /** Go `strconv.Atoi` (int64): the value, or Go's error text. */
 function atoi(s: string): bigint | string {
   if (!/^[+-]?[0-9]+$/.test(s)) return `strconv.Atoi: parsing ${goQuote(s)}: invalid syntax`;
@@ -48,40 +62,40 @@ function parseUint(s: string): bigint | string {
 }
 
 /** Go `HTTPRequest2RpcxRequest` (the body already read): the request, or the first error's text. */
-export function httpToRpcx(req: IncomingMessage, body: Buffer, servicePath: string): Message | string {
+export function httpToRpcx(h: RequestHeaders, body: Buffer, servicePath: string): Message | string {
   const msg = createMessage({ messageType: MessageType.Request });
-  const seq = headerGet(req, 'X-RPCX-MessageID');
+  const seq = headerGet(h, 'x-rpcx-messageid');
   if (seq !== '') {
     const id = parseUint(seq);
     if (typeof id === 'string') return id;
     msg.seq = id;
   }
-  if (headerGet(req, 'X-RPCX-Heartbeat') !== '') msg.heartbeat = true;
-  if (headerGet(req, 'X-RPCX-Oneway') !== '') msg.oneway = true;
-  const st = headerGet(req, 'X-RPCX-SerializeType');
+  if (headerGet(h, 'x-rpcx-heartbeat') !== '') msg.heartbeat = true;
+  if (headerGet(h, 'x-rpcx-oneway') !== '') msg.oneway = true;
+  const st = headerGet(h, 'x-rpcx-serializetype');
   if (st !== '') {
-    const n = atoi(st);
+    const n = lowByte(st);
     if (typeof n === 'string') return n;
     // Go: Header.SetSerializeType keeps the low 4 bits of byte(n).
-    msg.serializeType = Number(BigInt.asUintN(8, n)) & 0x0f;
+    msg.serializeType = n & 0x0f;
   }
-  const ct = headerGet(req, 'X-RPCX-CompressType');
+  const ct = headerGet(h, 'x-rpcx-compresstype');
   if (ct !== '') {
-    const n = atoi(ct);
+    const n = lowByte(ct);
     if (typeof n === 'string') return n;
     // Go: SetCompressType keeps 3 bits; the body is never decompressed.
-    msg.compressType = Number(BigInt.asUintN(8, n)) & 0x07;
+    msg.compressType = n & 0x07;
   }
-  const meta = headerGet(req, 'X-RPCX-Meta');
+  const meta = headerGet(h, 'x-rpcx-meta');
   if (meta !== '') {
     const q = parseQuery(Buffer.from(meta, 'latin1'));
     if (q.error !== undefined) return q.error;
     msg.metadata = q.values;
   }
-  const auth = headerGet(req, 'Authorization');
+  const auth = headerGet(h, 'authorization');
   if (auth !== '') msg.metadata.set(MetaKey.Auth, latin1ToUtf8(auth));
   msg.servicePath = latin1ToUtf8(servicePath);
-  msg.serviceMethod = latin1ToUtf8(headerGet(req, 'X-RPCX-ServiceMethod'));
+  msg.serviceMethod = latin1ToUtf8(headerGet(h, 'x-rpcx-servicemethod'));
   msg.payload = body;
   return msg;
 }
@@ -99,6 +113,10 @@ export function methodNotAllowed(res: ServerResponse, method: string): void {
 
 /** The path of the request URL, `%`-decoded as Go's `URL.Path` (as Latin-1 bytes); `undefined` if it cannot be. */
 function urlPath(url: string): string | undefined {
+  if (url.charCodeAt(0) === 0x2f && !url.includes('%')) {
+    const q = url.indexOf('?');
+    return q < 0 ? url : url.slice(0, q);
+  }
   let p = url;
   if (!p.startsWith('/')) {
     try {
@@ -125,8 +143,13 @@ function urlPath(url: string): string | undefined {
   return Buffer.from(bytes).toString('latin1');
 }
 
-/** One gateway request (Go: `handleGatewayRequest`); `body` is the whole request body. */
-export async function handleGatewayRequest(host: GatewayHost, conn: ServerConnection, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+const EMPTY_BODY = Buffer.alloc(0);
+
+/**
+ * One gateway request (Go: `handleGatewayRequest`); `body` is the whole request body, `h` its
+ * headers. Synchronous unless an AuthFunc or the service method is.
+ */
+export function handleGatewayRequest(host: GatewayHost, conn: ServerConnection, req: IncomingMessage, h: RequestHeaders, res: ServerResponse, body: Buffer): void | Promise<void> {
   const method = req.method ?? '';
   if (method !== 'GET' && method !== 'POST' && method !== 'PUT') {
     methodNotAllowed(res, method);
@@ -137,27 +160,29 @@ export async function handleGatewayRequest(host: GatewayHost, conn: ServerConnec
     httpError(res, '400 Bad Request', 400);
     return;
   }
-  let servicePath = headerGet(req, 'X-RPCX-ServicePath');
-  if (servicePath === '') servicePath = path.replace(/^\//, '');
-  const parsed = httpToRpcx(req, body, servicePath);
+  let servicePath = headerGet(h, 'x-rpcx-servicepath');
+  if (servicePath === '') servicePath = path.charCodeAt(0) === 0x2f ? path.slice(1) : path;
+  const parsed = httpToRpcx(h, body, servicePath);
   let err: string | undefined = typeof parsed === 'string' ? parsed : undefined;
 
-  res.setHeader(H.Version, headerGet(req, 'X-RPCX-Version'));
-  res.setHeader(H.MessageID, headerGet(req, 'X-RPCX-MessageID'));
+  const serviceMethod = headerGet(h, 'x-rpcx-servicemethod');
+  const serializeType = headerGet(h, 'x-rpcx-serializetype');
+  res.setHeader(H.Version, headerGet(h, 'x-rpcx-version'));
+  res.setHeader(H.MessageID, headerGet(h, 'x-rpcx-messageid'));
   // Go's quirk: once an error is known, the later headers are echoed anyway.
   if (err === undefined && servicePath === '') err = 'empty servicepath';
   else res.setHeader(H.ServicePath, rawHeaderValue(servicePath));
-  if (err === undefined && headerGet(req, 'X-RPCX-ServiceMethod') === '') err = 'empty servicemethod';
-  else res.setHeader(H.ServiceMethod, headerGet(req, 'X-RPCX-ServiceMethod'));
-  if (err === undefined && headerGet(req, 'X-RPCX-SerializeType') === '') err = 'empty serialized type';
-  else res.setHeader(H.SerializeType, headerGet(req, 'X-RPCX-SerializeType'));
+  if (err === undefined && serviceMethod === '') err = 'empty servicemethod';
+  else res.setHeader(H.ServiceMethod, serviceMethod);
+  if (err === undefined && serializeType === '') err = 'empty serialized type';
+  else res.setHeader(H.SerializeType, serializeType);
 
   if (err !== undefined || typeof parsed === 'string') {
     // Go meant to echo the request's X-RPCX-* headers here; its loop never matches (canonical keys).
     res.setHeader(H.MessageStatusType, 'Error');
     res.setHeader(H.ErrorMessage, headerValue(err ?? ''));
     res.statusCode = 200;
-    endWith(res, Buffer.alloc(0));
+    endWith(res, EMPTY_BODY);
     return;
   }
   const msg = parsed;
@@ -176,15 +201,19 @@ export async function handleGatewayRequest(host: GatewayHost, conn: ServerConnec
   }
 
   const ctx = gatewayContext(host, conn, msg);
-  const authErr = await authenticate(host, ctx, msg);
-  if (authErr !== undefined) {
+  if (host.authFunc === undefined) return call(host, ctx, msg, res);
+  return authenticate(host, ctx, msg).then((authErr) => {
+    if (authErr === undefined) return call(host, ctx, msg, res);
     ctx.finish();
     res.setHeader(H.MessageStatusType, 'Error');
     res.setHeader(H.ErrorMessage, headerValue(errorText(authErr)));
     res.statusCode = 401;
-    endWith(res, Buffer.alloc(0));
-    return;
-  }
+    endWith(res, EMPTY_BODY);
+  });
+}
+
+/** The call itself, once authenticated: PreHandleRequest plugins, `handleRequest`, the answer. */
+function call(host: GatewayHost, ctx: RequestContext, msg: Message, res: ServerResponse): void | Promise<void> {
   for (const p of host.plugins.preHandleRequest) {
     try {
       p.preHandleRequest!(ctx);
@@ -192,7 +221,12 @@ export async function handleGatewayRequest(host: GatewayHost, conn: ServerConnec
       // ignored, as in Go
     }
   }
-  const out = await handleRequest(host, ctx, msg);
+  const out = handleRequest(host, ctx, msg);
+  if (isThenable(out)) return out.then((o) => answer(host, ctx, res, o));
+  answer(host, ctx, res, out);
+}
+
+function answer(host: GatewayHost, ctx: RequestContext, res: ServerResponse, out: HandleResult): void {
   if (out.err !== undefined) {
     for (const p of host.plugins.preWriteResponse) {
       try {
@@ -205,7 +239,7 @@ export async function handleGatewayRequest(host: GatewayHost, conn: ServerConnec
     res.setHeader(H.MessageStatusType, 'Error');
     res.setHeader(H.ErrorMessage, headerValue(errorText(out.err)));
     res.statusCode = 500;
-    endWith(res, Buffer.alloc(0));
+    endWith(res, EMPTY_BODY);
     return;
   }
   for (const p of host.plugins.preWriteResponse) {

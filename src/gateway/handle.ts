@@ -13,7 +13,8 @@ import { ServerConnection } from '../server/connection.js';
 import { RequestContext, type RawReplyWriter } from '../server/context.js';
 import { errorText, type AuthFunc } from '../server/dispatch.js';
 import type { PluginContainer } from '../server/plugins.js';
-import type { ServiceRegistry } from '../server/registry.js';
+import type { MethodEntry, ServiceRegistry } from '../server/registry.js';
+import type { Codec } from '../codec/types.js';
 import type { ServerHandle } from '../server/types.js';
 
 /** @internal What the gateway and JSON-RPC need from their server. */
@@ -35,7 +36,8 @@ export interface HandleResult {
 
 const EMPTY = new Uint8Array(0);
 
-function isThenable(x: unknown): x is PromiseLike<unknown> {
+/** @internal */
+export function isThenable(x: unknown): x is PromiseLike<unknown> {
   return x !== null && (typeof x === 'object' || typeof x === 'function') && typeof (x as { then?: unknown }).then === 'function';
 }
 
@@ -94,10 +96,14 @@ function handleError(host: GatewayHost, res: Message, err: unknown): HandleResul
   return { res, err };
 }
 
-/** Go `Server.handleRequest` (and `handleRequestForFunction`). */
-export async function handleRequest(host: GatewayHost, ctx: RequestContext, req: Message): Promise<HandleResult> {
-  const res = responseFor(req);
+/**
+ * Go `Server.handleRequest` (and `handleRequestForFunction`). Synchronous when the service method
+ * is (no promise, no microtask), else a promise; `ctx` is finished either way once it is done.
+ */
+export function handleRequest(host: GatewayHost, ctx: RequestContext, req: Message): HandleResult | Promise<HandleResult> {
+  let finish = true;
   try {
+    const res = responseFor(req);
     const svc = host.registry.services.get(req.servicePath);
     if (svc === undefined) return handleError(host, res, new Error(`rpcx: can't find service ${req.servicePath}`));
     const m = svc.methods.get(req.serviceMethod) ?? svc.functions.get(req.serviceMethod);
@@ -119,43 +125,65 @@ export async function handleRequest(host: GatewayHost, ctx: RequestContext, req:
     } catch (err) {
       return handleError(host, res, err);
     }
-    let reply: unknown;
-    let err: unknown;
+    const call: Called = { host, ctx, req, res, method: m, codec, args };
+    let out: unknown;
     try {
-      const out = m.fn.call(m.self, args, ctx);
-      reply = isThenable(out) ? await out : out;
+      out = m.fn.call(m.self, args, ctx);
     } catch (e) {
-      err = e ?? new Error(String(e));
+      return afterCall(call, undefined, e ?? new Error(String(e)));
     }
-    for (const p of host.plugins.postCall) {
+    if (!isThenable(out)) return afterCall(call, out, undefined);
+    finish = false;
+    return Promise.resolve(out)
+      .then(
+        (reply) => afterCall(call, reply, undefined),
+        (e: unknown) => afterCall(call, undefined, e ?? new Error(String(e))),
+      )
+      .finally(() => ctx.finish());
+  } finally {
+    if (finish) ctx.finish();
+  }
+}
+
+interface Called {
+  host: GatewayHost;
+  ctx: RequestContext;
+  req: Message;
+  res: Message;
+  method: MethodEntry;
+  codec: Codec;
+  args: unknown;
+}
+
+/** The rest of `handleRequest` once the method has returned or thrown: PostCall plugins, the reply encoded. */
+function afterCall(c: Called, reply: unknown, err: unknown): HandleResult {
+  const { host, ctx, req, res, method: m, codec, args } = c;
+  for (const p of host.plugins.postCall) {
+    try {
+      const r = p.postCall!(ctx, req.servicePath, req.serviceMethod, args, reply, err);
+      if (r !== undefined) reply = r;
+    } catch (e) {
+      if (err === undefined) err = e ?? new Error(String(e));
+      break;
+    }
+  }
+  if (err !== undefined) {
+    const errReply = err instanceof ServiceError ? err.reply : undefined;
+    if (errReply !== undefined) {
       try {
-        const r = p.postCall!(ctx, req.servicePath, req.serviceMethod, args, reply, err);
-        if (r !== undefined) reply = r;
-      } catch (e) {
-        if (err === undefined) err = e ?? new Error(String(e));
-        break;
-      }
-    }
-    if (err !== undefined) {
-      const errReply = err instanceof ServiceError ? err.reply : undefined;
-      if (errReply !== undefined) {
-        try {
-          res.payload = codec.encode(errReply, m.replyType === undefined ? undefined : { type: m.replyType });
-        } catch (encodeErr) {
-          return handleError(host, res, encodeErr);
-        }
-      }
-      return handleError(host, res, err);
-    }
-    if (!req.oneway) {
-      try {
-        res.payload = reply === undefined ? EMPTY : codec.encode(reply, m.replyType === undefined ? undefined : { type: m.replyType });
+        res.payload = codec.encode(errReply, m.replyType === undefined ? undefined : { type: m.replyType });
       } catch (encodeErr) {
         return handleError(host, res, encodeErr);
       }
     }
-    return { res, err: undefined };
-  } finally {
-    ctx.finish();
+    return handleError(host, res, err);
   }
+  if (!req.oneway) {
+    try {
+      res.payload = reply === undefined ? EMPTY : codec.encode(reply, m.replyType === undefined ? undefined : { type: m.replyType });
+    } catch (encodeErr) {
+      return handleError(host, res, encodeErr);
+    }
+  }
+  return { res, err: undefined };
 }

@@ -4,10 +4,33 @@ import { Buffer } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { utf8Decode, utf8Encode } from '../protocol/text.js';
 
-/** The first value of a request header as raw bytes in a Latin-1 string (Go: `Header.Get`), `''` if absent. */
-export function headerGet(req: IncomingMessage, name: string): string {
-  const v = req.headersDistinct[name.toLowerCase()];
-  return v?.[0] ?? '';
+/**
+ * The first value of each request header as raw bytes in a Latin-1 string, by lowercase name
+ * (what Go's `Header.Get` returns), read once per request in one pass over `rawHeaders` (Node's
+ * `headersDistinct` builds an array for every header first).
+ */
+export type RequestHeaders = ReadonlyMap<string, string>;
+
+/** The {@link RequestHeaders} of a request. */
+export function requestHeaders(req: IncomingMessage): RequestHeaders {
+  const raw = req.rawHeaders;
+  const h = new Map<string, string>();
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const k = raw[i]!.toLowerCase();
+    if (!h.has(k)) h.set(k, raw[i + 1]!);
+  }
+  return h;
+}
+
+/** The first value of a request header (Go: `Header.Get`), `''` if absent; `lowerName` in lower case. */
+export function headerGet(h: RequestHeaders, lowerName: string): string {
+  return h.get(lowerName) ?? '';
+}
+
+/** Whether a string holds only ASCII (then its Latin-1 and UTF-8 bytes are the same). */
+export function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 /**
@@ -15,6 +38,7 @@ export function headerGet(req: IncomingMessage, name: string): string {
  * lone surrogates (protocol/text.ts), so that they go back out as the same bytes.
  */
 export function latin1ToUtf8(s: string): string {
+  if (isAscii(s)) return s;
   const b = Buffer.from(s, 'latin1');
   return utf8Decode(b, 0, b.length);
 }
@@ -29,8 +53,12 @@ export function headerValue(text: string): string {
   return rawHeaderValue(Buffer.from(utf8Encode(text)).toString('latin1'));
 }
 
+/** A value {@link rawHeaderValue} leaves as it is: no CR, LF or other control byte, no space or tab at either end. */
+const SAFE_HEADER_VALUE = /^(?:[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?$/;
+
 /** {@link headerValue} for bytes already in a Latin-1 string. */
 export function rawHeaderValue(raw: string): string {
+  if (SAFE_HEADER_VALUE.test(raw)) return raw;
   return raw.replace(/[\r\n]/g, ' ').replace(/^[ \t]+|[ \t]+$/g, '').replace(/[^\t\x20-\x7e\x80-\xff]/g, ' ');
 }
 
@@ -78,10 +106,38 @@ export function sniffContentType(body: Uint8Array): string {
   return 'text/plain; charset=utf-8';
 }
 
-/** Ends a response with a Buffer body (so Node writes Latin-1 header values byte for byte). */
+/** {@link sniffContentType} of the bytes of a Latin-1 string. */
+function sniffContentTypeLatin1(body: string): string {
+  const n = Math.min(body.length, 512);
+  for (let i = 0; i < n; i++) {
+    const b = body.charCodeAt(i);
+    if (b <= 0x08 || b === 0x0b || (b >= 0x0e && b <= 0x1a) || (b >= 0x1c && b <= 0x1f)) return 'application/octet-stream';
+  }
+  return 'text/plain; charset=utf-8';
+}
+
+/**
+ * Bodies up to this size go out as a Latin-1 string: Node then joins the response head and the
+ * body into one string chunk (a Buffer body is a chunk of its own next to the head). The bytes
+ * on the wire are the same either way.
+ */
+const STRING_BODY_MAX = 16 * 1024;
+
+/** Ends a response with a body (header values, Latin-1 strings, are written byte for byte). */
 export function endWith(res: ServerResponse, body: Uint8Array, contentType = true): void {
-  if (contentType && body.length > 0 && !res.hasHeader('Content-Type')) res.setHeader('Content-Type', sniffContentType(body));
-  res.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (b.length > 0 && b.length <= STRING_BODY_MAX) {
+    endWithLatin1(res, b.toString('latin1'), contentType);
+    return;
+  }
+  if (contentType && b.length > 0 && !res.hasHeader('Content-Type')) res.setHeader('Content-Type', sniffContentType(b));
+  res.end(b);
+}
+
+/** {@link endWith} for a non-empty body given as the bytes of a Latin-1 string. */
+export function endWithLatin1(res: ServerResponse, body: string, contentType = true): void {
+  if (contentType && !res.hasHeader('Content-Type')) res.setHeader('Content-Type', sniffContentTypeLatin1(body));
+  res.end(body, 'latin1');
 }
 
 /** Go `http.Error(w, text, code)`: the text plus `\n`, plain text, `nosniff`. */
@@ -93,37 +149,27 @@ export function httpError(res: ServerResponse, text: string, code: number): void
   endWith(res, Buffer.from(utf8Encode(`${text}\n`)));
 }
 
-/** Reads a request body up to `limit` bytes; `undefined` if it was longer (the socket is then destroyed). */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on('data', (c: Buffer) => {
-      if (done) return;
-      size += c.length;
-      if (size > limit) {
-        done = true;
-        req.socket.destroy();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (done) return;
-      done = true;
-      resolve(Buffer.concat(chunks));
-    });
-    req.on('error', () => {
-      if (done) return;
-      done = true;
-      resolve(undefined);
-    });
-    req.on('close', () => {
-      if (done) return;
-      done = true;
-      resolve(undefined);
-    });
+/**
+ * Reads a request body up to `limit` bytes and hands it to `done`. Longer: the socket is
+ * destroyed and `done` is never called; nor is it when the request is aborted.
+ */
+export function readBody(req: IncomingMessage, limit: number, done: (body: Buffer) => void): void {
+  let first: Buffer | undefined;
+  let chunks: Buffer[] | undefined;
+  let size = 0;
+  req.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size > limit) {
+      if (size - c.length <= limit) req.socket.destroy();
+      return;
+    }
+    if (first === undefined) first = c;
+    else (chunks ??= [first]).push(c);
+  });
+  req.on('end', () => {
+    if (size > limit) return;
+    done(chunks !== undefined ? Buffer.concat(chunks, size) : (first ?? EMPTY_BODY));
   });
 }
+
+const EMPTY_BODY = Buffer.alloc(0);

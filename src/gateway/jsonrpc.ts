@@ -7,8 +7,10 @@ import { MessageType, MetaKey, SerializeType } from '../protocol/constants.js';
 import { createMessage } from '../protocol/message.js';
 import type { ServerConnection } from '../server/connection.js';
 import { errorText } from '../server/dispatch.js';
-import { authenticate, gatewayContext, handleRequest, type GatewayHost } from './handle.js';
-import { endWith, headerGet, httpError, latin1ToUtf8 } from './http-util.js';
+import { authenticate, gatewayContext, handleRequest, isThenable, type GatewayHost, type HandleResult } from './handle.js';
+import type { RequestContext } from '../server/context.js';
+import type { Message } from '../protocol/message.js';
+import { endWith, endWithLatin1, headerGet, httpError, isAscii, latin1ToUtf8, type RequestHeaders } from './http-util.js';
 import { marshalRaw, marshalString, unmarshalRequest, type JsonRpcRequest } from './go-json.js';
 import { parseQuery } from './url-values.js';
 
@@ -41,11 +43,14 @@ function responseJson(reply: Reply, id: JsonRpcRequest['id']): string {
 function writeResponse(res: ServerResponse, json: string): void {
   res.setHeader('Context-Type', 'application/json');
   res.statusCode = 200;
-  endWith(res, Buffer.from(json, 'utf8'));
+  // The UTF-8 bytes as a Latin-1 string (the same string when ASCII), for one write of head and body.
+  endWithLatin1(res, isAscii(json) ? json : Buffer.from(json, 'utf8').toString('latin1'));
 }
 
-/** Go `handleJSONRPCRequest`: the reply, or `undefined` for a notification. */
-async function handle(host: GatewayHost, conn: ServerConnection, r: JsonRpcRequest, req: IncomingMessage): Promise<Reply | { marshalError: string } | undefined> {
+type Outcome = Reply | { marshalError: string } | undefined;
+
+/** Go `handleJSONRPCRequest`: the reply, or `undefined` for a notification; synchronous unless the AuthFunc or the method is not. */
+function handle(host: GatewayHost, conn: ServerConnection, r: JsonRpcRequest, h: RequestHeaders): Outcome | Promise<Outcome> {
   const notify = r.id === undefined;
   const lastDot = r.method.lastIndexOf('.');
   if (lastDot <= 0) return { code: JsonRpcCode.MethodNotFound, message: 'must contains servicepath and method' };
@@ -58,9 +63,9 @@ async function handle(host: GatewayHost, conn: ServerConnection, r: JsonRpcReque
   msg.servicePath = r.method.slice(0, lastDot);
   msg.serviceMethod = r.method.slice(lastDot + 1);
   msg.payload = r.params;
-  const meta = headerGet(req, 'X-RPCX-Meta');
+  const meta = headerGet(h, 'x-rpcx-meta');
   if (meta !== '') for (const [k, v] of parseQuery(Buffer.from(meta, 'latin1')).values) msg.metadata.set(k, v);
-  const auth = headerGet(req, 'Authorization');
+  const auth = headerGet(h, 'authorization');
   if (auth !== '') msg.metadata.set(MetaKey.Auth, latin1ToUtf8(auth));
 
   for (const p of host.plugins.postReadRequest) {
@@ -74,12 +79,21 @@ async function handle(host: GatewayHost, conn: ServerConnection, r: JsonRpcReque
     if (refused !== undefined) return { code: JsonRpcCode.InternalError, message: errorText(refused) };
   }
   const ctx = gatewayContext(host, conn, msg);
-  const authErr = await authenticate(host, ctx, msg);
-  if (authErr !== undefined) {
+  if (host.authFunc === undefined) return call(host, ctx, msg, notify);
+  return authenticate(host, ctx, msg).then((authErr) => {
+    if (authErr === undefined) return call(host, ctx, msg, notify);
     ctx.finish();
     return { code: JsonRpcCode.InternalError, message: errorText(authErr) };
-  }
-  const out = await handleRequest(host, ctx, msg);
+  });
+}
+
+function call(host: GatewayHost, ctx: RequestContext, msg: Message, notify: boolean): Outcome | Promise<Outcome> {
+  const out = handleRequest(host, ctx, msg);
+  if (isThenable(out)) return out.then((o) => outcome(host, ctx, o, notify));
+  return outcome(host, ctx, out, notify);
+}
+
+function outcome(host: GatewayHost, ctx: RequestContext, out: HandleResult, notify: boolean): Outcome {
   if (notify) return undefined;
   for (const p of host.plugins.preWriteResponse) {
     try {
@@ -97,8 +111,8 @@ async function handle(host: GatewayHost, conn: ServerConnection, r: JsonRpcReque
   return { result };
 }
 
-/** One JSON-RPC request (Go: `jsonrpcHandler`); `body` is the whole request body. */
-export async function handleJsonRpcRequest(host: GatewayHost, conn: ServerConnection, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+/** One JSON-RPC request (Go: `jsonrpcHandler`); `body` is the whole request body, `h` its headers. */
+export function handleJsonRpcRequest(host: GatewayHost, conn: ServerConnection, h: RequestHeaders, res: ServerResponse, body: Buffer): void | Promise<void> {
   const parsed = unmarshalRequest(body);
   if ('error' in parsed) {
     writeResponse(res, responseJson({ code: JsonRpcCode.ParseError, message: parsed.error }, undefined));
@@ -109,10 +123,20 @@ export async function handleJsonRpcRequest(host: GatewayHost, conn: ServerConnec
     // A notification: Go answers an empty 200 at once and runs the call on its own.
     res.statusCode = 200;
     endWith(res, Buffer.alloc(0));
-    handle(host, conn, r, req).catch((err: unknown) => host.handleServiceError?.(err));
+    try {
+      const done = handle(host, conn, r, h);
+      if (isThenable(done)) done.then(undefined, (err: unknown) => host.handleServiceError?.(err));
+    } catch (err) {
+      host.handleServiceError?.(err);
+    }
     return;
   }
-  const reply = await handle(host, conn, r, req);
+  const reply = handle(host, conn, r, h);
+  if (isThenable(reply)) return reply.then((x) => send(res, r, x));
+  send(res, r, reply);
+}
+
+function send(res: ServerResponse, r: JsonRpcRequest, reply: Outcome): void {
   if (reply === undefined) return;
   if ('marshalError' in reply) {
     httpError(res, reply.marshalError, 500);

@@ -75,7 +75,7 @@ export interface ServerOptions {
   peerCallTimeoutMs?: number;
   /** Most server-to-client calls pending per connection; more fail with LIMIT. Default 10,000. */
   maxPeerCallsPerConnection?: number;
-  /** Go `Server.DisableHTTPGateway`: no HTTP gateway on the `tcp` port (docs/gateway.md). */
+  /** Go `Server.DisableHTTPGateway`: no HTTP gateway on the `tcp` port (docs/transports.md). */
   disableHTTPGateway?: boolean;
   /** Go `Server.DisableJSONRPC`: no JSON-RPC 2.0 on the `tcp` port. */
   disableJSONRPC?: boolean;
@@ -83,7 +83,7 @@ export interface ServerOptions {
   cors?: CorsOptions;
   /** A `tcp` connection that sends nothing this long is closed before it is routed (Go waits forever). Default 10 s. */
   sniffTimeoutMs?: number;
-  /** Beyond Go: the `tcp` port also takes `CONNECT /_rpcx_` and WebSocket on `/_rpcx_` (docs/gateway.md). Default false. */
+  /** Beyond Go: the `tcp` port also takes `CONNECT /_rpcx_` and WebSocket on `/_rpcx_` (docs/transports.md). Default false. */
   onePort?: boolean;
 }
 
@@ -130,6 +130,8 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
   readonly #conns = new Set<ServerConnection>();
   readonly #tags: TagIndex<ServerConnection>;
   #listener: Listener | undefined;
+  /** The router of a tcp port serving HTTP too (its HTTP connections are not in #conns). */
+  #demux: PortDemux | undefined;
   #address: string | undefined;
   #seq = 0n;
   #shuttingDown = false;
@@ -266,7 +268,8 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
         if (this.listenerCount('error') > 0) this.emit('error', err);
       },
     });
-    this.#listener = demux === undefined ? listener : { address: listener.address, close: () => (demux.close(this.#closed ? 0 : 10_000), listener.close()) };
+    this.#listener = listener;
+    this.#demux = demux;
     this.#address = listener.address;
     if (log.enabled) log('listening %s', listener.address);
     this.emit('listening', listener.address);
@@ -462,6 +465,7 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
     if (this.#closed) return;
     this.#closed = true;
     const l = this.#listener;
+    void this.#demux?.close(0);
     for (const c of [...this.#conns]) c.destroy();
     if (l !== undefined) await l.close();
     await this.#stopPlugins(10_000);
@@ -500,19 +504,26 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
     const started = performance.now();
     await this.#stopPlugins(timeoutMs);
     timeoutMs = Math.max(0, timeoutMs - (performance.now() - started));
+    // HTTP connections (gateway, JSON-RPC) get the same deadline (Go: `http.Server.Shutdown(ctx)`
+    // with the shutdown's ctx): idle ones close now, busy ones after their answer.
+    const httpDrained = this.#demux?.close(timeoutMs) ?? Promise.resolve();
     const listenerClosed = this.#listener?.close() ?? Promise.resolve();
     for (const c of this.#conns) c.stopReading();
     const deadline = performance.now() + timeoutMs;
     const conns = [...this.#conns];
-    const idle = Promise.all(conns.map(async (c) => {
-      await c.idle();
-      c.closeGracefully();
-    })).then(() => false);
+    const idle = Promise.all([
+      httpDrained,
+      ...conns.map(async (c) => {
+        await c.idle();
+        c.closeGracefully();
+      }),
+    ]).then(() => false);
     const late = await raceTimeout(idle, timeoutMs, true);
     // Replies are flushed and FIN sent: give clients a moment to close their side, then cut.
     const linger = Math.max(0, Math.min(1000, deadline - performance.now()));
     if (!late) await raceTimeout(Promise.all(conns.map((c) => c.closed())).then(() => false), linger, true);
     this.#closed = true;
+    void this.#demux?.close(0);
     for (const c of [...this.#conns]) c.destroy();
     await listenerClosed;
     this.emit('close');

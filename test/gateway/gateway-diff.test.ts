@@ -1,7 +1,7 @@
 // Cases 73 `http_gateway` and 74 `jsonrpc2` (GT-style): a fixed list of HTTP requests goes to the
 // Go rpcx server peer (interop/go/cmd/server: Go's gateway and JSON-RPC on its tcp port) and to
 // the TS server with the same services; status, X-Rpcx-* headers (with Go's spelling on the
-// wire) and body must be equal. docs/gateway.md lists the quirks these pin down.
+// wire) and body must be equal. docs/transports.md lists the quirks these pin down.
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { encode as msgpackEncode } from '@msgpack/msgpack';
