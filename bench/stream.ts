@@ -3,11 +3,14 @@
 // to caller) at 100 B and 4 KiB, for every client/server pair of TS and Go on loopback. Servers
 // run as their own processes (Go: interop/go/bin/server -stream; TS: build/bench/stream-server.js);
 // the Go client is interop/go/bin/streambench. `--runs` rounds (default 5), each running every
-// pair once in turn (interleaved); medians, with the ratios of our side to Go's.
+// pair once in turn (interleaved); medians, with the ratios of our side to Go's. For the byte
+// echo it also reads the server process's CPU time (all its threads, from
+// /proc/<pid>/task/*/schedstat; Linux only) before and after each run and reports the server's
+// CPU ms per MiB echoed, summed over the rounds. `--only bytes` or `--only msgs` runs one kind.
 //
-//   npm run build && node scripts/build-go.mjs && node build/bench/stream.js [--runs 3] [--json out.json]
+//   npm run build && node scripts/build-go.mjs && node build/bench/stream.js [--runs 3] [--only bytes|msgs] [--json out.json]
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -21,13 +24,31 @@ const arg = (k: string, d: string): string => {
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : d;
 };
 const RUNS = Number(arg('--runs', '5'));
+const ONLY = arg('--only', '');
 const SIZE = 16 * 1024 * 1024;
 const MSGS: readonly { size: number; count: number }[] = [
   { size: 100, count: 200_000 },
   { size: 4096, count: 50_000 },
 ];
 
-async function startServer(cmd: string, argv: string[]): Promise<{ key: string; stop: () => void }> {
+/** CPU time of process `pid` in ns, all live threads (schedstat); undefined where /proc has none. */
+function cpuNs(pid: number): number | undefined {
+  try {
+    let ns = 0;
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // the thread exited meanwhile
+      }
+    }
+    return ns;
+  } catch {
+    return undefined;
+  }
+}
+
+async function startServer(cmd: string, argv: string[]): Promise<{ key: string; pid: number; stop: () => void }> {
   const p = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
   const rl = createInterface({ input: p.stdout! });
   const key = await new Promise<string>((resolve, reject) => {
@@ -38,7 +59,7 @@ async function startServer(cmd: string, argv: string[]): Promise<{ key: string; 
     });
     p.once('exit', (c) => reject(new Error(`${cmd} exited ${c}`)));
   });
-  return { key, stop: () => p.kill('SIGKILL') };
+  return { key, pid: p.pid!, stop: () => p.kill('SIGKILL') };
 }
 
 async function tsBytes(key: string): Promise<number> {
@@ -96,19 +117,30 @@ function goRun(key: string, mode: 'bytes' | 'msgs', size: number, count = 0): nu
 const go = await startServer(goBin('server'), ['-stream']);
 const ts = await startServer(process.execPath, [join(root, 'build', 'bench', 'stream-server.js')]);
 const samples: Record<string, number[]> = {};
+const serverCpu: Record<string, { ns: number; mib: number }> = {};
 const add = (k: string, v: number): void => {
   (samples[k] ??= []).push(v);
 };
 try {
-  const pairs: [string, 'ts' | 'go', string][] = [
-    ['TS->TS', 'ts', ts.key],
-    ['TS->Go', 'ts', go.key],
-    ['Go->TS', 'go', ts.key],
-    ['Go->Go', 'go', go.key],
+  const pairs: [string, 'ts' | 'go', { key: string; pid: number }][] = [
+    ['TS->TS', 'ts', ts],
+    ['TS->Go', 'ts', go],
+    ['Go->TS', 'go', ts],
+    ['Go->Go', 'go', go],
   ];
   for (let r = 0; r < RUNS; r++) {
-    for (const [name, client, key] of pairs) {
-      add(`bytes ${name} MB/s`, client === 'ts' ? await tsBytes(key) : goRun(key, 'bytes', SIZE));
+    for (const [name, client, { key, pid }] of pairs) {
+      if (ONLY !== 'msgs') {
+        const c0 = cpuNs(pid);
+        add(`bytes ${name} MB/s`, client === 'ts' ? await tsBytes(key) : goRun(key, 'bytes', SIZE));
+        const c1 = cpuNs(pid);
+        if (c0 !== undefined && c1 !== undefined) {
+          const acc = (serverCpu[name] ??= { ns: 0, mib: 0 });
+          acc.ns += c1 - c0;
+          acc.mib += SIZE / (1024 * 1024);
+        }
+      }
+      if (ONLY === 'bytes') continue;
       for (const m of MSGS) {
         add(`msgs ${m.size}B ${name} msg/s`, client === 'ts' ? await tsMsgs(key, m.size, m.count) : goRun(key, 'msgs', m.size, m.count));
       }
@@ -127,11 +159,17 @@ for (const [k, v] of Object.entries(samples)) {
   results[k] = median(v);
   console.log(`${k.padEnd(28)} median ${median(v).toFixed(0).padStart(8)}   min ${Math.min(...v).toFixed(0).padStart(8)}   max ${Math.max(...v).toFixed(0).padStart(8)}`);
 }
-for (const kind of ['bytes', ...MSGS.map((m) => `msgs ${m.size}B`)]) {
+const serverCpuMsPerMiB: Record<string, number> = {};
+for (const [k, v] of Object.entries(serverCpu)) {
+  serverCpuMsPerMiB[k] = v.ns / 1e6 / v.mib;
+  console.log(`bytes ${k} server CPU ${serverCpuMsPerMiB[k]!.toFixed(2)} ms/MiB`);
+}
+const kinds = ONLY === 'bytes' ? ['bytes'] : ONLY === 'msgs' ? MSGS.map((m) => `msgs ${m.size}B`) : ['bytes', ...MSGS.map((m) => `msgs ${m.size}B`)];
+for (const kind of kinds) {
   const unit = kind === 'bytes' ? 'MB/s' : 'msg/s';
   const g = results[`${kind} Go->Go ${unit}`]!;
   const ratio = (pair: string): string => (results[`${kind} ${pair} ${unit}`]! / g).toFixed(2);
   console.log(`${kind}: TS server (Go->TS / Go->Go) ${ratio('Go->TS')}, TS client (TS->Go / Go->Go) ${ratio('TS->Go')}, both (TS->TS / Go->Go) ${ratio('TS->TS')}`);
 }
 const out = arg('--json', '');
-if (out !== '') writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), runs: RUNS, medians: results, samples }, null, 2));
+if (out !== '') writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), runs: RUNS, medians: results, serverCpuMsPerMiB, samples }, null, 2));
