@@ -69,7 +69,7 @@ async function startServer(cmd: string, argv: string[]): Promise<{ key: string; 
 const DATA = new Uint8Array(SIZE).fill(1);
 
 /** One byte echo through `stream()`: MB/s, and this process's CPU time meanwhile (all threads). */
-async function tsBytes(key: string): Promise<{ mbps: number; cpuMs: number }> {
+async function tsBytes(key: string): Promise<{ rate: number; cpuMs: number }> {
   const c = new Client(key);
   try {
     const u0 = process.cpuUsage();
@@ -87,10 +87,10 @@ async function tsBytes(key: string): Promise<{ mbps: number; cpuMs: number }> {
     s.end();
     await done;
     s.destroy();
-    const mbps = SIZE / (1024 * 1024) / ((performance.now() - t0) / 1000);
+    const rate = SIZE / (1024 * 1024) / ((performance.now() - t0) / 1000);
     const u = process.cpuUsage(u0);
     if (got !== SIZE + 8) throw new Error(`echo ${got} bytes`);
-    return { mbps, cpuMs: (u.user + u.system) / 1000 };
+    return { rate, cpuMs: (u.user + u.system) / 1000 };
   } finally {
     await c.close();
   }
@@ -147,7 +147,7 @@ try {
         const b = client === 'ts' ? await tsBytes(key) : goRun(key, 'bytes', SIZE);
         const c1 = cpuNs(pid);
         if (record) {
-          add(`bytes ${name} MB/s`, 'mbps' in b ? b.mbps : b.rate);
+          add(`bytes ${name} MB/s`, b.rate);
           const mib = SIZE / (1024 * 1024);
           const cc = (clientCpu[name] ??= { ms: 0, mib: 0 });
           cc.ms += b.cpuMs;
