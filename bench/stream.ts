@@ -8,7 +8,8 @@
 // /proc/<pid>/task/*/schedstat; Linux only) before and after each run and reports the server's
 // CPU ms per MiB echoed, summed over the rounds, and the client's (TS: process.cpuUsage of this
 // process; Go: streambench's getrusage). `--warmup` rounds (default 3) go first, run the same
-// way for every pair and are not recorded. `--only bytes` or `--only msgs` runs one kind.
+// way for every pair and are not recorded; the order of the pairs rotates every round. `--only
+// bytes` or `--only msgs` runs one kind.
 //
 //   npm run build && node scripts/build-go.mjs && node build/bench/stream.js [--runs 3] [--warmup 3] [--only bytes|msgs] [--json out.json]
 import { spawn, spawnSync } from 'node:child_process';
@@ -141,7 +142,9 @@ try {
   // Go's binaries are compiled ahead of time.
   for (let r = -WARMUP; r < RUNS; r++) {
     const record = r >= 0;
-    for (const [name, client, { key, pid }] of pairs) {
+    // The order rotates every round, so no pair always runs first or after the same pair.
+    const order = pairs.map((_, i) => pairs[(i + r + WARMUP) % pairs.length]!);
+    for (const [name, client, { key, pid }] of order) {
       if (ONLY !== 'msgs') {
         const c0 = cpuNs(pid);
         const b = client === 'ts' ? await tsBytes(key) : goRun(key, 'bytes', SIZE);
