@@ -3,11 +3,17 @@
 // to caller) at 100 B and 4 KiB, for every client/server pair of TS and Go on loopback. Servers
 // run as their own processes (Go: interop/go/bin/server -stream; TS: build/bench/stream-server.js);
 // the Go client is interop/go/bin/streambench. `--runs` rounds (default 5), each running every
-// pair once in turn (interleaved); medians, with the ratios of our side to Go's.
+// pair once in turn (interleaved); medians, with the ratios of our side to Go's. For the byte
+// echo it also reads the server process's CPU time (all its threads, from
+// /proc/<pid>/task/*/schedstat; Linux only) before and after each run and reports the server's
+// CPU ms per MiB echoed, summed over the rounds, and the client's (TS: process.cpuUsage of this
+// process; Go: streambench's getrusage). `--warmup` rounds (default 3) go first, run the same
+// way for every pair and are not recorded; the order of the pairs rotates every round. `--only
+// bytes` or `--only msgs` runs one kind.
 //
-//   npm run build && node scripts/build-go.mjs && node build/bench/stream.js [--runs 3] [--json out.json]
+//   npm run build && node scripts/build-go.mjs && node build/bench/stream.js [--runs 3] [--warmup 3] [--only bytes|msgs] [--json out.json]
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -21,13 +27,32 @@ const arg = (k: string, d: string): string => {
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : d;
 };
 const RUNS = Number(arg('--runs', '5'));
+const ONLY = arg('--only', '');
+const WARMUP = Number(arg('--warmup', '3'));
 const SIZE = 16 * 1024 * 1024;
 const MSGS: readonly { size: number; count: number }[] = [
   { size: 100, count: 200_000 },
   { size: 4096, count: 50_000 },
 ];
 
-async function startServer(cmd: string, argv: string[]): Promise<{ key: string; stop: () => void }> {
+/** CPU time of process `pid` in ns, all live threads (schedstat); undefined where /proc has none. */
+function cpuNs(pid: number): number | undefined {
+  try {
+    let ns = 0;
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // the thread exited meanwhile
+      }
+    }
+    return ns;
+  } catch {
+    return undefined;
+  }
+}
+
+async function startServer(cmd: string, argv: string[]): Promise<{ key: string; pid: number; stop: () => void }> {
   const p = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
   const rl = createInterface({ input: p.stdout! });
   const key = await new Promise<string>((resolve, reject) => {
@@ -38,31 +63,35 @@ async function startServer(cmd: string, argv: string[]): Promise<{ key: string; 
     });
     p.once('exit', (c) => reject(new Error(`${cmd} exited ${c}`)));
   });
-  return { key, stop: () => p.kill('SIGKILL') };
+  return { key, pid: p.pid!, stop: () => p.kill('SIGKILL') };
 }
 
-async function tsBytes(key: string): Promise<number> {
+/** The 16 MiB source, allocated once (as the Go client does before it starts timing). */
+const DATA = new Uint8Array(SIZE).fill(1);
+
+/** One byte echo through `stream()`: MB/s, and this process's CPU time meanwhile (all threads). */
+async function tsBytes(key: string): Promise<{ rate: number; cpuMs: number }> {
   const c = new Client(key);
-  const data = new Uint8Array(SIZE).fill(1);
   try {
-    {
-      const t0 = performance.now();
-      const s = await c.stream();
-      let got = 0;
-      const done = new Promise<void>((resolve, reject) => {
-        s.on('data', (b: Buffer) => (got += b.length));
-        s.on('end', () => resolve());
-        s.on('error', reject);
-      });
-      for (let i = 0; i < SIZE; i += 256 * 1024) {
-        if (!s.write(data.subarray(i, i + 256 * 1024))) await new Promise((r2) => s.once('drain', r2));
-      }
-      s.end();
-      await done;
-      s.destroy();
-      if (got !== SIZE + 8) throw new Error(`echo ${got} bytes`);
-      return SIZE / (1024 * 1024) / ((performance.now() - t0) / 1000);
+    const u0 = process.cpuUsage();
+    const t0 = performance.now();
+    const s = await c.stream();
+    let got = 0;
+    const done = new Promise<void>((resolve, reject) => {
+      s.on('data', (b: Buffer) => (got += b.length));
+      s.on('end', () => resolve());
+      s.on('error', reject);
+    });
+    for (let i = 0; i < SIZE; i += 256 * 1024) {
+      if (!s.write(DATA.subarray(i, i + 256 * 1024))) await new Promise((r2) => s.once('drain', r2));
     }
+    s.end();
+    await done;
+    s.destroy();
+    const rate = SIZE / (1024 * 1024) / ((performance.now() - t0) / 1000);
+    const u = process.cpuUsage(u0);
+    if (got !== SIZE + 8) throw new Error(`echo ${got} bytes`);
+    return { rate, cpuMs: (u.user + u.system) / 1000 };
   } finally {
     await c.close();
   }
@@ -86,31 +115,57 @@ async function tsMsgs(key: string, size: number, count: number): Promise<number>
   }
 }
 
-function goRun(key: string, mode: 'bytes' | 'msgs', size: number, count = 0): number {
+function goRun(key: string, mode: 'bytes' | 'msgs', size: number, count = 0): { rate: number; cpuMs: number } {
   const r = spawnSync(goBin('streambench'), ['-addr', key, '-mode', mode, '-size', String(size), '-count', String(count), '-runs', '1'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`streambench: ${r.stderr}`);
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { mbps?: number; msgsPerSec?: number });
-  return mode === 'bytes' ? lines[0]!.mbps! : lines[0]!.msgsPerSec!;
+  const l = JSON.parse(r.stdout.trim().split('\n')[0]!) as { mbps?: number; msgsPerSec?: number; cpuMs?: number };
+  return { rate: mode === 'bytes' ? l.mbps! : l.msgsPerSec!, cpuMs: l.cpuMs ?? Number.NaN };
 }
 
 const go = await startServer(goBin('server'), ['-stream']);
 const ts = await startServer(process.execPath, [join(root, 'build', 'bench', 'stream-server.js')]);
 const samples: Record<string, number[]> = {};
+const serverCpu: Record<string, { ns: number; mib: number }> = {};
+const clientCpu: Record<string, { ms: number; mib: number }> = {};
 const add = (k: string, v: number): void => {
   (samples[k] ??= []).push(v);
 };
 try {
-  const pairs: [string, 'ts' | 'go', string][] = [
-    ['TS->TS', 'ts', ts.key],
-    ['TS->Go', 'ts', go.key],
-    ['Go->TS', 'go', ts.key],
-    ['Go->Go', 'go', go.key],
+  const pairs: [string, 'ts' | 'go', { key: string; pid: number }][] = [
+    ['TS->TS', 'ts', ts],
+    ['TS->Go', 'ts', go],
+    ['Go->TS', 'go', ts],
+    ['Go->Go', 'go', go],
   ];
-  for (let r = 0; r < RUNS; r++) {
-    for (const [name, client, key] of pairs) {
-      add(`bytes ${name} MB/s`, client === 'ts' ? await tsBytes(key) : goRun(key, 'bytes', SIZE));
+  // Rounds below 0 are warm-up, run the same way and not recorded: Node's JIT needs a few runs
+  // (the TS server's per-chunk functions reach optimized code only after several 16 MiB echoes),
+  // Go's binaries are compiled ahead of time.
+  for (let r = -WARMUP; r < RUNS; r++) {
+    const record = r >= 0;
+    // The order rotates every round, so no pair always runs first or after the same pair.
+    const order = pairs.map((_, i) => pairs[(i + r + WARMUP) % pairs.length]!);
+    for (const [name, client, { key, pid }] of order) {
+      if (ONLY !== 'msgs') {
+        const c0 = cpuNs(pid);
+        const b = client === 'ts' ? await tsBytes(key) : goRun(key, 'bytes', SIZE);
+        const c1 = cpuNs(pid);
+        if (record) {
+          add(`bytes ${name} MB/s`, b.rate);
+          const mib = SIZE / (1024 * 1024);
+          const cc = (clientCpu[name] ??= { ms: 0, mib: 0 });
+          cc.ms += b.cpuMs;
+          cc.mib += mib;
+          if (c0 !== undefined && c1 !== undefined) {
+            const sc = (serverCpu[name] ??= { ns: 0, mib: 0 });
+            sc.ns += c1 - c0;
+            sc.mib += mib;
+          }
+        }
+      }
+      if (ONLY === 'bytes') continue;
       for (const m of MSGS) {
-        add(`msgs ${m.size}B ${name} msg/s`, client === 'ts' ? await tsMsgs(key, m.size, m.count) : goRun(key, 'msgs', m.size, m.count));
+        const v = client === 'ts' ? await tsMsgs(key, m.size, m.count) : goRun(key, 'msgs', m.size, m.count).rate;
+        if (record) add(`msgs ${m.size}B ${name} msg/s`, v);
       }
     }
   }
@@ -127,11 +182,19 @@ for (const [k, v] of Object.entries(samples)) {
   results[k] = median(v);
   console.log(`${k.padEnd(28)} median ${median(v).toFixed(0).padStart(8)}   min ${Math.min(...v).toFixed(0).padStart(8)}   max ${Math.max(...v).toFixed(0).padStart(8)}`);
 }
-for (const kind of ['bytes', ...MSGS.map((m) => `msgs ${m.size}B`)]) {
+const serverCpuMsPerMiB: Record<string, number> = {};
+const clientCpuMsPerMiB: Record<string, number> = {};
+for (const [k, v] of Object.entries(serverCpu)) {
+  serverCpuMsPerMiB[k] = v.ns / 1e6 / v.mib;
+  clientCpuMsPerMiB[k] = clientCpu[k]!.ms / clientCpu[k]!.mib;
+  console.log(`bytes ${k.padEnd(7)} CPU ms/MiB: server ${serverCpuMsPerMiB[k]!.toFixed(2)}, client ${clientCpuMsPerMiB[k]!.toFixed(2)}`);
+}
+const kinds = ONLY === 'bytes' ? ['bytes'] : ONLY === 'msgs' ? MSGS.map((m) => `msgs ${m.size}B`) : ['bytes', ...MSGS.map((m) => `msgs ${m.size}B`)];
+for (const kind of kinds) {
   const unit = kind === 'bytes' ? 'MB/s' : 'msg/s';
   const g = results[`${kind} Go->Go ${unit}`]!;
   const ratio = (pair: string): string => (results[`${kind} ${pair} ${unit}`]! / g).toFixed(2);
   console.log(`${kind}: TS server (Go->TS / Go->Go) ${ratio('Go->TS')}, TS client (TS->Go / Go->Go) ${ratio('TS->Go')}, both (TS->TS / Go->Go) ${ratio('TS->TS')}`);
 }
 const out = arg('--json', '');
-if (out !== '') writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), runs: RUNS, medians: results, samples }, null, 2));
+if (out !== '') writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), runs: RUNS, warmup: WARMUP, medians: results, serverCpuMsPerMiB, clientCpuMsPerMiB, samples }, null, 2));

@@ -133,6 +133,32 @@ describe('side listener limits and lifecycle', () => {
     }
   });
 
+  test('the handler gets the socket itself; bytes sent with the token in one write reach it intact', async () => {
+    // The raw-bytes path adds nothing between the socket and the handler (BENCHMARKS.md, streams):
+    // no wrapper, no copy; whatever followed the token in the same segment is read first.
+    const { createServer } = await import('../../src/server/index.js');
+    const { Socket: NetSocket } = await import('node:net');
+    const s = createServer();
+    let gotSocket!: (isSocket: boolean) => void;
+    const handed = new Promise<boolean>((r) => (gotSocket = r));
+    await s.enableStreamService((d) => {
+      gotSocket(d instanceof NetSocket);
+      d.pipe(d);
+    });
+    const cl = new Client(await s.serve('tcp', '127.0.0.1:0'));
+    try {
+      const t = await getToken(cl);
+      const payload = Buffer.alloc(200_000);
+      for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) & 0xff;
+      const side = rawSide(t.addr, Buffer.concat([t.token, payload]), true);
+      assert.equal(await handed, true, 'the handler got the net.Socket');
+      assert.deepEqual(await side.closed, payload);
+    } finally {
+      await cl.close();
+      await s.close();
+    }
+  });
+
   test('server.close() ends open side connections and stops the side listener', async () => {
     const { createServer } = await import('../../src/server/index.js');
     const s = createServer();

@@ -1,7 +1,8 @@
 // Command streambench measures stream throughput as a Go rpcx client against a server with
 // the stream service (the Go peer `server -stream`, or the TS bench server): bytes through
 // XClient.Stream to the echo handler, and message-stream messages/s from Example.Endless. It
-// prints one JSON line per run: {"mode":"bytes","size":16777216,"ms":...,"mbps":...}.
+// prints one JSON line per run: {"mode":"bytes","size":16777216,"ms":...,"mbps":...,"cpuMs":...}
+// (cpuMs: this process's user+system CPU time during the run, all threads, from getrusage).
 package main
 
 import (
@@ -12,6 +13,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/smallnest/rpcx/client"
@@ -40,6 +42,7 @@ func main() {
 	data := streams.Content(*size)
 	enc := json.NewEncoder(os.Stdout)
 	for r := 0; r < *runs; r++ {
+		cpu0 := cpuTime()
 		start := time.Now()
 		switch *mode {
 		case "bytes":
@@ -57,7 +60,8 @@ func main() {
 			}
 			_ = conn.Close()
 			el := time.Since(start)
-			_ = enc.Encode(map[string]any{"mode": "bytes", "size": *size, "ms": el.Seconds() * 1000, "mbps": float64(*size) / (1 << 20) / el.Seconds()})
+			cpu := cpuTime() - cpu0
+			_ = enc.Encode(map[string]any{"mode": "bytes", "size": *size, "ms": el.Seconds() * 1000, "mbps": float64(*size) / (1 << 20) / el.Seconds(), "cpuMs": cpu.Seconds() * 1000})
 		case "msgs":
 			c, err := streams.Open(context.Background(), x, "Example", "Endless", protocol.MsgPack, nil)
 			if err != nil {
@@ -86,6 +90,15 @@ func main() {
 			_ = enc.Encode(map[string]any{"mode": "msgs", "size": *size, "count": *count, "ms": el.Seconds() * 1000, "msgsPerSec": float64(*count) / el.Seconds()})
 		}
 	}
+}
+
+// cpuTime is the process's user+system CPU time so far (all threads).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func fail(err error) {
