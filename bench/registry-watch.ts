@@ -16,8 +16,15 @@ async function main(): Promise<void> {
   const target = registryTarget(args.get('registry') ?? '', args.get('base-path'));
   const service = args.get('service') ?? 'Who';
   const n = Number(args.get('n') ?? 10);
+  // Stamped when the discovery delivers the list; written once per event-loop turn (setImmediate),
+  // so no discovery's update waits for another's stdout write (regpeer watch: one writer goroutine).
+  const pending: Array<[number, number, number]> = [];
+  const flush = (): void => {
+    process.stdout.write(pending.map(([t, i, count]) => `${JSON.stringify({ t, i, n: count })}\n`).join(''));
+    pending.length = 0;
+  };
   const emit = (i: number, count: number): void => {
-    process.stdout.write(`${JSON.stringify({ t: nowNs(), i, n: count })}\n`);
+    if (pending.push([nowNs(), i, count]) === 1) setImmediate(flush);
   };
   const ds: RegistryDiscovery[] = [];
   for (let i = 0; i < n; i++) {

@@ -5,13 +5,15 @@
 // NewXxxDiscoveryTemplate instead, 1,000 times: their Clone of a service's discovery appends the
 // new service to the old one's path). Results and analysis: BENCHMARKS.md, Registries.
 //
-//   npm run build && node scripts/build-go.mjs && node build/bench/registry.js [--reps 20] [--only etcd,redis,zk] [--services 1000] [--watchers 10]
+//   npm run build && node scripts/build-go.mjs && node build/bench/registry.js [--reps 20] [--only etcd,redis,zk] [--services 1000] [--watchers 10] [--per-process]
 //
 // Real servers from Debian packages (etcd-server, redis-server, zookeeper) on loopback; a registry
 // whose server is not installed is skipped with a notice. Times are wall-clock: a server's
 // `serve()` (which writes its entries) or `shutdown()` starting, to each watcher's update; the TS
 // watchers run in a process of their own (bench/registry-watch.ts) as the Go watchers do
-// (`regpeer watch`), both stamping events with CLOCK_REALTIME.
+// (`regpeer watch`), both stamping events with CLOCK_REALTIME. By default each side's 10
+// discoveries share one process (each with its own registry connection); `--per-process` runs
+// every watcher, TS and Go alike, in a process of its own, as 10 clients of a deployment are.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { createServer, type RpcxServer } from '../src/index.js';
@@ -26,6 +28,11 @@ import { goBin, parseArgs, root } from './common.js';
 
 /** Watchers per side (`--watchers`, default 10: the issue's "every one of 10 clients"). */
 let WATCHERS = 10;
+/**
+ * `--per-process`: each watcher in a process of its own, TS and Go alike (10 clients of a
+ * deployment are 10 processes). Default: the WATCHERS discoveries of a side share one process.
+ */
+let PER_PROCESS = false;
 
 interface Store {
   scheme: RegistryTarget['scheme'];
@@ -80,25 +87,35 @@ class Watchers {
   }
 }
 
-/** Starts a watcher process (`regpeer watch` or bench/registry-watch.js) and collects its events. */
-async function spawnWatchers(command: string, args: readonly string[]): Promise<{ w: Watchers; close(): Promise<void> }> {
+/**
+ * Starts the watchers of one side (`regpeer watch` or bench/registry-watch.js) and collects their
+ * events: one process with all WATCHERS discoveries, or with `--per-process` WATCHERS processes of
+ * one discovery each. `args(n)` is the command line for a process of `n` discoveries.
+ */
+async function spawnWatchers(command: string, args: (n: number) => readonly string[]): Promise<{ w: Watchers; close(): Promise<void> }> {
   const w = new Watchers(WATCHERS);
-  const p = spawn(command, [...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const exited = new Promise((r) => p.once('exit', r));
-  await new Promise<void>((resolve, reject) => {
-    p.once('exit', (code) => reject(new Error(`${command} watch exited with ${code}`)));
-    createInterface({ input: p.stdout }).on('line', (line) => {
-      if (!line.startsWith('{')) return;
-      const e = JSON.parse(line) as { t: number; i: number; n: number };
-      if (e.i < 0) resolve();
-      else w.record(e.i, e.t, e.n);
-    });
-  });
+  const procs = PER_PROCESS ? Array.from({ length: WATCHERS }, (_, k) => ({ n: 1, offset: k })) : [{ n: WATCHERS, offset: 0 }];
+  const started = await Promise.all(
+    procs.map(async ({ n, offset }) => {
+      const p = spawn(command, [...args(n)], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const exited = new Promise((r) => p.once('exit', r));
+      await new Promise<void>((resolve, reject) => {
+        p.once('exit', (code) => reject(new Error(`${command} watch exited with ${code}`)));
+        createInterface({ input: p.stdout }).on('line', (line) => {
+          if (!line.startsWith('{')) return;
+          const e = JSON.parse(line) as { t: number; i: number; n: number };
+          if (e.i < 0) resolve();
+          else w.record(offset + e.i, e.t, e.n);
+        });
+      });
+      return { p, exited };
+    }),
+  );
   return {
     w,
     close: async () => {
-      p.stdin.end();
-      await exited;
+      for (const { p } of started) p.stdin.end();
+      await Promise.all(started.map((x) => x.exited));
     },
   };
 }
@@ -128,9 +145,9 @@ async function latency(store: Store, reps: number): Promise<Row[]> {
   const anchor = createServer({ plugins: [await registerPluginFor(target, { updateIntervalMs: 10_000 })] });
   anchor.registerFunction(service, () => ({ Name: 'anchor' }), 'Name');
   await anchor.serve('tcp', '127.0.0.1:0');
-  const common = ['-registry', store.url, '-base-path', target.basePath, '-service', service, '-n', String(WATCHERS)];
-  const ts = await spawnWatchers(process.execPath, [join(root, 'build', 'bench', 'registry-watch.js'), ...common.map((a) => a.replace(/^-/, '--'))]);
-  const go = await spawnWatchers(goBin('regpeer'), ['watch', ...common]);
+  const common = (n: number): string[] => ['-registry', store.url, '-base-path', target.basePath, '-service', service, '-n', String(n)];
+  const ts = await spawnWatchers(process.execPath, (n) => [join(root, 'build', 'bench', 'registry-watch.js'), ...common(n).map((a) => a.replace(/^-/, '--'))]);
+  const go = await spawnWatchers(goBin('regpeer'), (n) => ['watch', ...common(n)]);
   const rows: Row[] = [];
   const row = (event: Row['event'], side: Row['side']): Row => {
     let r = rows.find((x) => x.event === event && x.side === side);
@@ -229,24 +246,26 @@ async function main(): Promise<void> {
   const services = Number(args.get('services') ?? 1000);
   const only = (args.get('only') ?? 'etcd,redis,zk').split(',') as Array<RegistryTarget['scheme']>;
   WATCHERS = Number(args.get('watchers') ?? 10);
+  PER_PROCESS = args.has('per-process');
   const out: string[] = [];
-  out.push(`registry benchmark: ${reps} joins and leaves, ${WATCHERS} TS and ${WATCHERS} Go watchers; listing ${services} services x 3 servers`);
+  const shape = PER_PROCESS ? `each in a process of its own (${WATCHERS} + ${WATCHERS} processes)` : 'each side in one process';
+  out.push(`registry benchmark: ${reps} joins and leaves, ${WATCHERS} TS and ${WATCHERS} Go watchers, ${shape}; listing ${services} services x 3 servers`);
   out.push('');
-  out.push(`| registry | event | side | all ${WATCHERS} saw it: p50 ms | p99 ms | each watcher: p50 ms | p99 ms | TS/Go p99 (all) | missed |`);
-  out.push('|---|---|---|---:|---:|---:|---:|---:|---:|');
+  out.push(`| registry | event | side | all ${WATCHERS} saw it: p50 ms | p99 ms | each watcher: p50 ms | p99 ms | TS/Go p50 (all) | TS/Go p99 (all) | missed |`);
+  out.push('|---|---|---|---:|---:|---:|---:|---:|---:|---:|');
   const listRows: string[] = [];
   for (const scheme of only) {
     const store = await startStore(scheme);
     if (store === undefined) {
-      out.push(`| ${scheme} | skipped: server not installed | | | | | | | |`);
+      out.push(`| ${scheme} | skipped: server not installed | | | | | | | | |`);
       continue;
     }
     try {
       const rows = await latency(store, reps);
       for (const r of rows) {
         const other = rows.find((x) => x.event === r.event && x.side !== r.side)!;
-        const ratio = r.side === 'TS' ? (pct(r.all, 99) / pct(other.all, 99)).toFixed(2) : '';
-        out.push(`| ${r.registry} | ${r.event} | ${r.side} | ${pct(r.all, 50).toFixed(1)} | ${pct(r.all, 99).toFixed(1)} | ${pct(r.each, 50).toFixed(1)} | ${pct(r.each, 99).toFixed(1)} | ${ratio} | ${r.missed} |`);
+        const ratio = (p: number): string => (r.side === 'TS' ? (pct(r.all, p) / pct(other.all, p)).toFixed(2) : '');
+        out.push(`| ${r.registry} | ${r.event} | ${r.side} | ${pct(r.all, 50).toFixed(1)} | ${pct(r.all, 99).toFixed(1)} | ${pct(r.each, 50).toFixed(1)} | ${pct(r.each, 99).toFixed(1)} | ${ratio(50)} | ${ratio(99)} | ${r.missed} |`);
       }
       console.log(out.splice(0).join('\n'));
       const l = await listing(store, services).catch((err: unknown) => {

@@ -394,9 +394,11 @@ export abstract class RegistryDiscovery implements ServiceDiscovery {
     this.#initialWaitMs = options.initialWaitMs ?? 5_000;
   }
 
-  /** The folder watched: `<basePath>/<servicePath>`. */
+  #servicePrefix: string | undefined;
+
+  /** The folder watched: `<basePath>/<servicePath>` (computed once: it is read on every event). */
   get servicePrefix(): string {
-    return joinPath(this.basePath, this.servicePath);
+    return (this.#servicePrefix ??= joinPath(this.basePath, this.servicePath));
   }
 
   /** Publishes a new complete list (keys `network@address`): bad keys skipped, filter applied, watchers told if it changed. */

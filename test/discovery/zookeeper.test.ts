@@ -5,13 +5,15 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { connect as netConnect, createServer as createNetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Client } from 'node-zookeeper-client';
 import { FailMode, SelectMode, createXClient, type XClient } from '../../src/client/index.js';
-import { ZooKeeperRegisterPlugin, ZookeeperDiscovery } from '../../src/discovery/zookeeper/index.js';
+import { ZooKeeperConnection, ZooKeeperRegisterPlugin, ZookeeperDiscovery } from '../../src/discovery/zookeeper/index.js';
+import { getData } from '../../src/discovery/zookeeper/connection.js';
 import { createServer, type RpcxServer } from '../../src/server/index.js';
 import { goBinary, goDir, repoRoot, requireGo } from '../support/go.js';
 import { waitFor } from '../support/system-server.js';
@@ -616,6 +618,57 @@ test('TT registry_zk_outage session expiry: the plugin re-creates its nodes with
   assert.notEqual(after?.ephemeralOwner, before.ephemeralOwner, 'a new session owns it');
   assert.ok(back < 3000, `re-created quickly: ${back} ms`);
   assert.equal(await whoName(xc), 'ts1');
+});
+
+// ---------- a connection cut in the middle of a reply ----------
+
+test('zk connection: cut in the middle of a reply, the client reconnects and reads again (node-zookeeper-client kept the partial reply)', async (t) => {
+  const s = await zk(t);
+  if (s === undefined) return;
+  const c = await zkReader(s);
+  const node = '/zkcut';
+  const data = 'x'.repeat(65_536);
+  await createNode(c, node, data);
+  // A loopback proxy to ZooKeeper that, once armed, forwards only the first 8 bytes of the next
+  // server chunk (the frame length and part of the header of a 64 KB reply) and cuts both sides.
+  let cut = false;
+  const socks = new Set<Socket>();
+  const proxy = createNetServer((down) => {
+    const up = netConnect(s.port, '127.0.0.1');
+    for (const x of [down, up]) {
+      socks.add(x);
+      x.on('error', () => {});
+      x.on('close', () => socks.delete(x));
+    }
+    down.on('data', (b: Buffer) => up.write(b));
+    up.on('data', (b: Buffer) => {
+      if (!cut || b.length <= 8) return void down.write(b);
+      cut = false;
+      down.write(b.subarray(0, 8), () => {
+        down.destroy();
+        up.destroy();
+      });
+    });
+    down.on('close', () => up.destroy());
+    up.on('close', () => down.destroy());
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const uncaught: unknown[] = [];
+  const onUncaught = (err: unknown): void => void uncaught.push(err);
+  process.on('uncaughtException', onUncaught);
+  const conn = new ZooKeeperConnection({ servers: `127.0.0.1:${(proxy.address() as { port: number }).port}`, spinDelayMs: 50 });
+  t.after(async () => {
+    process.off('uncaughtException', onUncaught);
+    conn.close();
+    for (const x of socks) x.destroy();
+    await new Promise((r) => proxy.close(r));
+  });
+  assert.equal((await getData(await conn.ready(5000), node, 5000)).data.length, data.length);
+  cut = true;
+  await assert.rejects(getData(conn.client, node, 5000), 'the read that was cut fails (connection loss)');
+  // The same session reconnects through the proxy; its replies must be parsed from their start.
+  await waitFor(async () => (await getData(await conn.ready(1000), node, 1000)).data.toString() === data, 'a read after the reconnection', 10_000);
+  assert.deepEqual(uncaught, [], 'no exception escaped from the client');
 });
 
 // ---------- 60 outage ----------

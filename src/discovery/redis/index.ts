@@ -166,14 +166,25 @@ function makeClient(o: RedisConnectionOptions, what: string): { client: Redis; o
   return { client, owned: true };
 }
 
-/** `p`, or a `TIMEOUT` error after `ms`. */
+/**
+ * `p`, or a `TIMEOUT` error after `ms`. One promise and one timer (no `Promise.race` + `finally`
+ * chain): this bounds the `GET` on every keyspace event, i.e. it is on the path of a join.
+ */
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RpcxError(ErrorCode.TIMEOUT, `redis ${what}: no answer in ${ms} ms`)), ms);
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new RpcxError(ErrorCode.TIMEOUT, `redis ${what}: no answer in ${ms} ms`)), ms);
     timer.unref();
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
   });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
 function notReady(client: Redis): RpcxError {
@@ -568,9 +579,11 @@ export class RedisDiscovery extends RegistryDiscovery {
     void this.#start();
   }
 
+  #redisDirectory: string | undefined;
+
   /** The Redis key of the watched directory, `//<basePath>/<servicePath>`. */
   get redisDirectory(): string {
-    return redisKey(this.servicePrefix);
+    return (this.#redisDirectory ??= redisKey(this.servicePrefix));
   }
 
   async #start(): Promise<void> {
@@ -631,9 +644,17 @@ export class RedisDiscovery extends RegistryDiscovery {
   /** Sets (or, with `pair` undefined, removes) the server of one Redis key in the published list. */
   #applyKey(rkey: string, pair: KVPair | undefined): void {
     const was = this.#names.get(rkey);
-    const next = this.#last.filter((p) => p.key !== was && (pair === undefined || p.key !== pair.key));
+    const name = pair?.key;
+    const next: KVPair[] = [];
+    for (const p of this.#last) if (p.key !== was && p.key !== name) next.push(p);
     // Another key with the same name (a value whose Key is not its own): let a list sort it out.
-    const clash = [...this.#names].some(([k, n]) => k !== rkey && (n === was || n === pair?.key));
+    let clash = false;
+    for (const [k, n] of this.#names) {
+      if (k !== rkey && (n === was || n === name)) {
+        clash = true;
+        break;
+      }
+    }
     if (pair === undefined) this.#names.delete(rkey);
     else {
       this.#names.set(rkey, pair.key);

@@ -42,6 +42,23 @@ interface ConnectionEvents {
   expired: [];
 }
 
+/**
+ * Forgets the part of a reply the closed socket had delivered. node-zookeeper-client (1.1.3)
+ * keeps it in `connectionManager.pendingBuffer` across reconnections, so the next connection's
+ * bytes are parsed after stale ones: the session never reconnects (the connect reply waits
+ * behind a length that will not come), or the garbage header throws `Unknown code: …` from the
+ * socket's data handler, which no caller can catch (alexguan/node-zookeeper-client#70, #23).
+ * Called on `DISCONNECTED`, which the client emits after the old socket closed and before it
+ * opens the next.
+ */
+function dropPartialReply(c: Client): void {
+  const cm = (c as unknown as { connectionManager?: { pendingBuffer?: Buffer | null } }).connectionManager;
+  if (cm !== undefined && cm.pendingBuffer !== null && cm.pendingBuffer !== undefined) {
+    discoveryLog('zookeeper: dropping %d byte(s) of a reply cut by the disconnection', cm.pendingBuffer.length);
+    cm.pendingBuffer = null;
+  }
+}
+
 /** @internal The ZooKeeper error code of `err` (node-zookeeper-client `Exception`), if it is one. */
 export function zkErrorCode(err: unknown): number | undefined {
   return err !== null && typeof err === 'object' && typeof (err as { code?: unknown }).code === 'number' && typeof (err as { getCode?: unknown }).getCode === 'function' ? (err as { code: number }).code : undefined;
@@ -104,6 +121,7 @@ export class ZooKeeperConnection extends EventEmitter<ConnectionEvents> {
         this.emit('connected', newSession);
       } else if (state === zookeeper.State.DISCONNECTED) {
         discoveryLog('zookeeper: disconnected');
+        dropPartialReply(c);
         this.emit('disconnected');
       } else if (state === zookeeper.State.EXPIRED) {
         discoveryLog('zookeeper: session %s expired%s', this.#sessionId, this.owned ? '; starting a new one' : ' (client owned by the caller: not replaced)');

@@ -43,7 +43,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -305,12 +304,22 @@ func runWatch(args []string, in io.Reader, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var mu sync.Mutex
-	enc := json.NewEncoder(out)
+	// Each event is stamped when the discovery's channel delivers it and handed to one writer
+	// goroutine, so no discovery waits for another's stdout write before its own stamp (the TS
+	// side, bench/registry-watch.ts, does the same with one write per event-loop turn).
+	type event struct {
+		t    int64
+		i, n int
+	}
+	lines := make(chan event, 1<<16)
+	go func() {
+		enc := json.NewEncoder(out)
+		for e := range lines {
+			_ = enc.Encode(map[string]any{"t": e.t, "i": e.i, "n": e.n})
+		}
+	}()
 	emit := func(i, count int) {
-		mu.Lock()
-		defer mu.Unlock()
-		_ = enc.Encode(map[string]any{"t": time.Now().UnixNano(), "i": i, "n": count})
+		lines <- event{time.Now().UnixNano(), i, count}
 	}
 	for i := 0; i < *n; i++ {
 		d, err := r.discovery(hosts, *basePath, *service)
