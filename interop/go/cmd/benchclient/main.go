@@ -18,13 +18,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/rpcx-node/interop/internal/procstat"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -127,29 +127,6 @@ func connect(addr string, st protocol.SerializeType) (client.RPCClient, error) {
 	return c, nil
 }
 
-func cpuSelfUs() float64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return float64(ru.Utime.Sec*1e6+int64(ru.Utime.Usec)) + float64(ru.Stime.Sec*1e6+int64(ru.Stime.Usec))
-}
-
-// procCPUUs is utime+stime of a process in microseconds (clock ticks of 10 ms, USER_HZ=100).
-func procCPUUs(pid int) float64 {
-	if pid <= 0 {
-		return 0
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	// after "pid (comm) ": state is field 3, utime 14, stime 15 (1-based): indexes 11 and 12 here
-	u, _ := strconv.ParseFloat(f[11], 64)
-	k, _ := strconv.ParseFloat(f[12], 64)
-	return (u + k) * 10_000
-}
-
 func rssBytes() int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
@@ -238,14 +215,14 @@ func run(addr, kind string, conc, conns int, warmup, duration time.Duration, ser
 		}()
 	}
 	time.Sleep(warmup)
-	cpu0, srv0 := cpuSelfUs(), procCPUUs(serverPid)
+	cpu0, srv0 := procstat.SelfUs(), procstat.PidUs(serverPid)
 	start := time.Now()
 	measuring.Store(true)
 	time.Sleep(duration)
 	measuring.Store(false)
 	n := calls.Load()
 	elapsed := time.Since(start)
-	cpu1, srv1 := cpuSelfUs(), procCPUUs(serverPid)
+	cpu1, srv1 := procstat.SelfUs(), procstat.PidUs(serverPid)
 	stop.Store(true)
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()

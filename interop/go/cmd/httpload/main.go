@@ -27,6 +27,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/rpcx-node/interop/internal/procstat"
 	"io"
 	"net"
 	"net/http"
@@ -35,7 +36,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -126,29 +126,6 @@ func check(br *bufio.Reader, mode string, want []byte, buf *bytes.Buffer) error 
 	return nil
 }
 
-func cpuSelfUs() float64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return float64(ru.Utime.Sec*1e6+int64(ru.Utime.Usec)) + float64(ru.Stime.Sec*1e6+int64(ru.Stime.Usec))
-}
-
-// procCPUUs is utime+stime of a process in microseconds (clock ticks of 10 ms, USER_HZ=100).
-func procCPUUs(pid int) float64 {
-	if pid <= 0 {
-		return 0
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	// after "pid (comm) ": state is field 3, utime 14, stime 15 (1-based): indexes 11 and 12 here
-	u, _ := strconv.ParseFloat(f[11], 64)
-	k, _ := strconv.ParseFloat(f[12], 64)
-	return (u + k) * 10_000
-}
-
 func run(addr, mode string, conns int, warmup, duration time.Duration, serverPid int) (*result, error) {
 	var (
 		measuring atomic.Bool
@@ -200,13 +177,13 @@ func run(addr, mode string, conns int, warmup, duration time.Duration, serverPid
 		}(c, i)
 	}
 	time.Sleep(warmup)
-	cpu0, self0 := procCPUUs(serverPid), cpuSelfUs()
+	cpu0, self0 := procstat.PidUs(serverPid), procstat.SelfUs()
 	t0 := time.Now()
 	measuring.Store(true)
 	time.Sleep(duration)
 	stop.Store(true)
 	elapsed := time.Since(t0).Seconds()
-	cpu1, self1 := procCPUUs(serverPid), cpuSelfUs()
+	cpu1, self1 := procstat.PidUs(serverPid), procstat.SelfUs()
 	wg.Wait()
 	r := &result{Mode: mode, Conns: conns, Requests: requests.Load(), Errors: errCount.Load(), Seconds: elapsed, LoadCPUUs: self1 - self0}
 	if e, ok := firstErr.Load().(string); ok {
