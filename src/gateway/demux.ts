@@ -67,8 +67,10 @@ export class PortDemux {
   #closing = false;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   /** Resolves the promise of close() once every HTTP connection is gone. */
-  #drained: (() => void) | undefined;
-  #drainedPromise: Promise<void> | undefined;
+  #drained: ((cut: boolean) => void) | undefined;
+  #drainedPromise: Promise<boolean> | undefined;
+  /** Whether the grace ran out with busy connections left (they were cut). */
+  #cut = false;
 
   constructor(host: GatewayHost, options: PortDemuxOptions, onRpcx: (socket: Socket, remote: string) => void) {
     this.#host = host;
@@ -246,10 +248,12 @@ export class PortDemux {
    * the gateway and JSON-RPC servers with the shutdown's ctx) idle connections close now, busy
    * ones after their answer (sent with `Connection: close`), and whatever is left after
    * `graceMs`; with 0 everything closes at once. May be called again with 0 to cut the rest.
+   * Resolves with whether the grace ran out with connections still busy (Go: `Shutdown`'s
+   * `context.DeadlineExceeded`).
    */
-  close(graceMs = 0): Promise<void> {
+  close(graceMs = 0): Promise<boolean> {
     this.#closing = true;
-    this.#drainedPromise ??= new Promise<void>((resolve) => {
+    this.#drainedPromise ??= new Promise<boolean>((resolve) => {
       this.#drained = resolve;
     });
     const destroyAll = (): void => {
@@ -268,7 +272,10 @@ export class PortDemux {
         if (!res.headersSent) res.shouldKeepAlive = false;
         res.once('close', () => s.end());
       }
-      this.#graceTimer = setTimeout(destroyAll, graceMs);
+      this.#graceTimer = setTimeout(() => {
+        if (this.#sockets.size > 0) this.#cut = true;
+        destroyAll();
+      }, graceMs);
       this.#graceTimer.unref();
     }
     this.#checkDrained();
@@ -278,7 +285,7 @@ export class PortDemux {
   #checkDrained(): void {
     if (this.#sockets.size > 0 || this.#drained === undefined) return;
     clearTimeout(this.#graceTimer);
-    this.#drained();
+    this.#drained(this.#cut);
     this.#drained = undefined;
   }
 }

@@ -506,18 +506,20 @@ export class RpcxServer extends EventEmitter<ServerEvents> implements ServerHand
     timeoutMs = Math.max(0, timeoutMs - (performance.now() - started));
     // HTTP connections (gateway, JSON-RPC) get the same deadline (Go: `http.Server.Shutdown(ctx)`
     // with the shutdown's ctx): idle ones close now, busy ones after their answer.
-    const httpDrained = this.#demux?.close(timeoutMs) ?? Promise.resolve();
+    const httpDrained = this.#demux?.close(timeoutMs) ?? Promise.resolve(false);
     const listenerClosed = this.#listener?.close() ?? Promise.resolve();
     for (const c of this.#conns) c.stopReading();
     const deadline = performance.now() + timeoutMs;
     const conns = [...this.#conns];
+    // Late if the deadline passes first, or if it cut HTTP connections still answering (the two
+    // timers are due at the same time, so either may fire first).
     const idle = Promise.all([
       httpDrained,
       ...conns.map(async (c) => {
         await c.idle();
         c.closeGracefully();
       }),
-    ]).then(() => false);
+    ]).then(([httpCut]) => httpCut);
     const late = await raceTimeout(idle, timeoutMs, true);
     // Replies are flushed and FIN sent: give clients a moment to close their side, then cut.
     const linger = Math.max(0, Math.min(1000, deadline - performance.now()));
