@@ -192,9 +192,17 @@ class Scanner {
 
 /** Decodes a JSON string literal's bytes (invalid UTF-8 becomes U+FFFD, as in Go). */
 function decodeString(b: Buffer, s: Span): string {
-  const text = b.subarray(s.start, s.end).toString('utf8');
+  // Without escapes the text between the quotes is the string (the scanner validated it).
+  let plain = true;
+  for (let i = s.start + 1; i < s.end - 1; i++) {
+    if (b[i] === 0x5c) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return b.toString('utf8', s.start + 1, s.end - 1);
   try {
-    return JSON.parse(text) as string;
+    return JSON.parse(b.toString('utf8', s.start, s.end)) as string;
   } catch {
     // A lone surrogate escape JSON.parse accepts; anything else was validated already.
     return '';
@@ -243,7 +251,7 @@ export function unmarshalRequest(body: Buffer): { request: JsonRpcRequest } | { 
       if (value.kind === 'string') request.method = decodeString(body, value);
       else if (value.kind !== 'null') saved ??= `json: cannot unmarshal ${KIND_NAME[value.kind]} into Go struct field jsonrpcRequest.method of type string`;
     } else if (name === 'params') {
-      request.params = value.kind === 'null' ? undefined : Buffer.from(body.subarray(value.start, value.end));
+      request.params = value.kind === 'null' ? undefined : body.subarray(value.start, value.end);
     } else if (name === 'id') {
       if (value.kind === 'null') {
         request.id = undefined;
@@ -285,6 +293,17 @@ export function marshalRaw(raw: Uint8Array): string | { error: string } {
     if (err instanceof SyntaxErr) return { error: err.message };
     throw err;
   }
+  // Nothing to compact or escape (no white space, '<', '>', '&', nor the lead byte of U+2028/9):
+  // the bytes are Go's output as they are. JSON.stringify's output is usually so.
+  let plain = true;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x3c || c === 0x3e || c === 0x26 || c === 0xe2) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return b.toString('utf8');
   const text = b.toString('utf8');
   let out = '';
   let inString = false;
