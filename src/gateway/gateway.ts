@@ -9,7 +9,7 @@ import type { ServerConnection } from '../server/connection.js';
 import { errorText } from '../server/dispatch.js';
 import { authenticate, gatewayContext, handleRequest, isThenable, type GatewayHost, type HandleResult } from './handle.js';
 import type { RequestContext } from '../server/context.js';
-import { endWith, goQuote, headerGet, headerValue, httpError, latin1ToUtf8, rawHeaderValue, type RequestHeaders } from './http-util.js';
+import { applyHead, endWith, endWithHead, goQuote, headerGet, headerValue, httpError, latin1ToUtf8, rawHeaderValue, type Head, type RequestHeaders } from './http-util.js';
 import { encodeValues, parseQuery } from './url-values.js';
 
 /** Go's canonical spellings (`textproto.CanonicalMIMEHeaderKey` of rpcx's `X-RPCX-*` names). */
@@ -167,22 +167,19 @@ export function handleGatewayRequest(host: GatewayHost, conn: ServerConnection, 
 
   const serviceMethod = headerGet(h, 'x-rpcx-servicemethod');
   const serializeType = headerGet(h, 'x-rpcx-serializetype');
-  res.setHeader(H.Version, headerGet(h, 'x-rpcx-version'));
-  res.setHeader(H.MessageID, headerGet(h, 'x-rpcx-messageid'));
+  const head: Head = [H.Version, headerGet(h, 'x-rpcx-version'), H.MessageID, headerGet(h, 'x-rpcx-messageid')];
   // Go's quirk: once an error is known, the later headers are echoed anyway.
   if (err === undefined && servicePath === '') err = 'empty servicepath';
-  else res.setHeader(H.ServicePath, rawHeaderValue(servicePath));
+  else head.push(H.ServicePath, rawHeaderValue(servicePath));
   if (err === undefined && serviceMethod === '') err = 'empty servicemethod';
-  else res.setHeader(H.ServiceMethod, serviceMethod);
+  else head.push(H.ServiceMethod, serviceMethod);
   if (err === undefined && serializeType === '') err = 'empty serialized type';
-  else res.setHeader(H.SerializeType, serializeType);
+  else head.push(H.SerializeType, serializeType);
 
   if (err !== undefined || typeof parsed === 'string') {
     // Go meant to echo the request's X-RPCX-* headers here; its loop never matches (canonical keys).
-    res.setHeader(H.MessageStatusType, 'Error');
-    res.setHeader(H.ErrorMessage, headerValue(err ?? ''));
-    res.statusCode = 200;
-    endWith(res, EMPTY_BODY);
+    head.push(H.MessageStatusType, 'Error', H.ErrorMessage, headerValue(err ?? ''));
+    endWithHead(res, 200, head, EMPTY_BODY);
     return;
   }
   const msg = parsed;
@@ -195,25 +192,24 @@ export function handleGatewayRequest(host: GatewayHost, conn: ServerConnection, 
       refused = e ?? new Error(String(e));
     }
     if (refused !== undefined) {
+      applyHead(res, head);
       httpError(res, errorText(refused), 500);
       return;
     }
   }
 
   const ctx = gatewayContext(host, conn, msg);
-  if (host.authFunc === undefined) return call(host, ctx, msg, res);
+  if (host.authFunc === undefined) return call(host, ctx, msg, res, head);
   return authenticate(host, ctx, msg).then((authErr) => {
-    if (authErr === undefined) return call(host, ctx, msg, res);
+    if (authErr === undefined) return call(host, ctx, msg, res, head);
     ctx.finish();
-    res.setHeader(H.MessageStatusType, 'Error');
-    res.setHeader(H.ErrorMessage, headerValue(errorText(authErr)));
-    res.statusCode = 401;
-    endWith(res, EMPTY_BODY);
+    head.push(H.MessageStatusType, 'Error', H.ErrorMessage, headerValue(errorText(authErr)));
+    endWithHead(res, 401, head, EMPTY_BODY);
   });
 }
 
 /** The call itself, once authenticated: PreHandleRequest plugins, `handleRequest`, the answer. */
-function call(host: GatewayHost, ctx: RequestContext, msg: Message, res: ServerResponse): void | Promise<void> {
+function call(host: GatewayHost, ctx: RequestContext, msg: Message, res: ServerResponse, head: Head): void | Promise<void> {
   for (const p of host.plugins.preHandleRequest) {
     try {
       p.preHandleRequest!(ctx);
@@ -222,11 +218,11 @@ function call(host: GatewayHost, ctx: RequestContext, msg: Message, res: ServerR
     }
   }
   const out = handleRequest(host, ctx, msg);
-  if (isThenable(out)) return out.then((o) => answer(host, ctx, res, o));
-  answer(host, ctx, res, out);
+  if (isThenable(out)) return out.then((o) => answer(host, ctx, res, head, o));
+  answer(host, ctx, res, head, out);
 }
 
-function answer(host: GatewayHost, ctx: RequestContext, res: ServerResponse, out: HandleResult): void {
+function answer(host: GatewayHost, ctx: RequestContext, res: ServerResponse, head: Head, out: HandleResult): void {
   if (out.err !== undefined) {
     for (const p of host.plugins.preWriteResponse) {
       try {
@@ -236,10 +232,8 @@ function answer(host: GatewayHost, ctx: RequestContext, res: ServerResponse, out
       }
     }
     host.handleServiceError?.(out.err);
-    res.setHeader(H.MessageStatusType, 'Error');
-    res.setHeader(H.ErrorMessage, headerValue(errorText(out.err)));
-    res.statusCode = 500;
-    endWith(res, EMPTY_BODY);
+    head.push(H.MessageStatusType, 'Error', H.ErrorMessage, headerValue(errorText(out.err)));
+    endWithHead(res, 500, head, EMPTY_BODY);
     return;
   }
   for (const p of host.plugins.preWriteResponse) {
@@ -251,7 +245,6 @@ function answer(host: GatewayHost, ctx: RequestContext, res: ServerResponse, out
   }
   const rm = ctx.responseMetadataIfAny;
   if (rm !== undefined) for (const [k, v] of rm) out.res.metadata.set(k, v);
-  res.setHeader(H.Meta, encodeValues(out.res.metadata));
-  res.statusCode = 200;
-  endWith(res, out.res.payload);
+  head.push(H.Meta, encodeValues(out.res.metadata));
+  endWithHead(res, 200, head, out.res.payload);
 }

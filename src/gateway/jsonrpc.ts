@@ -10,7 +10,7 @@ import { errorText } from '../server/dispatch.js';
 import { authenticate, gatewayContext, handleRequest, isThenable, type GatewayHost, type HandleResult } from './handle.js';
 import type { RequestContext } from '../server/context.js';
 import type { Message } from '../protocol/message.js';
-import { endWith, endWithLatin1, headerGet, httpError, isAscii, latin1ToUtf8, type RequestHeaders } from './http-util.js';
+import { endWith, endWithHead, headerGet, httpError, isAscii, latin1ToUtf8, type RequestHeaders } from './http-util.js';
 import { marshalRaw, marshalString, unmarshalRequest, type JsonRpcRequest } from './go-json.js';
 import { parseQuery } from './url-values.js';
 
@@ -41,10 +41,8 @@ function responseJson(reply: Reply, id: JsonRpcRequest['id']): string {
 }
 
 function writeResponse(res: ServerResponse, json: string): void {
-  res.setHeader('Context-Type', 'application/json');
-  res.statusCode = 200;
   // The UTF-8 bytes as a Latin-1 string (the same string when ASCII), for one write of head and body.
-  endWithLatin1(res, isAscii(json) ? json : Buffer.from(json, 'utf8').toString('latin1'));
+  endWithHead(res, 200, ['Context-Type', 'application/json'], isAscii(json) ? json : Buffer.from(json, 'utf8').toString('latin1'));
 }
 
 type Outcome = Reply | { marshalError: string } | undefined;
