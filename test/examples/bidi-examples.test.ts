@@ -7,25 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { goBinary, goDir, repoRoot, requireGo } from '../support/go.js';
-
-function runExample(name: string, args: string[] = [], timeoutMs = 20_000): Promise<{ code: number | null; lines: string[]; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'build', 'examples', `${name}.js`), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`example ${name} did not finish within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, lines: stdout.trim().split('\n'), stderr });
-    });
-  });
-}
+import { runExample } from '../support/examples.js';
 
 describe('bidirectional examples', { timeout: 90_000 }, () => {
   it('notify-user: a push to a user id reaches all and only that user\'s connections', async () => {

@@ -2,37 +2,10 @@
 // runs it (`node build/examples/<name>.js <address>`), against the Go rpcx server peer.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { repoRoot, requireGo } from '../support/go.js';
+import { requireGo } from '../support/go.js';
 import { startGoServer, type GoServer } from '../support/go-server.js';
 import { goReady } from '../support/tg.js';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  lines: string[];
-}
-
-function runExample(name: string, args: string[], timeoutMs = 20_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'build', 'examples', `${name}.js`), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`example ${name} did not finish within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, lines: stdout.trim().split('\n') });
-    });
-  });
-}
+import { runExample } from '../support/examples.js';
 
 describe('examples run against the Go server peer', { timeout: 60_000 }, () => {
   let go: GoServer | undefined;

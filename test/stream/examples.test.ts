@@ -1,31 +1,11 @@
 // examples/route-chat.ts and examples/micro-stream.ts run as a user runs them, against the Go
 // server peer with `-stream` (and micro-stream also against its own TS server).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { repoRoot, requireGo } from '../support/go.js';
+import { requireGo } from '../support/go.js';
 import { startGoServer, type GoServer } from '../support/go-server.js';
 import { goReady } from '../support/tg.js';
-
-function runExample(name: string, args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stderr: string; lines: string[] }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'build', 'examples', `${name}.js`), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`example ${name} did not finish within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr, lines: stdout.trim().split('\n') });
-    });
-  });
-}
+import { runExample } from '../support/examples.js';
 
 const MICRO = [
   'Stream: got 10 replies: 0 1 2 3 4 5 6 7 8 9',
