@@ -123,21 +123,12 @@ function sniffContentTypeLatin1(body: string): string {
  */
 const STRING_BODY_MAX = 16 * 1024;
 
-/** Ends a response with a body (header values, Latin-1 strings, are written byte for byte). */
+/**
+ * Ends a response with a body, the status and headers set on `res` so far (header values, Latin-1
+ * strings, are written byte for byte); {@link endWithHead} with no further headers.
+ */
 export function endWith(res: ServerResponse, body: Uint8Array, contentType = true): void {
-  const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  if (b.length > 0 && b.length <= STRING_BODY_MAX) {
-    endWithLatin1(res, b.toString('latin1'), contentType);
-    return;
-  }
-  if (contentType && b.length > 0 && !res.hasHeader('Content-Type')) res.setHeader('Content-Type', sniffContentType(b));
-  res.end(b);
-}
-
-/** {@link endWith} for a non-empty body given as the bytes of a Latin-1 string. */
-export function endWithLatin1(res: ServerResponse, body: string, contentType = true): void {
-  if (contentType && !res.hasHeader('Content-Type')) res.setHeader('Content-Type', sniffContentTypeLatin1(body));
-  res.end(body, 'latin1');
+  endWithHead(res, res.statusCode, [], body, contentType);
 }
 
 /**
