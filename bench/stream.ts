@@ -29,6 +29,10 @@ const arg = (k: string, d: string): string => {
 const RUNS = Number(arg('--runs', '5'));
 const ONLY = arg('--only', '');
 const WARMUP = Number(arg('--warmup', '3'));
+// How the TS client reads the echo: `data` ('data' events) or an `onread` buffer size in bytes;
+// several, comma-separated, run as separate pairs in the same rounds (TS[<read>]->...).
+const READS = arg('--read', 'data').split(',').map((r) => (r === 'data' ? 0 : Number(r)));
+const readName = (r: number): string => (READS.length === 1 ? 'TS' : r === 0 ? 'TS[data]' : `TS[${r >= 1 << 20 ? `${r >> 20}M` : `${r >> 10}K`}]`);
 const SIZE = 16 * 1024 * 1024;
 const MSGS: readonly { size: number; count: number }[] = [
   { size: 100, count: 200_000 },
@@ -69,16 +73,28 @@ async function startServer(cmd: string, argv: string[]): Promise<{ key: string; 
 /** The 16 MiB source, allocated once (as the Go client does before it starts timing). */
 const DATA = new Uint8Array(SIZE).fill(1);
 
-/** One byte echo through `stream()`: MB/s, and this process's CPU time meanwhile (all threads). */
-async function tsBytes(key: string): Promise<{ rate: number; cpuMs: number }> {
+/** The `onread` buffers of the TS client, one per size, allocated once and reused (as Go's). */
+const readBuffers = new Map<number, Buffer>();
+
+/**
+ * One byte echo through `stream()`: MB/s, and this process's CPU time meanwhile (all threads).
+ * `read` 0 reads `'data'` events; a size reads through the `onread` option into one reused
+ * buffer of that size (Go's streambench: `io.Copy(io.Discard, conn)`, one reused buffer too).
+ */
+async function tsBytes(key: string, read: number): Promise<{ rate: number; cpuMs: number }> {
   const c = new Client(key);
   try {
+    let got = 0;
+    let buf: Buffer | undefined;
+    if (read > 0) {
+      buf = readBuffers.get(read);
+      if (buf === undefined) readBuffers.set(read, (buf = Buffer.alloc(read)));
+    }
     const u0 = process.cpuUsage();
     const t0 = performance.now();
-    const s = await c.stream();
-    let got = 0;
+    const s = await c.stream(undefined, buf === undefined ? {} : { onread: { buffer: buf, callback: (n) => void (got += n) } });
     const done = new Promise<void>((resolve, reject) => {
-      s.on('data', (b: Buffer) => (got += b.length));
+      if (buf === undefined) s.on('data', (b: Buffer) => (got += b.length));
       s.on('end', () => resolve());
       s.on('error', reject);
     });
@@ -131,11 +147,11 @@ const add = (k: string, v: number): void => {
   (samples[k] ??= []).push(v);
 };
 try {
-  const pairs: [string, 'ts' | 'go', { key: string; pid: number }][] = [
-    ['TS->TS', 'ts', ts],
-    ['TS->Go', 'ts', go],
-    ['Go->TS', 'go', ts],
-    ['Go->Go', 'go', go],
+  const pairs: [string, 'ts' | 'go', { key: string; pid: number }, number][] = [
+    ...READS.map((r): [string, 'ts', { key: string; pid: number }, number] => [`${readName(r)}->TS`, 'ts', ts, r]),
+    ...READS.map((r): [string, 'ts', { key: string; pid: number }, number] => [`${readName(r)}->Go`, 'ts', go, r]),
+    ['Go->TS', 'go', ts, 0],
+    ['Go->Go', 'go', go, 0],
   ];
   // Rounds below 0 are warm-up, run the same way and not recorded: Node's JIT needs a few runs
   // (the TS server's per-chunk functions reach optimized code only after several 16 MiB echoes),
@@ -144,10 +160,10 @@ try {
     const record = r >= 0;
     // The order rotates every round, so no pair always runs first or after the same pair.
     const order = pairs.map((_, i) => pairs[(i + r + WARMUP) % pairs.length]!);
-    for (const [name, client, { key, pid }] of order) {
+    for (const [name, client, { key, pid }, read] of order) {
       if (ONLY !== 'msgs') {
         const c0 = cpuNs(pid);
-        const b = client === 'ts' ? await tsBytes(key) : goRun(key, 'bytes', SIZE);
+        const b = client === 'ts' ? await tsBytes(key, read) : goRun(key, 'bytes', SIZE);
         const c1 = cpuNs(pid);
         if (record) {
           add(`bytes ${name} MB/s`, b.rate);
@@ -162,7 +178,7 @@ try {
           }
         }
       }
-      if (ONLY === 'bytes') continue;
+      if (ONLY === 'bytes' || (client === 'ts' && read !== READS[0])) continue;
       for (const m of MSGS) {
         const v = client === 'ts' ? await tsMsgs(key, m.size, m.count) : goRun(key, 'msgs', m.size, m.count).rate;
         if (record) add(`msgs ${m.size}B ${name} msg/s`, v);
@@ -194,7 +210,9 @@ for (const kind of kinds) {
   const unit = kind === 'bytes' ? 'MB/s' : 'msg/s';
   const g = results[`${kind} Go->Go ${unit}`]!;
   const ratio = (pair: string): string => (results[`${kind} ${pair} ${unit}`]! / g).toFixed(2);
-  console.log(`${kind}: TS server (Go->TS / Go->Go) ${ratio('Go->TS')}, TS client (TS->Go / Go->Go) ${ratio('TS->Go')}, both (TS->TS / Go->Go) ${ratio('TS->TS')}`);
+  const rs = kind === 'bytes' ? READS : [READS[0]!];
+  const per = (srv: string): string => rs.map((r) => readName(r)).map((n) => `${n}->${srv} ${ratio(`${n}->${srv}`)}`).join(', ');
+  console.log(`${kind}: TS server (Go->TS / Go->Go) ${ratio('Go->TS')}, TS client (/ Go->Go) ${per('Go')}, both (/ Go->Go) ${per('TS')}`);
 }
 const out = arg('--json', '');
 if (out !== '') writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), runs: RUNS, warmup: WARMUP, medians: results, serverCpuMsPerMiB, clientCpuMsPerMiB, samples }, null, 2));

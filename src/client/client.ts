@@ -27,7 +27,7 @@ import { AsyncQueue } from './async-queue.js';
 import { DEADLINE_EXCEEDED, ERR_SHUTDOWN, goText } from '../go-text.js';
 import { PushStream, type PushPolicy } from './push-stream.js';
 import { abortError, callTimeoutMs } from './deadline.js';
-import { downloadFileVia, openByteStream, sendFileVia, type DownloadFileOptions, type SendFileOptions, type StreamOptions } from '../stream/client.js';
+import { downloadFileVia, openByteStream, sendFileVia, type DownloadFileOptions, type SendFileOptions, type ByteStreamOptions } from '../stream/client.js';
 import { FILE_TRANSFER_SERVICE_NAME, STREAM_SERVICE_NAME } from '../stream/wire.js';
 import { openMessageStream, type MessageStream, type OpenStreamOptions } from '../stream/messages.js';
 import { PendingTable } from './pending-table.js';
@@ -253,7 +253,7 @@ export class Client {
   }
 
   /** Go `XClient.Stream` on `_streamservice`: a raw byte stream to the server as a half-open Duplex (src/stream/client.ts). */
-  stream(metadata?: MetadataInit, options?: StreamOptions): Promise<Duplex> {
+  stream(metadata?: MetadataInit, options?: ByteStreamOptions): Promise<Duplex> {
     return openByteStream((m, a, o) => this.call(STREAM_SERVICE_NAME, m, a, o), this.serializeType, metadata, options);
   }
 

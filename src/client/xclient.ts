@@ -9,7 +9,7 @@ import type { Duplex, Readable, Writable } from 'node:stream';
 import { SerializeType } from '../protocol/constants.js';
 import { openMessageStream, type MessageStream, type OpenStreamOptions } from '../stream/messages.js';
 import { defaultCodecRegistry } from '../codec/registry.js';
-import { downloadFileVia, openByteStream, sendFileVia, type DownloadFileOptions, type SendFileOptions, type StreamOptions, type TokenCaller } from '../stream/client.js';
+import { downloadFileVia, openByteStream, sendFileVia, type DownloadFileOptions, type SendFileOptions, type ByteStreamOptions, type TokenCaller } from '../stream/client.js';
 import { BREAKER_OPEN, type Breaker } from './breaker.js';
 import type { KVPair, ServiceDiscovery } from './discovery.js';
 import { FailMode, SelectMode } from './fail-mode.js';
@@ -363,7 +363,7 @@ export class XClient {
    * Go `XClient.Stream`: calls `Stream` on this XClient's service path (`_streamservice`, as in
    * Go), dials the returned address and resolves with the raw byte stream as a half-open Duplex.
    */
-  stream(metadata?: MetadataInit, options?: StreamOptions): Promise<Duplex> {
+  stream(metadata?: MetadataInit, options?: ByteStreamOptions): Promise<Duplex> {
     return openByteStream(this.tokenCaller, this.options.serializeType ?? SerializeType.MsgPack, metadata, options);
   }
 

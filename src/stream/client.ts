@@ -31,6 +31,33 @@ export interface StreamOptions {
   connectTimeoutMs?: number;
 }
 
+/**
+ * Node's `onread` socket option (`net.connect({ onread })`), for {@link ByteStreamOptions}: the
+ * kernel reads straight into `buffer` (one reused buffer, or a new one from the function after
+ * every read) and `callback(nread, buf)` gets the bytes as `buf.subarray(0, nread)`; they are
+ * valid only until the callback returns (the next read overwrites them). Returning `false`
+ * stops reading until `stream.resume()`.
+ */
+export interface StreamOnRead {
+  /** The buffer reads go into (its length is the most one read takes), or a function giving the next one. */
+  buffer: Uint8Array | (() => Uint8Array);
+  /** Called once per read with the byte count and the buffer read into. */
+  callback: (nread: number, buf: Uint8Array) => boolean | void;
+}
+
+/** Options of `stream()`: {@link StreamOptions} plus the way the echo is read. */
+export interface ByteStreamOptions extends StreamOptions {
+  /**
+   * Read the stream through Node's `onread` socket option instead of `'data'` events: no
+   * allocation per read, and a buffer over 64 KiB means fewer, larger `read(2)` calls. The
+   * Duplex then emits no `'data'` (and cannot be iterated or piped from); `'end'`, `'close'`,
+   * `'error'` and writing are unchanged. The callback may be called before `stream()` resolves
+   * (the server may answer as soon as it has the token). If it throws, the stream is destroyed
+   * with that error as the `cause` of an `INTERNAL` `RpcxError`.
+   */
+  onread?: StreamOnRead;
+}
+
 /** Progress of a transfer: bytes so far and the total when known. */
 export interface TransferProgress {
   bytes: number;
@@ -75,14 +102,63 @@ export function dialTarget(addr: string): { host: string; port: number } {
   return { host, port };
 }
 
+/** Checks a caller's `onread` option; Node itself would silently ignore a malformed one. */
+function checkOnRead(onread: StreamOnRead): void {
+  const b: unknown = onread?.buffer;
+  if (typeof onread?.callback !== 'function' || (typeof b !== 'function' && !(b instanceof Uint8Array && b.byteLength > 0))) {
+    throw new RpcxError(ErrorCode.INVALID_ARGUMENT, 'stream: onread needs a non-empty Uint8Array buffer (or a function returning one) and a callback');
+  }
+}
+
+/** Node's `onread` around the caller's: a throwing callback or a bad buffer goes to `fail` (once per read at most). */
+function socketOnRead(onread: StreamOnRead, fail: (err: RpcxError) => void): { buffer: Uint8Array | (() => Uint8Array); callback: (n: number, buf: Uint8Array) => boolean } {
+  const failWith = (err: unknown): false => {
+    fail(err instanceof RpcxError ? err : new RpcxError(ErrorCode.INTERNAL, `stream onread: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
+    return false;
+  };
+  const user = onread.callback;
+  const gen = onread.buffer;
+  return {
+    buffer: typeof gen === 'function'
+      ? (): Uint8Array => {
+          let b: unknown;
+          try {
+            b = gen();
+          } catch (err) {
+            failWith(err);
+            return new Uint8Array(1);
+          }
+          if (b instanceof Uint8Array && b.byteLength > 0) return b;
+          failWith(new RpcxError(ErrorCode.INVALID_ARGUMENT, 'stream onread: the buffer function returned no non-empty Uint8Array'));
+          return new Uint8Array(1);
+        }
+      : gen,
+    callback: (n: number, buf: Uint8Array): boolean => {
+      try {
+        return user(n, buf) !== false;
+      } catch (err) {
+        return failWith(err);
+      }
+    },
+  };
+}
+
 /** Dials `reply.addr` half-open capable, writes the token, resolves with the socket. */
-function dialWithToken(reply: TokenReply, options: StreamOptions): Promise<Socket> {
+function dialWithToken(reply: TokenReply, options: StreamOptions, userOnRead?: StreamOnRead): Promise<Socket> {
   const { host, port } = dialTarget(reply.addr);
   const timeoutMs = Math.min(options.connectTimeoutMs ?? 10_000, options.timeoutMs ?? Number.POSITIVE_INFINITY);
   return new Promise<Socket>((resolve, reject) => {
     const signal = options.signal;
     let settled = false;
-    const socket = netConnect({ host, port, allowHalfOpen: true, noDelay: true });
+    // Node asks a buffer function for the first buffer inside netConnect, before `socket` is set.
+    let early: RpcxError | undefined;
+    let created = false;
+    const onread = userOnRead === undefined ? undefined : socketOnRead(userOnRead, (err) => {
+      if (created) socket.destroy(err);
+      else early ??= err;
+    });
+    const socket = netConnect(onread === undefined ? { host, port, allowHalfOpen: true, noDelay: true } : { host, port, allowHalfOpen: true, noDelay: true, onread });
+    created = true;
     const finish = (err: RpcxError | undefined): void => {
       if (settled) return;
       settled = true;
@@ -106,6 +182,7 @@ function dialWithToken(reply: TokenReply, options: StreamOptions): Promise<Socke
         else finish(undefined);
       });
     });
+    if (early !== undefined) return finish(early);
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
   });
@@ -136,18 +213,19 @@ async function token(call: TokenCaller, method: string, args: unknown, st: numbe
 }
 
 /** @internal The `Stream` call, dial and token, without tying the socket to the signal afterwards. */
-export async function openSocket(call: TokenCaller, defaultSt: number, metadata: MetadataInit | undefined, options: StreamOptions = {}): Promise<Socket> {
+export async function openSocket(call: TokenCaller, defaultSt: number, metadata: MetadataInit | undefined, options: StreamOptions = {}, onread?: StreamOnRead): Promise<Socket> {
+  if (onread !== undefined) checkOnRead(onread);
   const st = options.serializeType ?? defaultSt;
   const reply = await token(call, 'Stream', streamArgsValue(toMetadataMap(metadata), st), st, options);
-  return dialWithToken(reply, options);
+  return dialWithToken(reply, options, onread);
 }
 
 /**
  * @internal Go `XClient.Stream`: `Stream` call with `{Meta}`, dial, token; resolves with the
  * connection as a half-open capable Duplex (`end()` is Go's `CloseWrite`).
  */
-export async function openByteStream(call: TokenCaller, defaultSt: number, metadata: MetadataInit | undefined, options: StreamOptions = {}): Promise<Duplex> {
-  const socket = await openSocket(call, defaultSt, metadata, options);
+export async function openByteStream(call: TokenCaller, defaultSt: number, metadata: MetadataInit | undefined, options: ByteStreamOptions = {}): Promise<Duplex> {
+  const socket = await openSocket(call, defaultSt, metadata, options, options.onread);
   bindSignal(socket, options.signal);
   return socket;
 }

@@ -21,7 +21,7 @@ export {
   type DownloadHandler,
   type FileTransferOptions,
 } from './service.js';
-export { dialTarget, type StreamOptions, type SendFileOptions, type DownloadFileOptions, type TransferProgress } from './client.js';
+export { dialTarget, type StreamOptions, type ByteStreamOptions, type StreamOnRead, type SendFileOptions, type DownloadFileOptions, type TransferProgress } from './client.js';
 export { socketTransport, type Transport } from './transport.js';
 export { memoryTransportPair } from './memory-transport.js';
 export { StreamMetaKey } from './message-stream.js';
