@@ -9,9 +9,9 @@
 // CPU ms per MiB echoed, summed over the rounds, and the client's (TS: process.cpuUsage of this
 // process; Go: streambench's getrusage). `--warmup` rounds (default 3) go first, run the same
 // way for every pair and are not recorded; the order of the pairs rotates every round. `--only
-// bytes` or `--only msgs` runs one kind.
+// bytes` or `--only msgs` runs one kind. `--read` picks how the TS client reads the echo (below).
 //
-//   npm run build && node scripts/build-go.mjs && node build/bench/stream.js [--runs 3] [--warmup 3] [--only bytes|msgs] [--json out.json]
+//   npm run build && node scripts/build-go.mjs && node build/bench/stream.js [--runs 3] [--warmup 3] [--only bytes|msgs] [--read data,1048576] [--json out.json]
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,10 +29,29 @@ const arg = (k: string, d: string): string => {
 const RUNS = Number(arg('--runs', '5'));
 const ONLY = arg('--only', '');
 const WARMUP = Number(arg('--warmup', '3'));
-// How the TS client reads the echo: `data` ('data' events) or an `onread` buffer size in bytes;
-// several, comma-separated, run as separate pairs in the same rounds (TS[<read>]->...).
-const READS = arg('--read', 'data').split(',').map((r) => (r === 'data' ? 0 : Number(r)));
-const readName = (r: number): string => (READS.length === 1 ? 'TS' : r === 0 ? 'TS[data]' : `TS[${r >= 1 << 20 ? `${r >> 20}M` : `${r >> 10}K`}]`);
+// How the TS client reads the echo: `data` ('data' events) or an `onread` buffer size in bytes
+// (default 1 MiB: `stream()`'s onread option, one reused buffer, as Go's streambench reads),
+// optionally `/<write size>` (default 256 KiB per write); several, comma-separated, run as
+// separate pairs in the same rounds (TS[<read>]->..., TS[<read>/w<write>]->...).
+interface Variant {
+  read: number;
+  write: number;
+  name: string;
+}
+const size = (n: number): string => (n >= 1 << 20 ? `${n / (1 << 20)}M` : `${n / 1024}K`);
+const READ_ARGS = arg('--read', String(1 << 20)).split(',');
+// How the Go client reads: 0 is `io.Copy(io.Discard, conn)` (a pooled 8 KiB buffer, the
+// baseline Go->Go), a size is conn.Read into one reused buffer of that size (streambench -readbuf).
+const GO_READS = arg('--go-read', '0').split(',').map(Number);
+const goName = (r: number): string => (r === 0 ? 'Go' : `Go[${size(r)}]`);
+const READS: Variant[] = READ_ARGS.map((v) => {
+  const [r = 'data', w] = v.split('/');
+  const read = r === 'data' ? 0 : Number(r);
+  const write = w === undefined ? 256 * 1024 : Number(w);
+  if (!Number.isInteger(read) || read < 0 || !Number.isInteger(write) || write <= 0) throw new Error(`bad --read ${v}`);
+  const name = READ_ARGS.length === 1 ? 'TS' : `TS[${read === 0 ? 'data' : size(read)}${w === undefined ? '' : `/w${size(write)}`}]`;
+  return { read, write, name };
+});
 const SIZE = 16 * 1024 * 1024;
 const MSGS: readonly { size: number; count: number }[] = [
   { size: 100, count: 200_000 },
@@ -81,7 +100,7 @@ const readBuffers = new Map<number, Buffer>();
  * `read` 0 reads `'data'` events; a size reads through the `onread` option into one reused
  * buffer of that size (Go's streambench: `io.Copy(io.Discard, conn)`, one reused buffer too).
  */
-async function tsBytes(key: string, read: number): Promise<{ rate: number; cpuMs: number }> {
+async function tsBytes(key: string, { read, write }: Variant): Promise<{ rate: number; cpuMs: number }> {
   const c = new Client(key);
   try {
     let got = 0;
@@ -98,8 +117,8 @@ async function tsBytes(key: string, read: number): Promise<{ rate: number; cpuMs
       s.on('end', () => resolve());
       s.on('error', reject);
     });
-    for (let i = 0; i < SIZE; i += 256 * 1024) {
-      if (!s.write(DATA.subarray(i, i + 256 * 1024))) await new Promise((r2) => s.once('drain', r2));
+    for (let i = 0; i < SIZE; i += write) {
+      if (!s.write(DATA.subarray(i, i + write))) await new Promise((r2) => s.once('drain', r2));
     }
     s.end();
     await done;
@@ -131,8 +150,8 @@ async function tsMsgs(key: string, size: number, count: number): Promise<number>
   }
 }
 
-function goRun(key: string, mode: 'bytes' | 'msgs', size: number, count = 0): { rate: number; cpuMs: number } {
-  const r = spawnSync(goBin('streambench'), ['-addr', key, '-mode', mode, '-size', String(size), '-count', String(count), '-runs', '1'], { encoding: 'utf8' });
+function goRun(key: string, mode: 'bytes' | 'msgs', size: number, count = 0, readBuf = 0): { rate: number; cpuMs: number } {
+  const r = spawnSync(goBin('streambench'), ['-addr', key, '-mode', mode, '-size', String(size), '-count', String(count), '-runs', '1', '-readbuf', String(readBuf)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`streambench: ${r.stderr}`);
   const l = JSON.parse(r.stdout.trim().split('\n')[0]!) as { mbps?: number; msgsPerSec?: number; cpuMs?: number };
   return { rate: mode === 'bytes' ? l.mbps! : l.msgsPerSec!, cpuMs: l.cpuMs ?? Number.NaN };
@@ -147,11 +166,11 @@ const add = (k: string, v: number): void => {
   (samples[k] ??= []).push(v);
 };
 try {
-  const pairs: [string, 'ts' | 'go', { key: string; pid: number }, number][] = [
-    ...READS.map((r): [string, 'ts', { key: string; pid: number }, number] => [`${readName(r)}->TS`, 'ts', ts, r]),
-    ...READS.map((r): [string, 'ts', { key: string; pid: number }, number] => [`${readName(r)}->Go`, 'ts', go, r]),
-    ['Go->TS', 'go', ts, 0],
-    ['Go->Go', 'go', go, 0],
+  const pairs: [string, 'ts' | 'go', { key: string; pid: number }, Variant][] = [
+    ...READS.map((r): [string, 'ts', { key: string; pid: number }, Variant] => [`${r.name}->TS`, 'ts', ts, r]),
+    ...READS.map((r): [string, 'ts', { key: string; pid: number }, Variant] => [`${r.name}->Go`, 'ts', go, r]),
+    ...GO_READS.map((r): [string, 'go', { key: string; pid: number }, Variant] => [`${goName(r)}->TS`, 'go', ts, { read: r, write: 0, name: goName(r) }]),
+    ...GO_READS.map((r): [string, 'go', { key: string; pid: number }, Variant] => [`${goName(r)}->Go`, 'go', go, { read: r, write: 0, name: goName(r) }]),
   ];
   // Rounds below 0 are warm-up, run the same way and not recorded: Node's JIT needs a few runs
   // (the TS server's per-chunk functions reach optimized code only after several 16 MiB echoes),
@@ -163,7 +182,7 @@ try {
     for (const [name, client, { key, pid }, read] of order) {
       if (ONLY !== 'msgs') {
         const c0 = cpuNs(pid);
-        const b = client === 'ts' ? await tsBytes(key, read) : goRun(key, 'bytes', SIZE);
+        const b = client === 'ts' ? await tsBytes(key, read) : goRun(key, 'bytes', SIZE, 0, read.read);
         const c1 = cpuNs(pid);
         if (record) {
           add(`bytes ${name} MB/s`, b.rate);
@@ -178,7 +197,7 @@ try {
           }
         }
       }
-      if (ONLY === 'bytes' || (client === 'ts' && read !== READS[0])) continue;
+      if (ONLY === 'bytes' || (client === 'ts' && read !== READS[0]) || (client === 'go' && read.read !== GO_READS[0])) continue;
       for (const m of MSGS) {
         const v = client === 'ts' ? await tsMsgs(key, m.size, m.count) : goRun(key, 'msgs', m.size, m.count).rate;
         if (record) add(`msgs ${m.size}B ${name} msg/s`, v);
@@ -211,8 +230,16 @@ for (const kind of kinds) {
   const g = results[`${kind} Go->Go ${unit}`]!;
   const ratio = (pair: string): string => (results[`${kind} ${pair} ${unit}`]! / g).toFixed(2);
   const rs = kind === 'bytes' ? READS : [READS[0]!];
-  const per = (srv: string): string => rs.map((r) => readName(r)).map((n) => `${n}->${srv} ${ratio(`${n}->${srv}`)}`).join(', ');
+  const per = (srv: string): string => rs.map((r) => r.name).map((n) => `${n}->${srv} ${ratio(`${n}->${srv}`)}`).join(', ');
   console.log(`${kind}: TS server (Go->TS / Go->Go) ${ratio('Go->TS')}, TS client (/ Go->Go) ${per('Go')}, both (/ Go->Go) ${per('TS')}`);
+  if (kind === 'bytes') {
+    for (const gr of GO_READS.filter((r) => r !== 0)) {
+      const gn = goName(gr);
+      const g2 = results[`bytes ${gn}->Go MB/s`]!;
+      const r2 = (pair: string): string => (results[`bytes ${pair} MB/s`]! / g2).toFixed(2);
+      console.log(`bytes vs ${gn}->Go (Go client reading into a reused ${size(gr)} buffer): ${gn}->Go / Go->Go ${ratio(`${gn}->Go`)}, ${gn}->TS ${r2(`${gn}->TS`)}, ${READS.map((v) => `${v.name}->Go ${r2(`${v.name}->Go`)}, ${v.name}->TS ${r2(`${v.name}->TS`)}`).join(', ')}`);
+    }
+  }
 }
 const out = arg('--json', '');
 if (out !== '') writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), runs: RUNS, warmup: WARMUP, medians: results, serverCpuMsPerMiB, clientCpuMsPerMiB, samples }, null, 2));
