@@ -53,7 +53,9 @@ export interface ByteStreamOptions extends StreamOptions {
    * Duplex then emits no `'data'` (and cannot be iterated or piped from); `'end'`, `'close'`,
    * `'error'` and writing are unchanged. The callback may be called before `stream()` resolves
    * (the server may answer as soon as it has the token). If it throws, the stream is destroyed
-   * with that error as the `cause` of an `INTERNAL` `RpcxError`.
+   * with that error as the `cause` of an `INTERNAL` `RpcxError` (an `RpcxError` as it is); a
+   * buffer function that returns no non-empty `Uint8Array` destroys it with `INVALID_ARGUMENT`.
+   * A malformed option rejects with `INVALID_ARGUMENT` before any call.
    */
   onread?: StreamOnRead;
 }
