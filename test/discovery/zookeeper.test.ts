@@ -671,6 +671,51 @@ test('zk connection: cut in the middle of a reply, the client reconnects and rea
   assert.deepEqual(uncaught, [], 'no exception escaped from the client');
 });
 
+test('zk connection: a handshake reply cut before the first session, the client connects on the next socket (no stale bytes, no uncaught Unknown code)', async (t) => {
+  const s = await zk(t);
+  if (s === undefined) return;
+  // The first connection through this proxy forwards the first 8 bytes of the server's handshake
+  // reply (its length and part of the body) and cuts; later connections pass everything. A
+  // starting ZooKeeper can do the same. The client never reached SYNC_CONNECTED before the cut,
+  // so it emits no `disconnected`: the stale bytes must go when the next socket opens.
+  let connections = 0;
+  const socks = new Set<Socket>();
+  const proxy = createNetServer((down) => {
+    const first = ++connections === 1;
+    const up = netConnect(s.port, '127.0.0.1');
+    for (const x of [down, up]) {
+      socks.add(x);
+      x.on('error', () => {});
+      x.on('close', () => socks.delete(x));
+    }
+    down.on('data', (b: Buffer) => up.write(b));
+    up.on('data', (b: Buffer) => {
+      if (!first) return void down.write(b);
+      down.write(b.subarray(0, Math.min(8, b.length - 1)), () => {
+        down.destroy();
+        up.destroy();
+      });
+    });
+    down.on('close', () => up.destroy());
+    up.on('close', () => down.destroy());
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const uncaught: unknown[] = [];
+  const onUncaught = (err: unknown): void => void uncaught.push(err);
+  process.on('uncaughtException', onUncaught);
+  const conn = new ZooKeeperConnection({ servers: `127.0.0.1:${(proxy.address() as { port: number }).port}`, spinDelayMs: 50 });
+  t.after(async () => {
+    process.off('uncaughtException', onUncaught);
+    conn.close();
+    for (const x of socks) x.destroy();
+    await new Promise((r) => proxy.close(r));
+  });
+  const client = await conn.ready(10_000);
+  assert.ok(connections >= 2, `the first socket was cut (${connections} connection(s))`);
+  assert.equal(await new Promise<boolean>((resolve, reject) => client.exists('/', (err, stat) => (err ? reject(err) : resolve(stat !== null)))), true);
+  assert.deepEqual(uncaught, [], 'no exception escaped from the client');
+});
+
 // ---------- 60 outage ----------
 
 test('registry_zk_outage (TG, TT)', async (t) => {
