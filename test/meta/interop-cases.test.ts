@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { CASES, covers, requiredRuns } from './support/cases.js';
+import { CASES, covers, requiredRuns } from '../support/cases.js';
 
 test('the case table lists each of the 81 named cases once, every one with a direction', () => {
   assert.deepEqual(
@@ -34,7 +34,7 @@ test('covers: the case name and the direction as whole words, anywhere in the fu
 });
 
 test('the case reporter records passed tests with their describe blocks, and not skipped ones', () => {
-  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const root = fileURLToPath(new URL('../../..', import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), 'rpcx-cases-'));
   try {
     const file = join(dir, 'sample.test.mjs');
