@@ -11,4 +11,4 @@ export { RawCodec, SERIALIZE_NONE } from '../codec/none.js';
 export { CodecRegistry } from '../codec/registry.js';
 export { BrowserClient, webSocketUrl } from './client.js';
 export { browserCompressors, browserGzipCompressor } from './gzip.js';
-export type { BrowserClientOptions, BrowserCallOptions, BrowserWebSocket, BrowserWebSocketConstructor } from './client.js';
+export type { BrowserClientOptions, BrowserCallOptions, BrowserClientStatus, BrowserReconnectOptions, BrowserWebSocket, BrowserWebSocketConstructor } from './client.js';

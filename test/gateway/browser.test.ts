@@ -142,4 +142,50 @@ describe('case 76 browser_websocket', () => {
     tsServers.push(s);
     check(await inBrowser(t, await s.serve('ws', '127.0.0.1:0')));
   });
+  test('TT browser_websocket: after the server restarts, the page\'s next call dials again; a background reconnect follows a drop', async (t) => {
+    if (browser === undefined) return void (await inBrowser(t, ''));
+    const start = async (port: number): Promise<{ s: RpcxServer; key: string }> => {
+      const s = createServer({ codecs: demoCodecs() });
+      registerDemoServices(s);
+      tsServers.push(s);
+      return { s, key: await s.serve('ws', `127.0.0.1:${port}`) };
+    };
+    const first = await start(0);
+    const port = Number(first.key.slice(first.key.lastIndexOf(':') + 1));
+    const tab = await browser.newPage();
+    try {
+      await tab.goto(page);
+      type W = { c: import('../../src/browser/index.js').BrowserClient; r: import('../../src/browser/index.js').BrowserClient; seen: string[]; seenR: string[] };
+      await tab.evaluate(async (address: string, bundle: string) => {
+        const m = (await import(bundle)) as typeof import('../../src/browser/index.js');
+        const w = globalThis as unknown as W;
+        w.seen = [];
+        w.seenR = [];
+        w.c = await m.BrowserClient.connect(address, { timeoutMs: 10_000 });
+        w.c.onStatus((s) => w.seen.push(s.type));
+        w.r = await m.BrowserClient.connect(address, { timeoutMs: 10_000, reconnect: { initialDelayMs: 20, maxDelayMs: 200 } });
+        w.r.onStatus((s) => w.seenR.push(s.type));
+        await w.c.call('Arith', 'Mul', { A: 2, B: 3 });
+      }, first.key, '/rpcx.js');
+      await first.s.close();
+      await tab.waitForFunction(() => (globalThis as unknown as W).seen.includes('disconnected') && (globalThis as unknown as W).seenR.includes('reconnecting'), { timeout: 10_000 });
+      await start(port);
+      await tab.waitForFunction(() => (globalThis as unknown as W).r.connected, { timeout: 10_000 });
+      const out = await tab.evaluate(async () => {
+        const w = globalThis as unknown as W;
+        const viaNextCall = await w.c.call('Arith', 'Mul', { A: 6, B: 7 });
+        const viaReconnect = await w.r.call('Arith', 'Mul', { A: 3, B: 3 });
+        w.c.close();
+        w.r.close();
+        return { viaNextCall, viaReconnect, seen: w.seen, seenR: w.seenR };
+      });
+      assert.deepEqual(out.viaNextCall, { C: 42 });
+      assert.deepEqual(out.viaReconnect, { C: 9 });
+      assert.deepEqual(out.seen, ['disconnected', 'connected', 'closed']);
+      assert.equal(out.seenR[0], 'disconnected');
+      assert.ok(out.seenR.includes('connected') && out.seenR.at(-1) === 'closed', out.seenR.join(','));
+    } finally {
+      await tab.close();
+    }
+  });
 });

@@ -1,0 +1,147 @@
+// The browser client's connection life (src/browser/client.ts), run in Node with the `ws`
+// package's WebSocket in the browser's place (the page test, case 76 in test/gateway/browser.test.ts,
+// runs it in headless Chromium) against a real TS server on the `ws` network, stopped and
+// started again on the same port: calls in flight fail with CONNECTION and are not resent, the
+// next call dials again (as Go's XClient and the Node Client), `reconnect` re-dials in the
+// background, push listeners stay, `close()` is final, oneway sends, and a frame that can not be
+// encoded fails its call alone.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { WebSocket } from 'ws';
+import { BrowserClient, ErrorCode, RpcxError, type BrowserClientStatus, type BrowserWebSocketConstructor } from '../src/browser/index.js';
+import { createServer, type RpcxServer } from '../src/server/index.js';
+import { demoCodecs, registerDemoServices } from '../src/server/demo/services.js';
+import { waitFor } from './support/system-server.js';
+
+/** `ws` as the browser's WebSocket: the browser sends Origin by itself, which the server requires. */
+class NodeWebSocket extends WebSocket {
+  constructor(url: string) {
+    super(url, { origin: 'http://127.0.0.1' });
+  }
+}
+const WS = NodeWebSocket as unknown as BrowserWebSocketConstructor;
+const rpcxCode = (code: ErrorCode) => (e: unknown) => e instanceof RpcxError && e.code === code;
+
+const servers = new Set<RpcxServer>();
+after(async () => {
+  await Promise.all([...servers].map((s) => s.close()));
+});
+
+/** A TS server with the demo services on `ws`, on `port` (0: a free one); returns its key. */
+async function serve(port = 0): Promise<{ server: RpcxServer; key: string; port: number }> {
+  const server = createServer({ codecs: demoCodecs() });
+  registerDemoServices(server);
+  servers.add(server);
+  const key = await server.serve('ws', `127.0.0.1:${port}`);
+  return { server, key, port: Number(key.slice(key.lastIndexOf(':') + 1)) };
+}
+
+async function stop(server: RpcxServer): Promise<void> {
+  servers.delete(server);
+  await server.close();
+}
+
+describe('BrowserClient connection life (ws package in the browser\'s place)', () => {
+  test('a call in flight when the WebSocket drops rejects with CONNECTION; the next call dials again', async () => {
+    const a = await serve();
+    const c = await BrowserClient.connect(a.key, { WebSocket: WS, timeoutMs: 10_000 });
+    const seen: string[] = [];
+    c.onStatus((s) => seen.push(s.type));
+    assert.deepEqual(await c.call('Arith', 'Mul', { A: 6, B: 7 }), { C: 42 });
+    const sleeping = c.call('Echo', 'Sleep', { Ms: 5_000 });
+    const rejected = assert.rejects(sleeping, rpcxCode(ErrorCode.CONNECTION));
+    await stop(a.server);
+    await rejected;
+    await waitFor(() => !c.connected, 'the client sees the drop', 5_000);
+    await assert.rejects(c.call('Arith', 'Mul', { A: 1, B: 1 }), rpcxCode(ErrorCode.CONNECTION), 'no server: the dial fails');
+    const b = await serve(a.port);
+    assert.deepEqual(await c.call('Arith', 'Mul', { A: 3, B: 5 }), { C: 15 }, 'the next call dials the server again');
+    assert.deepEqual(seen, ['disconnected', 'connected']);
+    c.close();
+    await stop(b.server);
+  });
+
+  test('reconnect: re-dials in the background with backoff; push listeners hear the new connection', async () => {
+    const a = await serve();
+    const c = await BrowserClient.connect(a.key, { WebSocket: WS, timeoutMs: 10_000, reconnect: { initialDelayMs: 20, maxDelayMs: 100 } });
+    const seen: BrowserClientStatus[] = [];
+    c.onStatus((s) => seen.push(s));
+    const pushes: number[] = [];
+    c.onMessage((m) => pushes.push(m.payload[m.payload.length - 1]!));
+    await stop(a.server);
+    await waitFor(() => seen.filter((s) => s.type === 'reconnecting').length >= 2, 'two background attempts while the server is down', 10_000);
+    const b = await serve(a.port);
+    await waitFor(() => c.connected, 'connected again without a call', 10_000);
+    const types = seen.map((s) => s.type);
+    assert.equal(types[0], 'disconnected');
+    assert.equal(types.at(-1), 'connected');
+    const attempts = seen.flatMap((s) => (s.type === 'reconnecting' ? [s] : []));
+    assert.deepEqual(attempts.map((s) => s.attempt), attempts.map((_, i) => i + 1), 'attempts count up');
+    assert.ok(attempts.every((s) => s.delayMs <= 120), 'delays stay within maxDelayMs (+20 % jitter)');
+    await c.call('Push', 'Start', { Path: 'News', Method: 'Tick', Payload: new Uint8Array([1, 2]), Count: 3, IntervalMs: 10 });
+    await waitFor(() => pushes.length === 3, 'three pushes on the new connection', 5_000);
+    assert.deepEqual(pushes, [0, 1, 2]);
+    c.close();
+    assert.equal(seen.at(-1)?.type, 'closed');
+    await stop(b.server);
+  });
+
+  test('close() is final: calls reject with CONNECTION, no background dial follows', async () => {
+    const a = await serve();
+    const c = await BrowserClient.connect(a.key, { WebSocket: WS, reconnect: { initialDelayMs: 10 } });
+    const seen: string[] = [];
+    c.onStatus((s) => seen.push(s.type));
+    c.close();
+    c.close();
+    await assert.rejects(c.call('Arith', 'Mul', { A: 1, B: 2 }), rpcxCode(ErrorCode.CONNECTION));
+    await assert.rejects(c.oneway('Echo', 'Count', { Key: 'x' }), rpcxCode(ErrorCode.CONNECTION));
+    await assert.rejects(c.open(), rpcxCode(ErrorCode.CONNECTION));
+    // A later probe call on the server path proves the server is still there; the client stays closed.
+    const probe = await BrowserClient.connect(a.key, { WebSocket: WS });
+    assert.deepEqual(await probe.call('Arith', 'Mul', { A: 2, B: 2 }), { C: 4 });
+    probe.close();
+    assert.deepEqual(seen, ['closed']);
+    assert.equal(c.connected, false);
+    await stop(a.server);
+  });
+
+  test('connect() to nothing rejects with CONNECTION; a client made with new dials on its first call', async () => {
+    const a = await serve();
+    const port = a.port;
+    await stop(a.server);
+    await assert.rejects(BrowserClient.connect(`ws@127.0.0.1:${port}`, { WebSocket: WS }), rpcxCode(ErrorCode.CONNECTION));
+    const b = await serve(port);
+    const c = new BrowserClient(b.key, { WebSocket: WS });
+    assert.equal(c.connected, false);
+    assert.deepEqual(await c.call('Arith', 'Mul', { A: 4, B: 5 }), { C: 20 });
+    assert.equal(c.connected, true);
+    c.close();
+    await stop(b.server);
+  });
+
+  test('oneway: the server runs it and answers nothing; a frame that can not be encoded fails its call alone', async () => {
+    const a = await serve();
+    const c = await BrowserClient.connect(a.key, { WebSocket: WS, timeoutMs: 10_000, serializeType: 1 });
+    for (let i = 0; i < 3; i++) await c.oneway('Echo', 'Count', { Key: 'browser-oneway' });
+    await waitFor(async () => ((await c.call<{ Count: number }>('Echo', 'GetCount', { Key: 'browser-oneway' })).Count === 3), 'three oneway counts', 5_000);
+    // Arguments the codec can not encode (JSON of a cycle): that call fails, the connection stays.
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    await assert.rejects(c.call('Arith', 'Mul', cyclic), (e: unknown) => e instanceof RpcxError);
+    assert.equal(c.connected, true, 'the connection stays');
+    assert.deepEqual(await c.call('Arith', 'Mul', { A: 2, B: 3 }), { C: 6 });
+    c.close();
+    await stop(a.server);
+  });
+
+  test('a call that waits for a dial is bounded by its signal', async () => {
+    const a = await serve();
+    const c = new BrowserClient(a.key, { WebSocket: WS });
+    const ac = new AbortController();
+    ac.abort();
+    await assert.rejects(c.call('Arith', 'Mul', { A: 1, B: 1 }, { signal: ac.signal }), rpcxCode(ErrorCode.CANCELLED));
+    assert.deepEqual(await c.call('Arith', 'Mul', { A: 1, B: 9 }), { C: 9 });
+    c.close();
+    await stop(a.server);
+  });
+});
