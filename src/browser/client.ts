@@ -6,6 +6,7 @@
 // (Go's client rule), and compressed replies and pushes are inflated (fflate, src/browser/gzip.ts).
 import { ErrorCode, RpcxError, ServiceError } from '../errors.js';
 import { CodecRegistry } from '../codec/registry.js';
+import type { Codec, CodecOptions } from '../codec/types.js';
 import { JsonCodec } from '../codec/json.js';
 import { MsgpackCodec } from '../codec/msgpack.js';
 import { RawCodec } from '../codec/none.js';
@@ -58,7 +59,11 @@ export interface BrowserClientOptions {
   heartbeatIntervalMs?: number;
   /** Path of the rpcx endpoint (Go: `Option.RPCPath`). Default `/_rpcx_`. */
   rpcPath?: string;
-  /** Codecs; default JSON, msgpack and raw. */
+  /**
+   * Codecs; default JSON, msgpack and raw. Protobuf and thrift are exported too but not in the
+   * default, so a bundle that does not use them leaves protobufjs out:
+   * `new CodecRegistry([new RawCodec(), new JsonCodec(), new MsgpackCodec(), new ProtobufCodec(), new ThriftCodec()])`.
+   */
   codecs?: CodecRegistry;
   /** The WebSocket constructor; default `globalThis.WebSocket`. */
   WebSocket?: BrowserWebSocketConstructor;
@@ -75,6 +80,10 @@ export interface BrowserCallOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
   serializeType?: number;
+  /** Codec options for encoding the args, e.g. `{ type }` for protobuf (a protobufjs `Type`) or thrift (a struct descriptor). */
+  argsCodec?: CodecOptions;
+  /** Codec options for decoding the reply. */
+  replyCodec?: CodecOptions;
 }
 
 /** Connection state changes of a {@link BrowserClient}, a `type`-discriminated union (as the Node `Client`'s `ClientStatus`). */
@@ -179,9 +188,9 @@ export class BrowserClient {
     if (res.messageStatusType === MessageStatusType.Error) {
       const text = metadata.get(MetaKey.ServiceError) ?? '';
       metadata.delete(MetaKey.ServiceError);
-      throw new ServiceError(text, metadata, res.payload.length > 0 ? safeDecode(codec, res.payload) : undefined);
+      throw new ServiceError(text, metadata, res.payload.length > 0 ? safeDecode(codec, res.payload, options.replyCodec) : undefined);
     }
-    return { reply: (res.payload.length === 0 ? undefined : codec.decode(res.payload)) as T, metadata };
+    return { reply: (res.payload.length === 0 ? undefined : codec.decode(res.payload, options.replyCodec)) as T, metadata };
   }
 
   /**
@@ -221,11 +230,11 @@ export class BrowserClient {
     this.#status({ type: 'closed', url: this.url });
   }
 
-  #request(servicePath: string, serviceMethod: string, args: unknown, options: BrowserCallOptions, oneway: boolean): { msg: Message; codec: { encode(v: unknown): Uint8Array; decode(b: Uint8Array): unknown } } {
+  #request(servicePath: string, serviceMethod: string, args: unknown, options: BrowserCallOptions, oneway: boolean): { msg: Message; codec: Codec } {
     const st = options.serializeType ?? this.#options.serializeType ?? SerializeType.MsgPack;
     const codec = this.#codecs.find(st);
     if (codec === undefined) throw new RpcxError(ErrorCode.CODEC, `can not find codec for ${st}`);
-    const payload = codec.encode(args);
+    const payload = codec.encode(args, options.argsCodec);
     const compressType = clientCompressType(this.#options.compressType ?? CompressType.None, payload.length);
     const msg = createMessage({ seq: this.#seq++, servicePath, serviceMethod, serializeType: st, compressType, oneway, metadata: toMetadataMap(options.metadata), payload });
     return { msg, codec };
@@ -455,9 +464,9 @@ export class BrowserClient {
   }
 }
 
-function safeDecode(codec: { decode(b: Uint8Array): unknown }, payload: Uint8Array): unknown {
+function safeDecode(codec: Codec, payload: Uint8Array, options: CodecOptions | undefined): unknown {
   try {
-    return codec.decode(payload);
+    return codec.decode(payload, options);
   } catch {
     return undefined;
   }

@@ -15,6 +15,7 @@ import { demoCodecs, registerDemoServices } from '../../src/server/demo/services
 import { repoRoot, requireGo } from '../support/go.js';
 import { goReady } from '../support/tg.js';
 import { startGoServer, type GoServer } from '../support/go-server.js';
+import { ThriftArithArgs, ThriftArithReply } from '../../src/server/demo/thrift-schemas.js';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 let dir = '';
@@ -62,7 +63,11 @@ interface PageResult {
   gzipEcho: boolean;
   zips: number;
   unzips: number;
+  mulProtobuf: unknown;
+  mulThrift: unknown;
 }
+
+const ARITH_PROTO = readFileSync(join(repoRoot, 'interop', 'proto', 'arith.proto'), 'utf8');
 
 /** Runs the calls in the page against `key` (`ws@host:port`). */
 async function inBrowser(t: TestContext, key: string): Promise<PageResult | undefined> {
@@ -76,7 +81,7 @@ async function inBrowser(t: TestContext, key: string): Promise<PageResult | unde
   const tab = await browser.newPage();
   try {
     await tab.goto(page);
-    return (await tab.evaluate(async (address: string, bundle: string) => {
+    return (await tab.evaluate(async (address: string, bundle: string, arithProto: string, thriftArgs: unknown, thriftReply: unknown) => {
       const m = (await import(bundle)) as typeof import('../../src/browser/index.js');
       const c = await m.BrowserClient.connect(address, { serializeType: 3, heartbeatIntervalMs: 50, timeoutMs: 10_000 });
       const mulMsgpack = await c.call('Arith', 'Mul', { A: 6, B: 7 });
@@ -110,8 +115,15 @@ async function inBrowser(t: TestContext, key: string): Promise<PageResult | unde
       const back = await z.call<Uint8Array>('Echo', 'Bytes', big, { serializeType: 0 });
       const gzipEcho = back.length === big.length && back.every((b, i) => b === big[i]);
       z.close();
-      return { mulMsgpack, mulJson, error, pushes, pushPath, gzipEcho, zips, unzips };
-    }, key, '/rpcx.js')) as PageResult;
+      // Protobuf and thrift, exported by the browser entry, with their schemas given per call.
+      const codecs = new m.CodecRegistry([new m.RawCodec(), new m.JsonCodec(), new m.MsgpackCodec(), new m.ProtobufCodec(), new m.ThriftCodec()]);
+      const s = await m.BrowserClient.connect(address, { codecs, timeoutMs: 10_000 });
+      const root = m.parseProto(arithProto);
+      const mulProtobuf = await s.call('ArithPB', 'Mul', { A: 7n, B: 6n }, { serializeType: 2, argsCodec: { type: root.lookupType('rpcx.interop.ArithArgs') }, replyCodec: { type: root.lookupType('rpcx.interop.ArithReply') } });
+      const mulThrift = await s.call('ArithThrift', 'Mul', { A: 9n, B: 9n }, { serializeType: 4, argsCodec: { type: thriftArgs }, replyCodec: { type: thriftReply } });
+      s.close();
+      return { mulMsgpack, mulJson, error, pushes, pushPath, gzipEcho, zips, unzips, mulProtobuf: String((mulProtobuf as { C: bigint }).C), mulThrift: String((mulThrift as { C: bigint }).C) };
+    }, key, '/rpcx.js', ARITH_PROTO, ThriftArithArgs, ThriftArithReply)) as PageResult;
   } finally {
     await tab.close();
   }
@@ -127,6 +139,8 @@ function check(r: PageResult | undefined): void {
   assert.equal(r.gzipEcho, true, '64 KiB echoed intact through gzip both ways');
   assert.equal(r.zips, 1, 'the request was gzipped in the page');
   assert.equal(r.unzips, 1, 'the reply came gzipped and was inflated in the page');
+  assert.equal(r.mulProtobuf, '42', 'ArithPB.Mul with protobuf in the page');
+  assert.equal(r.mulThrift, '81', 'ArithThrift.Mul with thrift in the page');
 }
 
 describe('case 76 browser_websocket', () => {
