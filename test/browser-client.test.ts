@@ -12,6 +12,9 @@ import { BrowserClient, ErrorCode, RpcxError, type BrowserClientStatus, type Bro
 import { createServer, type RpcxServer } from '../src/server/index.js';
 import { demoCodecs, registerDemoServices } from '../src/server/demo/services.js';
 import { waitFor } from './support/system-server.js';
+import { build } from 'esbuild';
+import { join } from 'node:path';
+import { repoRoot } from './support/go.js';
 
 /** `ws` as the browser's WebSocket: the browser sends Origin by itself, which the server requires. */
 class NodeWebSocket extends WebSocket {
@@ -144,4 +147,18 @@ describe('BrowserClient connection life (ws package in the browser\'s place)', (
     c.close();
     await stop(a.server);
   });
+});
+
+test('a bundle of rpcx/browser without protobuf leaves protobufjs out; rpcx/browser/protobuf brings it', async () => {
+  const browserDir = join(repoRoot, 'build', 'src', 'browser');
+  const bundle = async (contents: string): Promise<{ inputs: string[]; bytes: number }> => {
+    const r = await build({ stdin: { contents, resolveDir: browserDir }, bundle: true, minify: true, format: 'esm', platform: 'browser', write: false, metafile: true, logLevel: 'silent' });
+    return { inputs: Object.keys(r.metafile.inputs), bytes: r.outputFiles[0]!.contents.length };
+  };
+  const plain = await bundle("import { BrowserClient, ThriftCodec } from './index.js'; console.log(BrowserClient, ThriftCodec);");
+  assert.ok(!plain.inputs.some((i) => i.includes('node_modules/protobufjs') || i.includes('node_modules/long')), 'no protobufjs in a bundle without protobuf');
+  assert.ok(!plain.inputs.some((i) => i.includes('/codec/protobuf.js')));
+  assert.ok(plain.bytes < 120_000, `${plain.bytes} bytes minified`);
+  const withPb = await bundle("import { BrowserClient } from './index.js'; import { ProtobufCodec } from './protobuf.js'; console.log(BrowserClient, ProtobufCodec);");
+  assert.ok(withPb.inputs.some((i) => i.includes('node_modules/protobufjs')), 'rpcx/browser/protobuf brings protobufjs');
 });

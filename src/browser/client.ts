@@ -60,8 +60,8 @@ export interface BrowserClientOptions {
   /** Path of the rpcx endpoint (Go: `Option.RPCPath`). Default `/_rpcx_`. */
   rpcPath?: string;
   /**
-   * Codecs; default JSON, msgpack and raw. Protobuf and thrift are exported too but not in the
-   * default, so a bundle that does not use them leaves protobufjs out:
+   * Codecs; default JSON, msgpack and raw. Thrift (`rpcx/browser`) and protobuf
+   * (`rpcx/browser/protobuf`, so that bundles without it leave protobufjs out) are not in the default:
    * `new CodecRegistry([new RawCodec(), new JsonCodec(), new MsgpackCodec(), new ProtobufCodec(), new ThriftCodec()])`.
    */
   codecs?: CodecRegistry;

@@ -10,7 +10,8 @@ export { MsgpackCodec, SERIALIZE_MSGPACK } from '../codec/msgpack.js';
 export { RawCodec, SERIALIZE_NONE } from '../codec/none.js';
 export { CodecRegistry } from '../codec/registry.js';
 export type { Codec, CodecOptions } from '../codec/types.js';
-export * from '../codec/protobuf.js';
+// Protobuf is in `rpcx/browser/protobuf` (src/browser/protobuf.ts): protobufjs is CommonJS, and a
+// bundler keeps it whenever its module is imported, which would put ~120 KB into every bundle.
 export * from '../codec/thrift.js';
 export { BrowserClient, webSocketUrl } from './client.js';
 export { browserCompressors, browserGzipCompressor } from './gzip.js';

@@ -2,7 +2,8 @@ import createDebug from 'debug';
 import type { Socket } from 'node:net';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { RpcxError, ErrorCode, ServiceError } from '../errors.js';
-import { defaultCodecRegistry, type CodecRegistry } from '../codec/registry.js';
+import type { CodecRegistry } from '../codec/registry.js';
+import { defaultCodecRegistry } from '../codec/defaults.js';
 import type { CodecOptions } from '../codec/types.js';
 import {
   CompressType,

@@ -8,7 +8,7 @@ import { abortError, callTimeoutMs } from './deadline.js';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { SerializeType } from '../protocol/constants.js';
 import { openMessageStream, type MessageStream, type OpenStreamOptions } from '../stream/messages.js';
-import { defaultCodecRegistry } from '../codec/registry.js';
+import { defaultCodecRegistry } from '../codec/defaults.js';
 import { downloadFileVia, openByteStream, sendFileVia, type DownloadFileOptions, type SendFileOptions, type StreamOptions, type TokenCaller } from '../stream/client.js';
 import { BREAKER_OPEN, type Breaker } from './breaker.js';
 import type { KVPair, ServiceDiscovery } from './discovery.js';

@@ -28,7 +28,15 @@ const goServers: GoServer[] = [];
 before(async () => {
   if (CHROMIUM === undefined) return;
   dir = mkdtempSync(join(tmpdir(), 'rpcx-browser-'));
-  await build({ entryPoints: [join(repoRoot, 'build', 'src', 'browser', 'index.js')], bundle: true, format: 'esm', platform: 'browser', outfile: join(dir, 'rpcx.js'), logLevel: 'silent' });
+  // The page loads one bundle of both browser entries: rpcx/browser and rpcx/browser/protobuf.
+  await build({
+    stdin: { contents: "export * from './index.js'; export * from './protobuf.js';", resolveDir: join(repoRoot, 'build', 'src', 'browser') },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    outfile: join(dir, 'rpcx.js'),
+    logLevel: 'silent',
+  });
   const bundle = readFileSync(join(dir, 'rpcx.js'));
   assert.equal(bundle.includes('node:'), false, 'the browser bundle imports nothing from node:');
   http = createHttpServer((req, res) => {
@@ -82,7 +90,7 @@ async function inBrowser(t: TestContext, key: string): Promise<PageResult | unde
   try {
     await tab.goto(page);
     return (await tab.evaluate(async (address: string, bundle: string, arithProto: string, thriftArgs: unknown, thriftReply: unknown) => {
-      const m = (await import(bundle)) as typeof import('../../src/browser/index.js');
+      const m = (await import(bundle)) as typeof import('../../src/browser/index.js') & typeof import('../../src/browser/protobuf.js');
       const c = await m.BrowserClient.connect(address, { serializeType: 3, heartbeatIntervalMs: 50, timeoutMs: 10_000 });
       const mulMsgpack = await c.call('Arith', 'Mul', { A: 6, B: 7 });
       const mulJson = await c.call('Arith', 'Mul', { A: 3, B: 5 }, { serializeType: 1 });
