@@ -34,7 +34,7 @@ import { openMessageStream, type MessageStream, type OpenStreamOptions } from '.
 import { PendingTable } from './pending-table.js';
 import { ClientPeer } from './peer.js';
 import { isPeerCall, isPeerCallReply } from '../server/peer-calls.js';
-import type { Handler, RawHandler, RegisterFunctionOptions, RegisterOptions } from '../server/registry.js';
+import type { Handler, RawHandler, RegisterFunctionOptions, RegisterOptions, ServiceRegistry } from '../server/registry.js';
 
 const log = createDebug('rpcx:client');
 
@@ -113,6 +113,11 @@ export interface ClientOptions extends DialOptions {
   idleTimeoutMs?: number;
   /** Default deadline of calls this client's handlers make back to the server (`ctx.connection.call`), ms. Default 30,000. */
   peerCallTimeoutMs?: number;
+  /**
+   * @internal The services this client serves to its server (`register` & co.), when shared: an
+   * XClient gives all its clients one registry, so `xclient.register` serves on every connection.
+   */
+  services?: ServiceRegistry;
 }
 
 /**
@@ -361,6 +366,7 @@ export class Client {
       codecs: this.codecs,
       peerCallTimeoutMs: this.options.peerCallTimeoutMs,
       nextSeq: () => BigInt(this.seq++),
+      registry: this.options.services,
     }));
   }
 

@@ -14,6 +14,7 @@ import { BREAKER_OPEN, type Breaker } from './breaker.js';
 import type { KVPair, ServiceDiscovery } from './discovery.js';
 import { FailMode, SelectMode } from './fail-mode.js';
 import type { GoFormatOptions } from './gofmt.js';
+import { ServiceRegistry, type Handler, type RawHandler, type RegisterFunctionOptions, type RegisterOptions } from '../server/registry.js';
 import { createProxy, type ServiceProxy } from './proxy.js';
 import {
   ConsistentHashSelector,
@@ -160,6 +161,8 @@ export class XClient {
   private watcher: AsyncIterator<readonly KVPair[]> | undefined;
   private readonly statusQueues = new Set<AsyncQueue<XClientStatus>>();
   private readonly statusCallbacks = new Set<(s: XClientStatus) => void>();
+  /** What the servers may call on this XClient's connections (`register` & co.), one registry for every client. */
+  private readonly services = new ServiceRegistry();
 
   constructor(servicePath: string, options: XClientOptions) {
     this.servicePath = servicePath;
@@ -185,9 +188,31 @@ export class XClient {
       auth: _a,
       ...clientOptions
     } = options;
-    this.clientOptions = clientOptions;
+    this.clientOptions = { ...clientOptions, services: this.services };
     this.ready = this.init();
     this.ready.catch(noop);
+  }
+
+  // ---------- serving the servers (beyond Go) ----------
+
+  /**
+   * Registers the methods of `instance` for the servers to call over this XClient's connections
+   * (`ctx.connection.call(path, method, args)` on a server): {@link Client.register} for every
+   * connection the XClient has or will make. Returns the service name. Go rpcx has no counterpart
+   * (docs/bidirectional.md).
+   */
+  register(instance: object, options?: RegisterOptions): string {
+    return this.services.register(instance, options);
+  }
+
+  /** Registers `fn` as `servicePath.name` for the servers to call, on every connection ({@link Client.registerFunction}). */
+  registerFunction(servicePath: string, fn: Handler, name?: string, options?: RegisterFunctionOptions): string {
+    return this.services.registerFunction(servicePath, fn, name, options);
+  }
+
+  /** Adds a raw handler for the servers to call, on every connection ({@link Client.addHandler}). */
+  addHandler(servicePath: string, serviceMethod: string, handler: RawHandler): void {
+    this.services.addHandler(servicePath, serviceMethod, handler);
   }
 
   // ---------- setup ----------
