@@ -137,6 +137,23 @@ describe('BrowserClient connection life (ws package in the browser\'s place)', (
     await stop(a.server);
   });
 
+  test('service<T>(path): a typed proxy whose methods are calls, options included', async () => {
+    const a = await serve();
+    const c = new BrowserClient(a.key, { WebSocket: WS, serializeType: 1 });
+    interface Arith {
+      Mul(args: { A: number; B: number }): { C: number };
+    }
+    interface Echo {
+      Sleep(args: { Ms: number }): unknown;
+    }
+    const arith = c.service<Arith>('Arith');
+    assert.deepEqual(await arith.Mul({ A: 6, B: 7 }), { C: 42 });
+    assert.equal((arith as unknown as { then?: unknown }).then, undefined, 'not mistaken for a promise');
+    await assert.rejects(c.service<Echo>('Echo').Sleep({ Ms: 2_000 }, { timeoutMs: 50 }), rpcxCode(ErrorCode.TIMEOUT), 'the options reach the call');
+    c.close();
+    await stop(a.server);
+  });
+
   test('a call that waits for a dial is bounded by its signal', async () => {
     const a = await serve();
     const c = new BrowserClient(a.key, { WebSocket: WS });

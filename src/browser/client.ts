@@ -16,6 +16,7 @@ import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { heartbeatRequest } from '../protocol/heartbeat.js';
 import { createMessage, encodeMessage, toMetadataMap, type Message, type MetadataInit } from '../protocol/message.js';
 import { browserCompressors } from './gzip.js';
+import { createProxy, type ServiceProxy } from '../client/proxy.js';
 
 /** The part of the browser's `WebSocket` this client uses. */
 export interface BrowserWebSocket {
@@ -202,6 +203,14 @@ export class BrowserClient {
     const bytes = this.#encode(msg);
     const link = await this.#linkWithin(options);
     if (!this.#send(link, bytes)) throw new RpcxError(ErrorCode.CONNECTION, `oneway to ${this.url}: the WebSocket refused the send`);
+  }
+
+  /**
+   * A typed proxy of one service (as the Node `OneClient.proxy` and `XClient.proxy`):
+   * `client.service<Arith>('Arith').Mul({ A: 2, B: 3 }, { timeoutMs })` is `client.call('Arith', 'Mul', …)`.
+   */
+  service<T extends object>(servicePath: string): ServiceProxy<T, BrowserCallOptions> {
+    return createProxy<T, BrowserCallOptions>({ call: (m, a, o) => this.call(servicePath, m, a, o) });
   }
 
   /** Calls `fn` with every server push (Go: the channel of `NewBidirectionalXClient`); returns an unsubscribe function. */

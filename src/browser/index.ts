@@ -14,5 +14,6 @@ export type { Codec, CodecOptions } from '../codec/types.js';
 // bundler keeps it whenever its module is imported, which would put ~120 KB into every bundle.
 export * from '../codec/thrift.js';
 export { BrowserClient, webSocketUrl } from './client.js';
+export type { ServiceProxy } from '../client/proxy.js';
 export { browserCompressors, browserGzipCompressor } from './gzip.js';
 export type { BrowserClientOptions, BrowserCallOptions, BrowserClientStatus, BrowserReconnectOptions, BrowserWebSocket, BrowserWebSocketConstructor } from './client.js';

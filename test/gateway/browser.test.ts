@@ -92,7 +92,7 @@ async function inBrowser(t: TestContext, key: string): Promise<PageResult | unde
     return (await tab.evaluate(async (address: string, bundle: string, arithProto: string, thriftArgs: unknown, thriftReply: unknown) => {
       const m = (await import(bundle)) as typeof import('../../src/browser/index.js') & typeof import('../../src/browser/protobuf.js');
       const c = await m.BrowserClient.connect(address, { serializeType: 3, heartbeatIntervalMs: 50, timeoutMs: 10_000 });
-      const mulMsgpack = await c.call('Arith', 'Mul', { A: 6, B: 7 });
+      const mulMsgpack = await c.service<{ Mul(a: { A: number; B: number }): { C: number } }>('Arith').Mul({ A: 6, B: 7 });
       const mulJson = await c.call('Arith', 'Mul', { A: 3, B: 5 }, { serializeType: 1 });
       let error = '';
       try {
