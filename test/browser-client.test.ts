@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
-import { BrowserClient, ErrorCode, RpcxError, type BrowserClientStatus, type BrowserWebSocketConstructor } from '../src/browser/index.js';
+import { BrowserClient, BrowserXClient, ErrorCode, FailMode, RpcxError, SelectMode, ServiceError, XCLIENT_NO_SERVER, type BrowserClientStatus, type BrowserWebSocketConstructor } from '../src/browser/index.js';
 import { createServer, type RpcxServer } from '../src/server/index.js';
 import { demoCodecs, registerDemoServices } from '../src/server/demo/services.js';
 import { waitFor } from './support/system-server.js';
@@ -178,4 +178,91 @@ test('a bundle of rpcx/browser without protobuf leaves protobufjs out; rpcx/brow
   assert.ok(plain.bytes < 120_000, `${plain.bytes} bytes minified`);
   const withPb = await bundle("import { BrowserClient } from './index.js'; import { ProtobufCodec } from './protobuf.js'; console.log(BrowserClient, ProtobufCodec);");
   assert.ok(withPb.inputs.some((i) => i.includes('node_modules/protobufjs')), 'rpcx/browser/protobuf brings protobufjs');
+});
+
+describe('BrowserXClient (ws package in the browser\'s place)', () => {
+  /** The WebSocket, counting the dials per URL. */
+  const dials: string[] = [];
+  class CountingWebSocket extends NodeWebSocket {
+    constructor(url: string) {
+      super(url);
+      dials.push(url);
+    }
+  }
+  const CWS = CountingWebSocket as unknown as BrowserWebSocketConstructor;
+
+  /** A TS server with the demo services and `Flaky.Fail` (counts, then fails with a service error). */
+  async function flakyServer(): Promise<{ server: RpcxServer; key: string; fails: () => number }> {
+    const s = await serve();
+    let fails = 0;
+    s.server.registerFunction('Echo', () => {
+      fails++;
+      throw new ServiceError('no luck');
+    }, 'Fail');
+    return { ...s, fails: () => fails };
+  }
+  /** The key of a port nobody listens on any more. */
+  async function deadKey(): Promise<string> {
+    const s = await serve();
+    await stop(s.server);
+    return s.key;
+  }
+
+  test('Failover: a server that can not be reached is skipped; RoundRobin spreads calls; a service error is not retried', async () => {
+    const dead = await deadKey();
+    const a = await flakyServer();
+    const b = await flakyServer();
+    dials.length = 0;
+    const xc = new BrowserXClient('Arith', [dead, a.key, b.key], { WebSocket: CWS, selectMode: SelectMode.RoundRobin, timeoutMs: 10_000 });
+    const replies = await Promise.all(Array.from({ length: 6 }, (_, i) => xc.call('Mul', { A: i, B: 2 })));
+    assert.deepEqual(replies, Array.from({ length: 6 }, (_, i) => ({ C: i * 2 })));
+    assert.ok(dials.some((u) => u.includes(dead.slice(3))), 'the dead server was tried');
+    assert.ok(a.server.connections.size === 1 && b.server.connections.size === 1, 'both live servers got calls');
+    const echo = new BrowserXClient('Echo', [a.key], { WebSocket: CWS, retries: 5 });
+    await assert.rejects(echo.call('Fail', {}), (e: unknown) => e instanceof ServiceError && e.message === 'no luck');
+    assert.equal(a.fails(), 1, 'a service error is not retried');
+    await assert.rejects(echo.call('Sleep', { Ms: 2_000 }, { timeoutMs: 50 }), rpcxCode(ErrorCode.TIMEOUT));
+    xc.close();
+    echo.close();
+    await assert.rejects(xc.call('Mul', { A: 1, B: 1 }), rpcxCode(ErrorCode.CONNECTION));
+    await stop(a.server);
+    await stop(b.server);
+  });
+
+  test('Failfast tries once; Failtry retries the same server retries more times; no server is Go\'s error', async () => {
+    const dead = await deadKey();
+    dials.length = 0;
+    const ff = new BrowserXClient('Arith', [dead], { WebSocket: CWS, failMode: FailMode.Failfast });
+    await assert.rejects(ff.call('Mul', { A: 1, B: 1 }), rpcxCode(ErrorCode.CONNECTION));
+    assert.equal(dials.length, 1);
+    dials.length = 0;
+    const ft = new BrowserXClient('Arith', [dead], { WebSocket: CWS, failMode: FailMode.Failtry, retries: 2 });
+    await assert.rejects(ft.call('Mul', { A: 1, B: 1 }), rpcxCode(ErrorCode.CONNECTION));
+    assert.equal(dials.length, 3, 'one try and two retries');
+    const none = new BrowserXClient('Arith', [], { WebSocket: CWS });
+    await assert.rejects(none.call('Mul', { A: 1, B: 1 }), (e: unknown) => e instanceof RpcxError && e.code === ErrorCode.CONNECTION && e.message === XCLIENT_NO_SERVER);
+    assert.throws(() => new BrowserXClient('Arith', [], { failMode: FailMode.Failbackup }), rpcxCode(ErrorCode.INVALID_ARGUMENT));
+    assert.throws(() => new BrowserXClient('Arith', [], { selectMode: SelectMode.ConsistentHash }), rpcxCode(ErrorCode.INVALID_ARGUMENT));
+    for (const x of [ff, ft, none]) x.close();
+  });
+
+  test('pushes of every server reach onMessage with their server; setServers closes the connections it drops; the typed proxy', async () => {
+    const a = await serve();
+    const b = await serve();
+    const xc = new BrowserXClient('Push', [a.key, b.key], { WebSocket: CWS, selectMode: SelectMode.RoundRobin, timeoutMs: 10_000 });
+    const got: string[] = [];
+    xc.onMessage((m, server) => got.push(`${server}:${m.payload[m.payload.length - 1]!}`));
+    await xc.call('Start', { Path: 'News', Method: 'Tick', Payload: new Uint8Array([7]), Count: 2, IntervalMs: 5 });
+    await xc.call('Start', { Path: 'News', Method: 'Tick', Payload: new Uint8Array([7]), Count: 2, IntervalMs: 5 });
+    await waitFor(() => got.length === 4, 'two pushes from each server', 5_000);
+    assert.deepEqual(got.sort(), [`${a.key}:0`, `${a.key}:1`, `${b.key}:0`, `${b.key}:1`].sort());
+    xc.setServers([b.key]);
+    await waitFor(() => a.server.connections.size === 0, 'the connection to the dropped server closes', 5_000);
+    const arith = new BrowserXClient('Arith', [b.key], { WebSocket: CWS });
+    assert.deepEqual(await arith.service<{ Mul(a: { A: number; B: number }): { C: number } }>().Mul({ A: 5, B: 5 }), { C: 25 });
+    xc.close();
+    arith.close();
+    await stop(a.server);
+    await stop(b.server);
+  });
 });

@@ -14,6 +14,9 @@ export type { Codec, CodecOptions } from '../codec/types.js';
 // bundler keeps it whenever its module is imported, which would put ~120 KB into every bundle.
 export * from '../codec/thrift.js';
 export { BrowserClient, webSocketUrl } from './client.js';
+export { BrowserXClient } from './xclient.js';
+export type { BrowserXClientOptions, BrowserXClientStatus } from './xclient.js';
+export { FailMode, SelectMode, XCLIENT_NO_SERVER } from '../client/fail-mode.js';
 export type { ServiceProxy } from '../client/proxy.js';
 export { browserCompressors, browserGzipCompressor } from './gzip.js';
 export type { BrowserClientOptions, BrowserCallOptions, BrowserClientStatus, BrowserReconnectOptions, BrowserWebSocket, BrowserWebSocketConstructor } from './client.js';

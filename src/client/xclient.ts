@@ -12,7 +12,7 @@ import { defaultCodecRegistry } from '../codec/defaults.js';
 import { downloadFileVia, openByteStream, sendFileVia, type DownloadFileOptions, type SendFileOptions, type StreamOptions, type TokenCaller } from '../stream/client.js';
 import { BREAKER_OPEN, type Breaker } from './breaker.js';
 import type { KVPair, ServiceDiscovery } from './discovery.js';
-import { FailMode, SelectMode } from './fail-mode.js';
+import { FailMode, SelectMode, XCLIENT_NO_SERVER } from './fail-mode.js';
 import type { GoFormatOptions } from './gofmt.js';
 import { ServiceRegistry, type Handler, type RawHandler, type RegisterFunctionOptions, type RegisterOptions } from '../server/registry.js';
 import { createProxy, type ServiceProxy } from './proxy.js';
@@ -33,8 +33,7 @@ const log = createDebug('rpcx:client');
 
 /** Go's `client.ErrXClientShutdown` text. */
 export const XCLIENT_SHUTDOWN = 'xClient is shut down';
-/** Go's `client.ErrXClientNoServer` text. */
-export const XCLIENT_NO_SERVER = 'can not found any server';
+export { XCLIENT_NO_SERVER } from './fail-mode.js';
 /** Go's `client.ErrServerUnavailable` text. */
 export const SERVER_UNAVAILABLE = 'selected server is unavailable';
 /**

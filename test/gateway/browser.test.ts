@@ -73,6 +73,7 @@ interface PageResult {
   unzips: number;
   mulProtobuf: unknown;
   mulThrift: unknown;
+  viaXClient: number[];
 }
 
 const ARITH_PROTO = readFileSync(join(repoRoot, 'interop', 'proto', 'arith.proto'), 'utf8');
@@ -130,7 +131,11 @@ async function inBrowser(t: TestContext, key: string): Promise<PageResult | unde
       const mulProtobuf = await s.call('ArithPB', 'Mul', { A: 7n, B: 6n }, { serializeType: 2, argsCodec: { type: root.lookupType('rpcx.interop.ArithArgs') }, replyCodec: { type: root.lookupType('rpcx.interop.ArithReply') } });
       const mulThrift = await s.call('ArithThrift', 'Mul', { A: 9n, B: 9n }, { serializeType: 4, argsCodec: { type: thriftArgs }, replyCodec: { type: thriftReply } });
       s.close();
-      return { mulMsgpack, mulJson, error, pushes, pushPath, gzipEcho, zips, unzips, mulProtobuf: String((mulProtobuf as { C: bigint }).C), mulThrift: String((mulThrift as { C: bigint }).C) };
+      // BrowserXClient: Failover past a server that can not be reached (port 1), RoundRobin.
+      const xc = new m.BrowserXClient('Arith', ['ws@127.0.0.1:1', address], { selectMode: m.SelectMode.RoundRobin, timeoutMs: 10_000 });
+      const viaXClient = await Promise.all([1, 2, 3, 4].map((i) => xc.call<{ C: number }>('Mul', { A: i, B: 10 })));
+      xc.close();
+      return { mulMsgpack, mulJson, error, pushes, pushPath, gzipEcho, zips, unzips, mulProtobuf: String((mulProtobuf as { C: bigint }).C), mulThrift: String((mulThrift as { C: bigint }).C), viaXClient: viaXClient.map((r) => r.C) };
     }, key, '/rpcx.js', ARITH_PROTO, ThriftArithArgs, ThriftArithReply)) as PageResult;
   } finally {
     await tab.close();
@@ -149,6 +154,7 @@ function check(r: PageResult | undefined): void {
   assert.equal(r.unzips, 1, 'the reply came gzipped and was inflated in the page');
   assert.equal(r.mulProtobuf, '42', 'ArithPB.Mul with protobuf in the page');
   assert.equal(r.mulThrift, '81', 'ArithThrift.Mul with thrift in the page');
+  assert.deepEqual(r.viaXClient, [10, 20, 30, 40], 'BrowserXClient failed over to the live server');
 }
 
 describe('case 76 browser_websocket', () => {
