@@ -7,7 +7,7 @@
 // encoded fails its call alone.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { BrowserClient, BrowserXClient, ErrorCode, FailMode, RpcxError, SelectMode, ServiceError, XCLIENT_NO_SERVER, type BrowserClientStatus, type BrowserWebSocketConstructor } from '../src/browser/index.js';
 import { createServer, type RpcxServer } from '../src/server/index.js';
 import { demoCodecs, registerDemoServices } from '../src/server/demo/services.js';
@@ -152,6 +152,35 @@ describe('BrowserClient connection life (ws package in the browser\'s place)', (
     await assert.rejects(c.service<Echo>('Echo').Sleep({ Ms: 2_000 }, { timeoutMs: 50 }), rpcxCode(ErrorCode.TIMEOUT), 'the options reach the call');
     c.close();
     await stop(a.server);
+  });
+
+  test('heartbeats: answered ones keep the connection; a peer that answers nothing is dropped after maxWaitForHeartbeatMs', async () => {
+    const a = await serve();
+    const live = await BrowserClient.connect(a.key, { WebSocket: WS, heartbeatIntervalMs: 10, maxWaitForHeartbeatMs: 2_000, timeoutMs: 10_000 });
+    const liveSeen: string[] = [];
+    live.onStatus((st) => liveSeen.push(st.type));
+    // ~2.4 s of calls with a heartbeat every 10 ms: any heartbeat left unanswered for 2 s would drop it.
+    for (let i = 0; i < 40; i++) await live.call('Echo', 'Sleep', { Ms: 60 });
+    assert.deepEqual(liveSeen, [], 'no drop while the server answers heartbeats');
+    live.close();
+    await stop(a.server);
+    // A frozen peer: a WebSocket server that accepts and never answers (not an rpcx server).
+    const frozen = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => frozen.once('listening', () => r()));
+    const port = (frozen.address() as { port: number }).port;
+    try {
+      const c = await BrowserClient.connect(`ws@127.0.0.1:${port}`, { WebSocket: WS, heartbeatIntervalMs: 20, maxWaitForHeartbeatMs: 200 });
+      const seen: BrowserClientStatus[] = [];
+      c.onStatus((st) => seen.push(st));
+      const call = c.call('Arith', 'Mul', { A: 1, B: 2 });
+      await assert.rejects(call, (e: unknown) => e instanceof RpcxError && e.code === ErrorCode.CONNECTION && /no heartbeat reply/.test(e.message));
+      assert.equal(seen[0]?.type, 'disconnected');
+      assert.equal(c.connected, false);
+      c.close();
+    } finally {
+      for (const ws of frozen.clients) ws.terminate();
+      await new Promise((r) => frozen.close(r));
+    }
   });
 
   test('a call that waits for a dial is bounded by its signal', async () => {

@@ -58,6 +58,13 @@ export interface BrowserClientOptions {
   timeoutMs?: number;
   /** Send Go's heartbeat frame this often (Go: `Option.Heartbeat`); 0 = off. Default 0. */
   heartbeatIntervalMs?: number;
+  /**
+   * With heartbeats on: a heartbeat unanswered this long means the server or the path to it is
+   * gone (a WebSocket can stay "open" across a network change); the WebSocket is then dropped as
+   * if it had closed, so calls fail at once and `reconnect` starts. Go: `Option.MaxWaitForHeartbeat`
+   * (0 means 30 s). Default 30,000 ms.
+   */
+  maxWaitForHeartbeatMs?: number;
   /** Path of the rpcx endpoint (Go: `Option.RPCPath`). Default `/_rpcx_`. */
   rpcPath?: string;
   /**
@@ -105,6 +112,8 @@ interface Link {
   ws: BrowserWebSocket;
   decoder: FrameDecoder;
   heartbeat: ReturnType<typeof setInterval> | undefined;
+  /** The deadline of the heartbeat in flight, if one is. */
+  heartbeatWait: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** `ws@host:port` / `wss@host:port` (Go's keys) or a `ws://`/`wss://` URL. */
@@ -320,14 +329,21 @@ export class BrowserClient {
           reject(this.#closed);
           return;
         }
-        const link: Link = { ws, decoder: new FrameDecoder({ compressors: this.#compressors }), heartbeat: undefined };
+        const link: Link = { ws, decoder: new FrameDecoder({ compressors: this.#compressors }), heartbeat: undefined, heartbeatWait: undefined };
         ws.onmessage = (ev) => this.#onData(link, ev.data);
         ws.onclose = (ev) => this.#dropped(link, new RpcxError(ErrorCode.CONNECTION, `connection to ${this.url} closed${ev.code === undefined ? '' : ` (${ev.code})`}`));
         ws.onerror = () => this.#dropped(link, new RpcxError(ErrorCode.CONNECTION, `connection to ${this.url} failed`));
         const hb = this.#options.heartbeatIntervalMs ?? 0;
         if (hb > 0) {
+          const maxWait = this.#options.maxWaitForHeartbeatMs || 30_000; // Go: 0 -> 30 s
           link.heartbeat = setInterval(() => {
-            if (this.#link === link) this.#send(link, this.#encode(heartbeatRequest(this.#seq++, BigInt(Date.now()) * 1_000_000n)));
+            if (this.#link !== link || link.heartbeatWait !== undefined) return; // one heartbeat in flight at a time
+            link.heartbeatWait = setTimeout(() => {
+              link.heartbeatWait = undefined;
+              this.#dropped(link, new RpcxError(ErrorCode.CONNECTION, `no heartbeat reply from ${this.url} within ${maxWait} ms`));
+              link.ws.close(1000);
+            }, maxWait);
+            this.#send(link, this.#encode(heartbeatRequest(this.#seq++, BigInt(Date.now()) * 1_000_000n)));
           }, hb);
         }
         this.#link = link;
@@ -424,7 +440,14 @@ export class BrowserClient {
       for (const fn of [...this.#pushListeners]) fn(m);
       return;
     }
-    if (m.heartbeat) return;
+    if (m.heartbeat) {
+      const link = this.#link;
+      if (link?.heartbeatWait !== undefined) {
+        clearTimeout(link.heartbeatWait);
+        link.heartbeatWait = undefined;
+      }
+      return;
+    }
     this.#pending.get(m.seq)?.resolve(m);
   }
 
@@ -439,6 +462,7 @@ export class BrowserClient {
   #unlink(link: Link, err: RpcxError): void {
     if (this.#link === link) this.#link = undefined;
     if (link.heartbeat !== undefined) clearInterval(link.heartbeat);
+    if (link.heartbeatWait !== undefined) clearTimeout(link.heartbeatWait);
     link.ws.onmessage = link.ws.onclose = link.ws.onerror = null;
     for (const p of [...this.#pending.values()]) p.reject(err);
   }
