@@ -40,7 +40,12 @@ before(async () => {
   const bundle = readFileSync(join(dir, 'rpcx.js'));
   assert.equal(bundle.includes('node:'), false, 'the browser bundle imports nothing from node:');
   http = createHttpServer((req, res) => {
-    if (req.url === '/rpcx.js') {
+    if (req.url === '/example/' || req.url === '/example/index.html') {
+      res.setHeader('Content-Type', 'text/html');
+      res.end(readFileSync(join(repoRoot, 'examples', 'browser', 'index.html')));
+      return;
+    }
+    if (req.url === '/rpcx.js' || req.url === '/example/rpcx.js') {
       res.setHeader('Content-Type', 'text/javascript');
       res.end(bundle);
       return;
@@ -156,6 +161,30 @@ function check(r: PageResult | undefined): void {
   assert.equal(r.mulThrift, '81', 'ArithThrift.Mul with thrift in the page');
   assert.deepEqual(r.viaXClient, [10, 20, 30, 40], 'BrowserXClient failed over to the live server');
 }
+
+describe('examples/browser/index.html', () => {
+  test('the example page, as a user opens it: Arith.Mul and three pushes from a TS server', async (t) => {
+    if (browser === undefined) return void (await inBrowser(t, ''));
+    const s = createServer({ codecs: demoCodecs() });
+    registerDemoServices(s);
+    tsServers.push(s);
+    const key = await s.serve('ws', '127.0.0.1:0');
+    const tab = await browser.newPage();
+    try {
+      await tab.goto(`${page}example/`);
+      await tab.$eval('#addr', (el, v) => ((el as unknown as { value: string }).value = v), key);
+      await tab.click('#mul');
+      await tab.waitForFunction(() => (globalThis as unknown as { document: { getElementById(id: string): { textContent: string } } }).document.getElementById('log').textContent.includes('Arith.Mul -> {"C":42}'), { timeout: 10_000 });
+      await tab.click('#push');
+      await tab.waitForFunction(() => (globalThis as unknown as { document: { getElementById(id: string): { textContent: string } } }).document.getElementById('log').textContent.split('push News.Tick').length === 4, { timeout: 10_000 });
+      const log = await tab.$eval('#log', (el) => (el as unknown as { textContent: string }).textContent);
+      assert.match(log, /status: connected/);
+      assert.doesNotMatch(log, /error:/);
+    } finally {
+      await tab.close();
+    }
+  });
+});
 
 describe('case 76 browser_websocket', () => {
   test('TG browser_websocket: headless Chromium -> Go server over ws', async (t) => {
