@@ -5,7 +5,7 @@
 // one JSON line.
 //   node build/bench/dispatch.js [--ms 300] [--mode none|sync]
 import { MsgpackCodec } from '../src/codec/msgpack.js';
-import { defaultCodecRegistry } from '../src/codec/registry.js';
+import { defaultCodecRegistry } from '../src/codec/defaults.js';
 import { SerializeType } from '../src/protocol/constants.js';
 import { createMessage, type Message } from '../src/protocol/message.js';
 import type { ServerConnection } from '../src/server/connection.js';

@@ -9,7 +9,8 @@
 // Options before `--` go to `node --test` (e.g. --test-name-pattern=...); words after `--` keep
 // only the files whose path (relative to build/test) contains one of them.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -51,6 +52,52 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.error(`no test file matches ${filters.join(' ')}`);
     process.exit(1);
   }
-  const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...options, ...files], { cwd: root, stdio: 'inherit' });
-  process.exit(r.status ?? 1);
+  // The usual output (Node's default: spec on a terminal, tap otherwise), plus the titles of the
+  // passed tests for the interop-case check below.
+  const tmp = mkdtempSync(join(tmpdir(), 'rpcx-test-'));
+  const passedFile = join(tmp, 'passed.jsonl');
+  const reporters = [
+    `--test-reporter=${process.stdout.isTTY ? 'spec' : 'tap'}`,
+    '--test-reporter-destination=stdout',
+    `--test-reporter=${join(root, 'scripts', 'case-reporter.mjs')}`,
+    `--test-reporter-destination=${passedFile}`,
+  ];
+  const userReporter = options.some((o) => o.startsWith('--test-reporter'));
+  const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...(userReporter ? [] : reporters), ...options, ...files], { cwd: root, stdio: 'inherit' });
+  let status = r.status ?? 1;
+  // After a full run (every file, no name pattern): every named interop case must have passed in
+  // every direction test/support/cases.ts lists for it. Under CI=true a gap fails the run.
+  const full = filters.length === 0 && !userReporter && !options.some((o) => o.startsWith('--test-name-pattern') || o.startsWith('--test-only'));
+  if (full) {
+    const gaps = await caseGaps(passedFile);
+    if (gaps === undefined) {
+      console.error('interop cases: no record of the passed tests, not checked');
+      if (process.env.CI === 'true') status ||= 1;
+    } else if (gaps.missing.length === 0) {
+      console.log(`interop cases: all ${gaps.required} (case, direction) runs passed`);
+    } else {
+      const bar = '!'.repeat(78);
+      console.error(`${bar}\ninterop cases: ${gaps.missing.length} of ${gaps.required} (case, direction) runs did not pass (failed, skipped or missing):`);
+      for (const m of gaps.missing) console.error(`  ${m.n} ${m.dir} ${m.name}`);
+      console.error(process.env.CI === 'true' ? 'CI=true: this fails the run.' : 'Not under CI=true: reported only.');
+      console.error(bar);
+      if (process.env.CI === 'true') status ||= 1;
+    }
+  }
+  rmSync(tmp, { recursive: true, force: true });
+  process.exit(status);
+}
+
+/** The (case, direction) runs of build/test/support/cases.js that no passed title covers. */
+async function caseGaps(passedFile) {
+  let titles;
+  try {
+    titles = readFileSync(passedFile, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+  } catch {
+    return undefined;
+  }
+  const { requiredRuns, covers } = await import(join(root, 'build', 'test', 'support', 'cases.js'));
+  const required = requiredRuns();
+  const missing = required.filter((run) => !titles.some((t) => covers(t, run.name, run.dir)));
+  return { required: required.length, missing };
 }

@@ -6,6 +6,7 @@
 // (Go's client rule), and compressed replies and pushes are inflated (fflate, src/browser/gzip.ts).
 import { ErrorCode, RpcxError, ServiceError } from '../errors.js';
 import { CodecRegistry } from '../codec/registry.js';
+import type { Codec, CodecOptions } from '../codec/types.js';
 import { JsonCodec } from '../codec/json.js';
 import { MsgpackCodec } from '../codec/msgpack.js';
 import { RawCodec } from '../codec/none.js';
@@ -15,6 +16,7 @@ import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { heartbeatRequest } from '../protocol/heartbeat.js';
 import { createMessage, encodeMessage, toMetadataMap, type Message, type MetadataInit } from '../protocol/message.js';
 import { browserCompressors } from './gzip.js';
+import { createProxy, type ServiceProxy } from '../client/proxy.js';
 
 /** The part of the browser's `WebSocket` this client uses. */
 export interface BrowserWebSocket {
@@ -30,6 +32,20 @@ export interface BrowserWebSocket {
 
 export type BrowserWebSocketConstructor = new (url: string) => BrowserWebSocket;
 
+/** Background reconnection with exponential backoff (as the Node `Client`'s `reconnect`). */
+export interface BrowserReconnectOptions {
+  /** First delay, ms (default 100). */
+  initialDelayMs?: number;
+  /** Longest delay, ms (default 10,000). */
+  maxDelayMs?: number;
+  /** Growth per attempt (default 2). */
+  multiplier?: number;
+  /** Random spread of each delay, 0-1 (default 0.2: ±20 %). */
+  jitter?: number;
+  /** Attempts after a drop before waiting for the next call again (default: no limit). */
+  maxAttempts?: number;
+}
+
 /** Options of {@link BrowserClient}. */
 export interface BrowserClientOptions {
   /** Serialize type of calls (Go: `Option.SerializeType`). Default MsgPack. */
@@ -38,16 +54,33 @@ export interface BrowserClientOptions {
   compressType?: CompressType;
   /** Compressors by compress type; default Gzip (fflate), as Go registers it by default. */
   compressors?: CompressorTable;
-  /** Default call timeout in ms; 0 = none. Default 0. */
+  /** Default call timeout in ms (it covers a re-dial the call waits for); 0 = none. Default 0. */
   timeoutMs?: number;
   /** Send Go's heartbeat frame this often (Go: `Option.Heartbeat`); 0 = off. Default 0. */
   heartbeatIntervalMs?: number;
+  /**
+   * With heartbeats on: a heartbeat unanswered this long means the server or the path to it is
+   * gone (a WebSocket can stay "open" across a network change); the WebSocket is then dropped as
+   * if it had closed, so calls fail at once and `reconnect` starts. Go: `Option.MaxWaitForHeartbeat`
+   * (0 means 30 s). Default 30,000 ms.
+   */
+  maxWaitForHeartbeatMs?: number;
   /** Path of the rpcx endpoint (Go: `Option.RPCPath`). Default `/_rpcx_`. */
   rpcPath?: string;
-  /** Codecs; default JSON, msgpack and raw. */
+  /**
+   * Codecs; default JSON, msgpack and raw. Thrift (`rpcx/browser`) and protobuf
+   * (`rpcx/browser/protobuf`, so that bundles without it leave protobufjs out) are not in the default:
+   * `new CodecRegistry([new RawCodec(), new JsonCodec(), new MsgpackCodec(), new ProtobufCodec(), new ThriftCodec()])`.
+   */
   codecs?: CodecRegistry;
   /** The WebSocket constructor; default `globalThis.WebSocket`. */
   WebSocket?: BrowserWebSocketConstructor;
+  /**
+   * Re-dial in the background after the WebSocket drops. Off by default: as Go's XClient and the
+   * Node `Client`, the next call dials again. Either way, calls in flight when it drops reject with
+   * CONNECTION (they are not resent: the server may have run them), and push listeners stay.
+   */
+  reconnect?: boolean | BrowserReconnectOptions;
 }
 
 export interface BrowserCallOptions {
@@ -55,12 +88,32 @@ export interface BrowserCallOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
   serializeType?: number;
+  /** Codec options for encoding the args, e.g. `{ type }` for protobuf (a protobufjs `Type`) or thrift (a struct descriptor). */
+  argsCodec?: CodecOptions;
+  /** Codec options for decoding the reply. */
+  replyCodec?: CodecOptions;
 }
+
+/** Connection state changes of a {@link BrowserClient}, a `type`-discriminated union (as the Node `Client`'s `ClientStatus`). */
+export type BrowserClientStatus =
+  | { type: 'connected'; url: string }
+  | { type: 'disconnected'; url: string; error: RpcxError }
+  | { type: 'reconnecting'; url: string; attempt: number; delayMs: number }
+  | { type: 'closed'; url: string };
 
 interface Pending {
   resolve: (m: Message) => void;
   reject: (e: RpcxError) => void;
   timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** One open WebSocket and what belongs to it alone: its frame decoder and its heartbeat. */
+interface Link {
+  ws: BrowserWebSocket;
+  decoder: FrameDecoder;
+  heartbeat: ReturnType<typeof setInterval> | undefined;
+  /** The deadline of the heartbeat in flight, if one is. */
+  heartbeatWait: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** `ws@host:port` / `wss@host:port` (Go's keys) or a `ws://`/`wss://` URL. */
@@ -73,52 +126,63 @@ export function webSocketUrl(address: string, rpcPath = '/_rpcx_'): string {
 }
 
 /**
- * An rpcx client in the browser (Go: `client.Client` over `ws`/`wss`): calls, server pushes and
- * heartbeats on one WebSocket. The browser sends `Origin` itself, which Go's server requires.
+ * An rpcx client in the browser (Go: `client.Client` over `ws`/`wss`): calls, oneway sends,
+ * server pushes and heartbeats on one WebSocket at a time. The browser sends `Origin` itself,
+ * which Go's server requires.
+ *
+ * When the WebSocket drops, calls in flight reject with CONNECTION, `onStatus` listeners hear
+ * `disconnected`, and the next call dials again (Go's XClient and the Node `Client` do the same);
+ * with `reconnect` the client also re-dials in the background with backoff. Each WebSocket gets a
+ * frame decoder of its own, so bytes of a frame cut by a drop never reach the next one. Push
+ * listeners belong to the client and hear pushes from every WebSocket it opens. `close()` is final.
  */
 export class BrowserClient {
   readonly url: string;
-  readonly #ws: BrowserWebSocket;
-  readonly #decoder: FrameDecoder;
+  readonly #Ctor: BrowserWebSocketConstructor;
   readonly #compressors: CompressorTable;
   readonly #codecs: CodecRegistry;
   readonly #pending = new Map<bigint, Pending>();
   readonly #options: BrowserClientOptions;
   readonly #pushListeners = new Set<(m: Message) => void>();
+  readonly #statusListeners = new Set<(s: BrowserClientStatus) => void>();
   #seq = 1n;
+  #link: Link | undefined;
+  #dialing: Promise<Link> | undefined;
   #closed: RpcxError | undefined;
-  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #attempt = 0;
 
-  private constructor(url: string, ws: BrowserWebSocket, options: BrowserClientOptions) {
-    this.url = url;
-    this.#ws = ws;
+  /** A client that dials on its first call (or {@link open}); {@link BrowserClient.connect} also waits for the WebSocket to open. */
+  constructor(address: string, options: BrowserClientOptions = {}) {
+    this.url = webSocketUrl(address, options.rpcPath);
+    const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: BrowserWebSocketConstructor }).WebSocket;
+    if (Ctor === undefined) throw new RpcxError(ErrorCode.INVALID_ARGUMENT, 'no WebSocket in this runtime');
+    this.#Ctor = Ctor;
     this.#options = options;
     this.#compressors = options.compressors ?? browserCompressors;
-    this.#decoder = new FrameDecoder({ compressors: this.#compressors });
     this.#codecs = options.codecs ?? new CodecRegistry([new RawCodec(), new JsonCodec(), new MsgpackCodec()]);
-    ws.onmessage = (ev) => this.#onData(ev.data);
-    ws.onclose = (ev) => this.#fail(new RpcxError(ErrorCode.CONNECTION, `connection to ${url} closed${ev.code === undefined ? '' : ` (${ev.code})`}`));
-    ws.onerror = () => this.#fail(new RpcxError(ErrorCode.CONNECTION, `connection to ${url} failed`));
-    const hb = options.heartbeatIntervalMs ?? 0;
-    if (hb > 0) {
-      this.#heartbeat = setInterval(() => {
-        if (this.#closed === undefined) this.#send(heartbeatRequest(this.#seq++, BigInt(Date.now()) * 1_000_000n));
-      }, hb);
-    }
   }
 
-  /** Opens the WebSocket and resolves once it is open. */
-  static connect(address: string, options: BrowserClientOptions = {}): Promise<BrowserClient> {
-    const url = webSocketUrl(address, options.rpcPath);
-    const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: BrowserWebSocketConstructor }).WebSocket;
-    if (Ctor === undefined) return Promise.reject(new RpcxError(ErrorCode.INVALID_ARGUMENT, 'no WebSocket in this runtime'));
-    return new Promise((resolve, reject) => {
-      const ws = new Ctor(url);
-      ws.binaryType = 'arraybuffer';
-      ws.onopen = () => resolve(new BrowserClient(url, ws, options));
-      ws.onerror = () => reject(new RpcxError(ErrorCode.CONNECTION, `dial ${url} failed`));
-      ws.onclose = (ev) => reject(new RpcxError(ErrorCode.CONNECTION, `dial ${url}: closed (${ev.code ?? '?'})`));
-    });
+  /** Opens the WebSocket and resolves once it is open; rejects with CONNECTION when it can not be opened. */
+  static async connect(address: string, options: BrowserClientOptions = {}): Promise<BrowserClient> {
+    const c = new BrowserClient(address, options);
+    try {
+      await c.open();
+    } catch (err) {
+      c.close();
+      throw err;
+    }
+    return c;
+  }
+
+  /** Whether a WebSocket is open now. */
+  get connected(): boolean {
+    return this.#link !== undefined;
+  }
+
+  /** Opens the WebSocket if none is open (one dial however many wait); resolves once it is open. */
+  async open(): Promise<void> {
+    await this.#ensureLink();
   }
 
   /** Calls `servicePath.serviceMethod` and resolves with the decoded reply (Go: `Client.Call`). */
@@ -128,21 +192,34 @@ export class BrowserClient {
 
   /** As {@link call}, with the response metadata. */
   async callWithMetadata<T = unknown>(servicePath: string, serviceMethod: string, args: unknown, options: BrowserCallOptions = {}): Promise<{ reply: T; metadata: Map<string, string> }> {
-    const st = options.serializeType ?? this.#options.serializeType ?? SerializeType.MsgPack;
-    const codec = this.#codecs.find(st);
-    if (codec === undefined) throw new RpcxError(ErrorCode.CODEC, `can not find codec for ${st}`);
-    const seq = this.#seq++;
-    const payload = codec.encode(args);
-    const compressType = clientCompressType(this.#options.compressType ?? CompressType.None, payload.length);
-    const msg = createMessage({ seq, servicePath, serviceMethod, serializeType: st, compressType, metadata: toMetadataMap(options.metadata), payload });
+    const { msg, codec } = this.#request(servicePath, serviceMethod, args, options, false);
     const res = await this.#roundTrip(msg, options);
     const metadata = res.metadata;
     if (res.messageStatusType === MessageStatusType.Error) {
       const text = metadata.get(MetaKey.ServiceError) ?? '';
       metadata.delete(MetaKey.ServiceError);
-      throw new ServiceError(text, metadata, res.payload.length > 0 ? safeDecode(codec, res.payload) : undefined);
+      throw new ServiceError(text, metadata, res.payload.length > 0 ? safeDecode(codec, res.payload, options.replyCodec) : undefined);
     }
-    return { reply: (res.payload.length === 0 ? undefined : codec.decode(res.payload)) as T, metadata };
+    return { reply: (res.payload.length === 0 ? undefined : codec.decode(res.payload, options.replyCodec)) as T, metadata };
+  }
+
+  /**
+   * Sends a oneway request (Go: `XClient.Oneshot`, a call with a nil reply): the server runs it
+   * and answers nothing. Resolves once handed to the WebSocket (dialing first if needed).
+   */
+  async oneway(servicePath: string, serviceMethod: string, args: unknown, options: BrowserCallOptions = {}): Promise<void> {
+    const { msg } = this.#request(servicePath, serviceMethod, args, options, true);
+    const bytes = this.#encode(msg);
+    const link = await this.#linkWithin(options);
+    if (!this.#send(link, bytes)) throw new RpcxError(ErrorCode.CONNECTION, `oneway to ${this.url}: the WebSocket refused the send`);
+  }
+
+  /**
+   * A typed proxy of one service (as the Node `OneClient.proxy` and `XClient.proxy`):
+   * `client.service<Arith>('Arith').Mul({ A: 2, B: 3 }, { timeoutMs })` is `client.call('Arith', 'Mul', …)`.
+   */
+  service<T extends object>(servicePath: string): ServiceProxy<T, BrowserCallOptions> {
+    return createProxy<T, BrowserCallOptions>({ call: (m, a, o) => this.call(servicePath, m, a, o) });
   }
 
   /** Calls `fn` with every server push (Go: the channel of `NewBidirectionalXClient`); returns an unsubscribe function. */
@@ -151,82 +228,278 @@ export class BrowserClient {
     return () => this.#pushListeners.delete(fn);
   }
 
-  /** Closes the WebSocket; pending calls fail with CONNECTION. */
+  /** Calls `fn` on every connection state change; returns an unsubscribe function. */
+  onStatus(fn: (s: BrowserClientStatus) => void): () => void {
+    this.#statusListeners.add(fn);
+    return () => this.#statusListeners.delete(fn);
+  }
+
+  /** Closes the WebSocket for good; pending and later calls fail with CONNECTION. */
   close(): void {
-    this.#fail(new RpcxError(ErrorCode.CONNECTION, `client for ${this.url} is closed`));
-    this.#ws.close(1000);
+    if (this.#closed !== undefined) return;
+    this.#closed = new RpcxError(ErrorCode.CONNECTION, `client for ${this.url} is closed`);
+    if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = undefined;
+    const link = this.#link;
+    if (link !== undefined) {
+      this.#unlink(link, this.#closed);
+      link.ws.close(1000);
+    }
+    this.#status({ type: 'closed', url: this.url });
+  }
+
+  #request(servicePath: string, serviceMethod: string, args: unknown, options: BrowserCallOptions, oneway: boolean): { msg: Message; codec: Codec } {
+    const st = options.serializeType ?? this.#options.serializeType ?? SerializeType.MsgPack;
+    const codec = this.#codecs.find(st);
+    if (codec === undefined) throw new RpcxError(ErrorCode.CODEC, `can not find codec for ${st}`);
+    const payload = codec.encode(args, options.argsCodec);
+    const compressType = clientCompressType(this.#options.compressType ?? CompressType.None, payload.length);
+    const msg = createMessage({ seq: this.#seq++, servicePath, serviceMethod, serializeType: st, compressType, oneway, metadata: toMetadataMap(options.metadata), payload });
+    return { msg, codec };
+  }
+
+  /** The open link, dialing if needed, bounded by the call's timeout and signal. */
+  #linkWithin(options: BrowserCallOptions, deadline?: number): Promise<Link> {
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    if (this.#link !== undefined) return Promise.resolve(this.#link);
+    const ms = deadline === undefined ? (options.timeoutMs ?? this.#options.timeoutMs ?? 0) : Math.max(1, deadline - Date.now());
+    const signal = options.signal;
+    if (ms <= 0 && signal === undefined) return this.#ensureLink();
+    return new Promise<Link>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const settle = (): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = (): void => {
+        settle();
+        reject(new RpcxError(ErrorCode.CANCELLED, 'call aborted', { cause: signal?.reason }));
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (ms > 0) {
+        timer = setTimeout(() => {
+          settle();
+          reject(new RpcxError(ErrorCode.TIMEOUT, `call timed out after ${ms} ms (dialing ${this.url})`));
+        }, ms);
+      }
+      this.#ensureLink().then(
+        (l) => {
+          settle();
+          resolve(l);
+        },
+        (err: unknown) => {
+          settle();
+          reject(err);
+        },
+      );
+    });
+  }
+
+  #ensureLink(): Promise<Link> {
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    if (this.#link !== undefined) return Promise.resolve(this.#link);
+    this.#dialing ??= this.#dial().finally(() => {
+      this.#dialing = undefined;
+    });
+    return this.#dialing;
+  }
+
+  #dial(): Promise<Link> {
+    return new Promise<Link>((resolve, reject) => {
+      let ws: BrowserWebSocket;
+      try {
+        ws = new this.#Ctor(this.url);
+      } catch (err) {
+        reject(RpcxError.from(err, ErrorCode.CONNECTION));
+        return;
+      }
+      ws.binaryType = 'arraybuffer';
+      const failed = (text: string): void => {
+        ws.onopen = ws.onclose = ws.onerror = null;
+        reject(new RpcxError(ErrorCode.CONNECTION, text));
+        this.#scheduleReconnect();
+      };
+      ws.onerror = () => failed(`dial ${this.url} failed`);
+      ws.onclose = (ev) => failed(`dial ${this.url}: closed (${ev.code ?? '?'})`);
+      ws.onopen = () => {
+        if (this.#closed !== undefined) {
+          ws.onopen = ws.onclose = ws.onerror = null;
+          ws.close(1000);
+          reject(this.#closed);
+          return;
+        }
+        const link: Link = { ws, decoder: new FrameDecoder({ compressors: this.#compressors }), heartbeat: undefined, heartbeatWait: undefined };
+        ws.onmessage = (ev) => this.#onData(link, ev.data);
+        ws.onclose = (ev) => this.#dropped(link, new RpcxError(ErrorCode.CONNECTION, `connection to ${this.url} closed${ev.code === undefined ? '' : ` (${ev.code})`}`));
+        ws.onerror = () => this.#dropped(link, new RpcxError(ErrorCode.CONNECTION, `connection to ${this.url} failed`));
+        const hb = this.#options.heartbeatIntervalMs ?? 0;
+        if (hb > 0) {
+          const maxWait = this.#options.maxWaitForHeartbeatMs || 30_000; // Go: 0 -> 30 s
+          link.heartbeat = setInterval(() => {
+            if (this.#link !== link || link.heartbeatWait !== undefined) return; // one heartbeat in flight at a time
+            link.heartbeatWait = setTimeout(() => {
+              link.heartbeatWait = undefined;
+              this.#dropped(link, new RpcxError(ErrorCode.CONNECTION, `no heartbeat reply from ${this.url} within ${maxWait} ms`));
+              link.ws.close(1000);
+            }, maxWait);
+            this.#send(link, this.#encode(heartbeatRequest(this.#seq++, BigInt(Date.now()) * 1_000_000n)));
+          }, hb);
+        }
+        this.#link = link;
+        this.#attempt = 0;
+        this.#status({ type: 'connected', url: this.url });
+        resolve(link);
+      };
+    });
   }
 
   #roundTrip(msg: Message, options: BrowserCallOptions): Promise<Message> {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
-    return new Promise<Message>((resolve, reject) => {
-      const ms = options.timeoutMs ?? this.#options.timeoutMs ?? 0;
-      const p: Pending = { resolve, reject, timer: undefined };
-      const done = (): void => {
-        this.#pending.delete(msg.seq);
-        if (p.timer !== undefined) clearTimeout(p.timer);
-        options.signal?.removeEventListener('abort', onAbort);
-      };
-      const onAbort = (): void => {
-        done();
-        reject(new RpcxError(ErrorCode.CANCELLED, 'call aborted', { cause: options.signal?.reason }));
-      };
-      p.resolve = (m) => {
-        done();
-        resolve(m);
-      };
-      p.reject = (e) => {
-        done();
-        reject(e);
-      };
-      if (ms > 0) p.timer = setTimeout(() => p.reject(new RpcxError(ErrorCode.TIMEOUT, `call timed out after ${ms} ms`)), ms);
-      if (options.signal?.aborted) return onAbort();
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      this.#pending.set(msg.seq, p);
-      this.#send(msg);
-    });
+    const ms = options.timeoutMs ?? this.#options.timeoutMs ?? 0;
+    const deadline = ms > 0 ? Date.now() + ms : undefined;
+    let bytes: Uint8Array;
+    try {
+      bytes = this.#encode(msg);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#linkWithin(options, deadline).then(
+      (link) =>
+        new Promise<Message>((resolve, reject) => {
+          const p: Pending = { resolve, reject, timer: undefined };
+          const done = (): void => {
+            this.#pending.delete(msg.seq);
+            if (p.timer !== undefined) clearTimeout(p.timer);
+            options.signal?.removeEventListener('abort', onAbort);
+          };
+          const onAbort = (): void => {
+            done();
+            reject(new RpcxError(ErrorCode.CANCELLED, 'call aborted', { cause: options.signal?.reason }));
+          };
+          p.resolve = (m) => {
+            done();
+            resolve(m);
+          };
+          p.reject = (e) => {
+            done();
+            reject(e);
+          };
+          if (deadline !== undefined) p.timer = setTimeout(() => p.reject(new RpcxError(ErrorCode.TIMEOUT, `call timed out after ${ms} ms`)), Math.max(1, deadline - Date.now()));
+          if (options.signal?.aborted) return onAbort();
+          options.signal?.addEventListener('abort', onAbort, { once: true });
+          this.#pending.set(msg.seq, p);
+          this.#send(link, bytes);
+        }),
+    );
   }
 
-  #send(msg: Message): void {
+  /**
+   * Sends an encoded frame on `link`; false when the WebSocket threw (the link is then dropped).
+   * Frames are encoded before, so one that can not be encoded fails its call alone.
+   */
+  #send(link: Link, bytes: Uint8Array): boolean {
     try {
-      this.#ws.send(encodeMessage(msg, { compressors: this.#compressors }));
+      link.ws.send(bytes);
+      return true;
     } catch (err) {
-      this.#fail(RpcxError.from(err, ErrorCode.CONNECTION));
+      this.#dropped(link, RpcxError.from(err, ErrorCode.CONNECTION));
+      try {
+        link.ws.close(1011);
+      } catch {
+        // already closing
+      }
+      return false;
     }
   }
 
-  #onData(data: unknown): void {
+  /** The frame of `msg` (gzipped as its compress type says); a frame Go could not read throws a typed error. */
+  #encode(msg: Message): Uint8Array {
+    try {
+      return encodeMessage(msg, { compressors: this.#compressors });
+    } catch (err) {
+      throw RpcxError.from(err, ErrorCode.PROTOCOL);
+    }
+  }
+
+  #onData(link: Link, data: unknown): void {
+    if (this.#link !== link) return;
     const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data instanceof Uint8Array ? data : undefined;
     if (bytes === undefined) return;
     try {
-      this.#decoder.write(bytes);
-      for (let m = this.#decoder.read(); m !== undefined; m = this.#decoder.read()) this.#onFrame(m);
+      link.decoder.write(bytes);
+      for (let m = link.decoder.read(); m !== undefined; m = link.decoder.read()) this.#onFrame(m);
     } catch (err) {
-      this.#fail(RpcxError.from(err, ErrorCode.PROTOCOL));
-      this.#ws.close(1002);
+      this.#dropped(link, RpcxError.from(err, ErrorCode.PROTOCOL));
+      link.ws.close(1002);
     }
   }
 
   #onFrame(m: Message): void {
     if (m.messageType === MessageType.Request) {
-      for (const fn of this.#pushListeners) fn(m);
+      for (const fn of [...this.#pushListeners]) fn(m);
       return;
     }
-    if (m.heartbeat) return;
+    if (m.heartbeat) {
+      const link = this.#link;
+      if (link?.heartbeatWait !== undefined) {
+        clearTimeout(link.heartbeatWait);
+        link.heartbeatWait = undefined;
+      }
+      return;
+    }
     this.#pending.get(m.seq)?.resolve(m);
   }
 
-  #fail(err: RpcxError): void {
-    if (this.#closed !== undefined) return;
-    this.#closed = err;
-    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+  /** `link` is gone: its calls fail with `err`; the client dials again on the next call, or in the background with `reconnect`. */
+  #dropped(link: Link, err: RpcxError): void {
+    if (this.#link !== link) return;
+    this.#unlink(link, err);
+    this.#status({ type: 'disconnected', url: this.url, error: err });
+    this.#scheduleReconnect();
+  }
+
+  #unlink(link: Link, err: RpcxError): void {
+    if (this.#link === link) this.#link = undefined;
+    if (link.heartbeat !== undefined) clearInterval(link.heartbeat);
+    if (link.heartbeatWait !== undefined) clearTimeout(link.heartbeatWait);
+    link.ws.onmessage = link.ws.onclose = link.ws.onerror = null;
     for (const p of [...this.#pending.values()]) p.reject(err);
+  }
+
+  #scheduleReconnect(): void {
+    const r = this.#options.reconnect;
+    if (r === undefined || r === false || this.#closed !== undefined || this.#reconnectTimer !== undefined || this.#link !== undefined) return;
+    const o: BrowserReconnectOptions = r === true ? {} : r;
+    if (o.maxAttempts !== undefined && this.#attempt >= o.maxAttempts) return;
+    const attempt = ++this.#attempt;
+    const base = Math.min(o.maxDelayMs ?? 10_000, (o.initialDelayMs ?? 100) * (o.multiplier ?? 2) ** (attempt - 1));
+    const jitter = o.jitter ?? 0.2;
+    const delayMs = Math.max(0, Math.round(base * (1 - jitter + 2 * jitter * Math.random())));
+    this.#status({ type: 'reconnecting', url: this.url, attempt, delayMs });
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      if (this.#closed !== undefined || this.#link !== undefined) return;
+      this.#ensureLink().catch(() => {
+        /* a failed dial schedules the next attempt */
+      });
+    }, delayMs);
+  }
+
+  #status(s: BrowserClientStatus): void {
+    for (const fn of [...this.#statusListeners]) {
+      try {
+        fn(s);
+      } catch {
+        // a listener's error is its own
+      }
+    }
   }
 }
 
-function safeDecode(codec: { decode(b: Uint8Array): unknown }, payload: Uint8Array): unknown {
+function safeDecode(codec: Codec, payload: Uint8Array, options: CodecOptions | undefined): unknown {
   try {
-    return codec.decode(payload);
+    return codec.decode(payload, options);
   } catch {
     return undefined;
   }

@@ -9,6 +9,14 @@ export { JsonCodec, SERIALIZE_JSON } from '../codec/json.js';
 export { MsgpackCodec, SERIALIZE_MSGPACK } from '../codec/msgpack.js';
 export { RawCodec, SERIALIZE_NONE } from '../codec/none.js';
 export { CodecRegistry } from '../codec/registry.js';
+export type { Codec, CodecOptions } from '../codec/types.js';
+// Protobuf is in `rpcx/browser/protobuf` (src/browser/protobuf.ts): protobufjs is CommonJS, and a
+// bundler keeps it whenever its module is imported, which would put ~120 KB into every bundle.
+export * from '../codec/thrift.js';
 export { BrowserClient, webSocketUrl } from './client.js';
+export { BrowserXClient } from './xclient.js';
+export type { BrowserXClientOptions, BrowserXClientStatus } from './xclient.js';
+export { FailMode, SelectMode, XCLIENT_NO_SERVER } from '../client/fail-mode.js';
+export type { ServiceProxy } from '../client/proxy.js';
 export { browserCompressors, browserGzipCompressor } from './gzip.js';
-export type { BrowserClientOptions, BrowserCallOptions, BrowserWebSocket, BrowserWebSocketConstructor } from './client.js';
+export type { BrowserClientOptions, BrowserCallOptions, BrowserClientStatus, BrowserReconnectOptions, BrowserWebSocket, BrowserWebSocketConstructor } from './client.js';

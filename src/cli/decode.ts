@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { ErrorCode, RpcxError } from '../errors.js';
 import { decodeMessage } from '../node/protocol.js';
 import { defaultCompressors } from '../node/gzip.js';
-import { defaultCodecRegistry } from '../codec/registry.js';
+import { defaultCodecRegistry } from '../codec/defaults.js';
 import { loadProtoSchemas } from '../codec/protobuf.js';
 import type { CodecOptions } from '../codec/types.js';
 import { CompressType, MessageType, PREFIX_LENGTH, SerializeType } from '../protocol/constants.js';

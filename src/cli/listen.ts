@@ -7,7 +7,7 @@
  */
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { defaultCodecRegistry } from '../codec/registry.js';
+import { defaultCodecRegistry } from '../codec/defaults.js';
 import { SerializeType } from '../protocol/constants.js';
 import { MessageStatusType, MetaKey } from '../protocol/constants.js';
 import { ErrorCode, RpcxError, ServiceError } from '../errors.js';

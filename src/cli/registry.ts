@@ -118,8 +118,9 @@ export async function listServiceNames(target: RegistryTarget, timeoutMs = 5_000
     }
     case 'zk': {
       const zookeeper = (await import('node-zookeeper-client')).default;
-      const { zkPath } = await import('../discovery/zookeeper/index.js');
+      const { zkPath, guardPartialReplies } = await import('../discovery/zookeeper/index.js');
       const client = zookeeper.createClient(target.hosts.join(','), { sessionTimeout: timeoutMs });
+      guardPartialReplies(client);
       try {
         await deadline(
           new Promise<void>((resolve) => {

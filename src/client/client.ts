@@ -2,7 +2,8 @@ import createDebug from 'debug';
 import type { Socket } from 'node:net';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { RpcxError, ErrorCode, ServiceError } from '../errors.js';
-import { defaultCodecRegistry, type CodecRegistry } from '../codec/registry.js';
+import type { CodecRegistry } from '../codec/registry.js';
+import { defaultCodecRegistry } from '../codec/defaults.js';
 import type { CodecOptions } from '../codec/types.js';
 import {
   CompressType,
@@ -33,7 +34,7 @@ import { openMessageStream, type MessageStream, type OpenStreamOptions } from '.
 import { PendingTable } from './pending-table.js';
 import { ClientPeer } from './peer.js';
 import { isPeerCall, isPeerCallReply } from '../server/peer-calls.js';
-import type { Handler, RawHandler, RegisterFunctionOptions, RegisterOptions } from '../server/registry.js';
+import type { Handler, RawHandler, RegisterFunctionOptions, RegisterOptions, ServiceRegistry } from '../server/registry.js';
 
 const log = createDebug('rpcx:client');
 
@@ -112,6 +113,11 @@ export interface ClientOptions extends DialOptions {
   idleTimeoutMs?: number;
   /** Default deadline of calls this client's handlers make back to the server (`ctx.connection.call`), ms. Default 30,000. */
   peerCallTimeoutMs?: number;
+  /**
+   * @internal The services this client serves to its server (`register` & co.), when shared: an
+   * XClient gives all its clients one registry, so `xclient.register` serves on every connection.
+   */
+  services?: ServiceRegistry;
 }
 
 /**
@@ -360,6 +366,7 @@ export class Client {
       codecs: this.codecs,
       peerCallTimeoutMs: this.options.peerCallTimeoutMs,
       nextSeq: () => BigInt(this.seq++),
+      registry: this.options.services,
     }));
   }
 

@@ -34,6 +34,9 @@ export const SelectMode = {
 } as const;
 export type SelectMode = (typeof SelectMode)[keyof typeof SelectMode];
 
+/** Go's `client.ErrXClientNoServer` text. */
+export const XCLIENT_NO_SERVER = 'can not found any server';
+
 /** Go's `FailMode.String()` / `SelectMode.String()` names, for logs. */
 export function failModeName(m: number): string {
   return Object.entries(FailMode).find(([, v]) => v === m)?.[0] ?? `FailMode(${m})`;

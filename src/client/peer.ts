@@ -22,6 +22,8 @@ export interface ClientPeerConfig {
   readonly peerCallTimeoutMs: number | undefined;
   /** Seqs for `sendMessage` from the client side (oneway requests). */
   nextSeq(): bigint;
+  /** The services to serve; shared by every client of an XClient. Default: a registry of its own. */
+  readonly registry?: ServiceRegistry | undefined;
 }
 
 /**
@@ -36,7 +38,7 @@ export interface ClientPeerConfig {
  * tags do not exist on a client (`connectionsTagged` is always empty).
  */
 export class ClientPeer implements ServerHandle {
-  readonly registry = new ServiceRegistry();
+  readonly registry: ServiceRegistry;
   readonly plugins = new PluginContainer();
   readonly #c: ClientPeerConfig;
   readonly #dispatcher: Dispatcher;
@@ -45,6 +47,7 @@ export class ClientPeer implements ServerHandle {
 
   constructor(config: ClientPeerConfig) {
     this.#c = config;
+    this.registry = config.registry ?? new ServiceRegistry();
     this.#dispatcher = new Dispatcher({
       server: this,
       registry: this.registry,

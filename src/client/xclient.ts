@@ -8,12 +8,13 @@ import { abortError, callTimeoutMs } from './deadline.js';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { SerializeType } from '../protocol/constants.js';
 import { openMessageStream, type MessageStream, type OpenStreamOptions } from '../stream/messages.js';
-import { defaultCodecRegistry } from '../codec/registry.js';
+import { defaultCodecRegistry } from '../codec/defaults.js';
 import { downloadFileVia, openByteStream, sendFileVia, type DownloadFileOptions, type SendFileOptions, type ByteStreamOptions, type TokenCaller } from '../stream/client.js';
 import { BREAKER_OPEN, type Breaker } from './breaker.js';
 import type { KVPair, ServiceDiscovery } from './discovery.js';
-import { FailMode, SelectMode } from './fail-mode.js';
+import { FailMode, SelectMode, XCLIENT_NO_SERVER } from './fail-mode.js';
 import type { GoFormatOptions } from './gofmt.js';
+import { ServiceRegistry, type Handler, type RawHandler, type RegisterFunctionOptions, type RegisterOptions } from '../server/registry.js';
 import { createProxy, type ServiceProxy } from './proxy.js';
 import {
   ConsistentHashSelector,
@@ -32,8 +33,7 @@ const log = createDebug('rpcx:client');
 
 /** Go's `client.ErrXClientShutdown` text. */
 export const XCLIENT_SHUTDOWN = 'xClient is shut down';
-/** Go's `client.ErrXClientNoServer` text. */
-export const XCLIENT_NO_SERVER = 'can not found any server';
+export { XCLIENT_NO_SERVER } from './fail-mode.js';
 /** Go's `client.ErrServerUnavailable` text. */
 export const SERVER_UNAVAILABLE = 'selected server is unavailable';
 /**
@@ -160,6 +160,8 @@ export class XClient {
   private watcher: AsyncIterator<readonly KVPair[]> | undefined;
   private readonly statusQueues = new Set<AsyncQueue<XClientStatus>>();
   private readonly statusCallbacks = new Set<(s: XClientStatus) => void>();
+  /** What the servers may call on this XClient's connections (`register` & co.), one registry for every client. */
+  private readonly services = new ServiceRegistry();
 
   constructor(servicePath: string, options: XClientOptions) {
     this.servicePath = servicePath;
@@ -185,9 +187,31 @@ export class XClient {
       auth: _a,
       ...clientOptions
     } = options;
-    this.clientOptions = clientOptions;
+    this.clientOptions = { ...clientOptions, services: this.services };
     this.ready = this.init();
     this.ready.catch(noop);
+  }
+
+  // ---------- serving the servers (beyond Go) ----------
+
+  /**
+   * Registers the methods of `instance` for the servers to call over this XClient's connections
+   * (`ctx.connection.call(path, method, args)` on a server): {@link Client.register} for every
+   * connection the XClient has or will make. Returns the service name. Go rpcx has no counterpart
+   * (docs/bidirectional.md).
+   */
+  register(instance: object, options?: RegisterOptions): string {
+    return this.services.register(instance, options);
+  }
+
+  /** Registers `fn` as `servicePath.name` for the servers to call, on every connection ({@link Client.registerFunction}). */
+  registerFunction(servicePath: string, fn: Handler, name?: string, options?: RegisterFunctionOptions): string {
+    return this.services.registerFunction(servicePath, fn, name, options);
+  }
+
+  /** Adds a raw handler for the servers to call, on every connection ({@link Client.addHandler}). */
+  addHandler(servicePath: string, serviceMethod: string, handler: RawHandler): void {
+    this.services.addHandler(servicePath, serviceMethod, handler);
   }
 
   // ---------- setup ----------

@@ -10,6 +10,7 @@ export { MsgpackCodec, SERIALIZE_MSGPACK, TIMESTAMP_EXT_TYPE, MSGP_TIME_EXT_TYPE
 export type { MsgpackBigIntMode, MsgpackCodecOptions } from './msgpack.js';
 export { Timestamp } from './timestamp.js';
 export { Float32, Float64 } from './gotypes.js';
-export { CodecRegistry, defaultCodecRegistry } from './registry.js';
+export { CodecRegistry } from './registry.js';
+export { defaultCodecRegistry } from './defaults.js';
 export * from './protobuf.js';
 export * from './thrift.js';

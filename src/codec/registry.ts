@@ -1,9 +1,4 @@
 import { ErrorCode, RpcxError } from '../errors.js';
-import { JsonCodec } from './json.js';
-import { MsgpackCodec } from './msgpack.js';
-import { RawCodec } from './none.js';
-import { ProtobufCodec } from './protobuf.js';
-import { ThriftCodec } from './thrift.js';
 import type { Codec } from './types.js';
 
 /**
@@ -62,13 +57,4 @@ export class CodecRegistry {
   [Symbol.iterator](): IterableIterator<Codec> {
     return [...this.#codecs.entries()].sort((a, b) => a[0] - b[0]).map(([, c]) => c)[Symbol.iterator]();
   }
-}
-
-/**
- * A new registry holding rpcx's built-in codecs with default options (Go: the initial
- * `share.Codecs`): raw (0), JSON (1), protobuf (2), MsgPack (3), thrift (4). Each call returns a fresh registry, so
- * registering a user codec never changes anybody else's.
- */
-export function defaultCodecRegistry(): CodecRegistry {
-  return new CodecRegistry([new RawCodec(), new JsonCodec(), new ProtobufCodec(), new MsgpackCodec(), new ThriftCodec()]);
 }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RpcxError } from '../../src/errors.js';
 import * as codecs from '../../src/codec/index.js';
-import { CodecRegistry, defaultCodecRegistry } from '../../src/codec/registry.js';
+import { CodecRegistry } from '../../src/codec/registry.js';
+import { defaultCodecRegistry } from '../../src/codec/defaults.js';
 import type { Codec } from '../../src/codec/types.js';
 
 describe('CodecRegistry', () => {

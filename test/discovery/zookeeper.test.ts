@@ -622,18 +622,17 @@ test('TT registry_zk_outage session expiry: the plugin re-creates its nodes with
 
 // ---------- a connection cut in the middle of a reply ----------
 
-test('zk connection: cut in the middle of a reply, the client reconnects and reads again (node-zookeeper-client kept the partial reply)', async (t) => {
-  const s = await zk(t);
-  if (s === undefined) return;
-  const c = await zkReader(s);
-  const node = '/zkcut';
-  const data = 'x'.repeat(65_536);
-  await createNode(c, node, data);
-  // A loopback proxy to ZooKeeper that, once armed, forwards only the first 8 bytes of the next
-  // server chunk (the frame length and part of the header of a 64 KB reply) and cuts both sides.
-  let cut = false;
+/**
+ * A loopback proxy to ZooKeeper with a ZooKeeperConnection through it. `cutAt(connection, chunk)`
+ * is asked for every chunk the server sends (connection counts from 1): a number n forwards the
+ * chunk's first n bytes and cuts both sides; undefined forwards it whole. Exceptions that escape
+ * the client (node-zookeeper-client throws from its socket handler) are collected in `uncaught`.
+ */
+async function cuttingProxy(t: TestContext, s: ZooKeeperServer, cutAt: (connection: number, chunk: Buffer) => number | undefined) {
+  let connections = 0;
   const socks = new Set<Socket>();
   const proxy = createNetServer((down) => {
+    const n = ++connections;
     const up = netConnect(s.port, '127.0.0.1');
     for (const x of [down, up]) {
       socks.add(x);
@@ -642,9 +641,9 @@ test('zk connection: cut in the middle of a reply, the client reconnects and rea
     }
     down.on('data', (b: Buffer) => up.write(b));
     up.on('data', (b: Buffer) => {
-      if (!cut || b.length <= 8) return void down.write(b);
-      cut = false;
-      down.write(b.subarray(0, 8), () => {
+      const keep = cutAt(n, b);
+      if (keep === undefined) return void down.write(b);
+      down.write(b.subarray(0, keep), () => {
         down.destroy();
         up.destroy();
       });
@@ -663,11 +662,43 @@ test('zk connection: cut in the middle of a reply, the client reconnects and rea
     for (const x of socks) x.destroy();
     await new Promise((r) => proxy.close(r));
   });
+  return { conn, uncaught, connections: () => connections };
+}
+
+test('zk connection: cut in the middle of a reply, the client reconnects and reads again (node-zookeeper-client kept the partial reply)', async (t) => {
+  const s = await zk(t);
+  if (s === undefined) return;
+  const c = await zkReader(s);
+  const node = '/zkcut';
+  const data = 'x'.repeat(65_536);
+  await createNode(c, node, data);
+  // Once armed, the proxy forwards only the first 8 bytes of the next server chunk (the frame
+  // length and part of the header of a 64 KB reply) and cuts both sides.
+  let cut = false;
+  const { conn, uncaught } = await cuttingProxy(t, s, (_n, b) => {
+    if (!cut || b.length <= 8) return undefined;
+    cut = false;
+    return 8;
+  });
   assert.equal((await getData(await conn.ready(5000), node, 5000)).data.length, data.length);
   cut = true;
   await assert.rejects(getData(conn.client, node, 5000), 'the read that was cut fails (connection loss)');
   // The same session reconnects through the proxy; its replies must be parsed from their start.
   await waitFor(async () => (await getData(await conn.ready(1000), node, 1000)).data.toString() === data, 'a read after the reconnection', 10_000);
+  assert.deepEqual(uncaught, [], 'no exception escaped from the client');
+});
+
+test('zk connection: a handshake reply cut before the first session, the client connects on the next socket (no stale bytes, no uncaught Unknown code)', async (t) => {
+  const s = await zk(t);
+  if (s === undefined) return;
+  // The first connection forwards the first 8 bytes of the server's handshake reply (its length
+  // and part of the body) and cuts; later connections pass everything. A starting ZooKeeper can
+  // do the same. The client never reached SYNC_CONNECTED before the cut, so it emits no
+  // `disconnected`: the stale bytes must go when the next socket opens.
+  const { conn, uncaught, connections } = await cuttingProxy(t, s, (n, b) => (n === 1 ? Math.min(8, b.length - 1) : undefined));
+  const client = await conn.ready(10_000);
+  assert.ok(connections() >= 2, `the first socket was cut (${connections()} connection(s))`);
+  assert.equal(await new Promise<boolean>((resolve, reject) => client.exists('/', (err, stat) => (err ? reject(err) : resolve(stat !== null)))), true);
   assert.deepEqual(uncaught, [], 'no exception escaped from the client');
 });
 

@@ -15,6 +15,7 @@ import { demoCodecs, registerDemoServices } from '../../src/server/demo/services
 import { repoRoot, requireGo } from '../support/go.js';
 import { goReady } from '../support/tg.js';
 import { startGoServer, type GoServer } from '../support/go-server.js';
+import { ThriftArithArgs, ThriftArithReply } from '../../src/server/demo/thrift-schemas.js';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 let dir = '';
@@ -27,11 +28,24 @@ const goServers: GoServer[] = [];
 before(async () => {
   if (CHROMIUM === undefined) return;
   dir = mkdtempSync(join(tmpdir(), 'rpcx-browser-'));
-  await build({ entryPoints: [join(repoRoot, 'build', 'src', 'browser', 'index.js')], bundle: true, format: 'esm', platform: 'browser', outfile: join(dir, 'rpcx.js'), logLevel: 'silent' });
+  // The page loads one bundle of both browser entries: rpcx/browser and rpcx/browser/protobuf.
+  await build({
+    stdin: { contents: "export * from './index.js'; export * from './protobuf.js';", resolveDir: join(repoRoot, 'build', 'src', 'browser') },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    outfile: join(dir, 'rpcx.js'),
+    logLevel: 'silent',
+  });
   const bundle = readFileSync(join(dir, 'rpcx.js'));
   assert.equal(bundle.includes('node:'), false, 'the browser bundle imports nothing from node:');
   http = createHttpServer((req, res) => {
-    if (req.url === '/rpcx.js') {
+    if (req.url === '/example/' || req.url === '/example/index.html') {
+      res.setHeader('Content-Type', 'text/html');
+      res.end(readFileSync(join(repoRoot, 'examples', 'browser', 'index.html')));
+      return;
+    }
+    if (req.url === '/rpcx.js' || req.url === '/example/rpcx.js') {
       res.setHeader('Content-Type', 'text/javascript');
       res.end(bundle);
       return;
@@ -62,7 +76,12 @@ interface PageResult {
   gzipEcho: boolean;
   zips: number;
   unzips: number;
+  mulProtobuf: unknown;
+  mulThrift: unknown;
+  viaXClient: number[];
 }
+
+const ARITH_PROTO = readFileSync(join(repoRoot, 'interop', 'proto', 'arith.proto'), 'utf8');
 
 /** Runs the calls in the page against `key` (`ws@host:port`). */
 async function inBrowser(t: TestContext, key: string): Promise<PageResult | undefined> {
@@ -76,10 +95,10 @@ async function inBrowser(t: TestContext, key: string): Promise<PageResult | unde
   const tab = await browser.newPage();
   try {
     await tab.goto(page);
-    return (await tab.evaluate(async (address: string, bundle: string) => {
-      const m = (await import(bundle)) as typeof import('../../src/browser/index.js');
+    return (await tab.evaluate(async (address: string, bundle: string, arithProto: string, thriftArgs: unknown, thriftReply: unknown) => {
+      const m = (await import(bundle)) as typeof import('../../src/browser/index.js') & typeof import('../../src/browser/protobuf.js');
       const c = await m.BrowserClient.connect(address, { serializeType: 3, heartbeatIntervalMs: 50, timeoutMs: 10_000 });
-      const mulMsgpack = await c.call('Arith', 'Mul', { A: 6, B: 7 });
+      const mulMsgpack = await c.service<{ Mul(a: { A: number; B: number }): { C: number } }>('Arith').Mul({ A: 6, B: 7 });
       const mulJson = await c.call('Arith', 'Mul', { A: 3, B: 5 }, { serializeType: 1 });
       let error = '';
       try {
@@ -110,8 +129,19 @@ async function inBrowser(t: TestContext, key: string): Promise<PageResult | unde
       const back = await z.call<Uint8Array>('Echo', 'Bytes', big, { serializeType: 0 });
       const gzipEcho = back.length === big.length && back.every((b, i) => b === big[i]);
       z.close();
-      return { mulMsgpack, mulJson, error, pushes, pushPath, gzipEcho, zips, unzips };
-    }, key, '/rpcx.js')) as PageResult;
+      // Protobuf and thrift, exported by the browser entry, with their schemas given per call.
+      const codecs = new m.CodecRegistry([new m.RawCodec(), new m.JsonCodec(), new m.MsgpackCodec(), new m.ProtobufCodec(), new m.ThriftCodec()]);
+      const s = await m.BrowserClient.connect(address, { codecs, timeoutMs: 10_000 });
+      const root = m.parseProto(arithProto);
+      const mulProtobuf = await s.call('ArithPB', 'Mul', { A: 7n, B: 6n }, { serializeType: 2, argsCodec: { type: root.lookupType('rpcx.interop.ArithArgs') }, replyCodec: { type: root.lookupType('rpcx.interop.ArithReply') } });
+      const mulThrift = await s.call('ArithThrift', 'Mul', { A: 9n, B: 9n }, { serializeType: 4, argsCodec: { type: thriftArgs }, replyCodec: { type: thriftReply } });
+      s.close();
+      // BrowserXClient: Failover past a server that can not be reached (port 1), RoundRobin.
+      const xc = new m.BrowserXClient('Arith', ['ws@127.0.0.1:1', address], { selectMode: m.SelectMode.RoundRobin, timeoutMs: 10_000 });
+      const viaXClient = await Promise.all([1, 2, 3, 4].map((i) => xc.call<{ C: number }>('Mul', { A: i, B: 10 })));
+      xc.close();
+      return { mulMsgpack, mulJson, error, pushes, pushPath, gzipEcho, zips, unzips, mulProtobuf: String((mulProtobuf as { C: bigint }).C), mulThrift: String((mulThrift as { C: bigint }).C), viaXClient: viaXClient.map((r) => r.C) };
+    }, key, '/rpcx.js', ARITH_PROTO, ThriftArithArgs, ThriftArithReply)) as PageResult;
   } finally {
     await tab.close();
   }
@@ -127,7 +157,34 @@ function check(r: PageResult | undefined): void {
   assert.equal(r.gzipEcho, true, '64 KiB echoed intact through gzip both ways');
   assert.equal(r.zips, 1, 'the request was gzipped in the page');
   assert.equal(r.unzips, 1, 'the reply came gzipped and was inflated in the page');
+  assert.equal(r.mulProtobuf, '42', 'ArithPB.Mul with protobuf in the page');
+  assert.equal(r.mulThrift, '81', 'ArithThrift.Mul with thrift in the page');
+  assert.deepEqual(r.viaXClient, [10, 20, 30, 40], 'BrowserXClient failed over to the live server');
 }
+
+describe('examples/browser/index.html', () => {
+  test('the example page, as a user opens it: Arith.Mul and three pushes from a TS server', async (t) => {
+    if (browser === undefined) return void (await inBrowser(t, ''));
+    const s = createServer({ codecs: demoCodecs() });
+    registerDemoServices(s);
+    tsServers.push(s);
+    const key = await s.serve('ws', '127.0.0.1:0');
+    const tab = await browser.newPage();
+    try {
+      await tab.goto(`${page}example/`);
+      await tab.$eval('#addr', (el, v) => ((el as unknown as { value: string }).value = v), key);
+      await tab.click('#mul');
+      await tab.waitForFunction(() => (globalThis as unknown as { document: { getElementById(id: string): { textContent: string } } }).document.getElementById('log').textContent.includes('Arith.Mul -> {"C":42}'), { timeout: 10_000 });
+      await tab.click('#push');
+      await tab.waitForFunction(() => (globalThis as unknown as { document: { getElementById(id: string): { textContent: string } } }).document.getElementById('log').textContent.split('push News.Tick').length === 4, { timeout: 10_000 });
+      const log = await tab.$eval('#log', (el) => (el as unknown as { textContent: string }).textContent);
+      assert.match(log, /status: connected/);
+      assert.doesNotMatch(log, /error:/);
+    } finally {
+      await tab.close();
+    }
+  });
+});
 
 describe('case 76 browser_websocket', () => {
   test('TG browser_websocket: headless Chromium -> Go server over ws', async (t) => {
@@ -141,5 +198,51 @@ describe('case 76 browser_websocket', () => {
     registerDemoServices(s);
     tsServers.push(s);
     check(await inBrowser(t, await s.serve('ws', '127.0.0.1:0')));
+  });
+  test('TT browser_websocket: after the server restarts, the page\'s next call dials again; a background reconnect follows a drop', async (t) => {
+    if (browser === undefined) return void (await inBrowser(t, ''));
+    const start = async (port: number): Promise<{ s: RpcxServer; key: string }> => {
+      const s = createServer({ codecs: demoCodecs() });
+      registerDemoServices(s);
+      tsServers.push(s);
+      return { s, key: await s.serve('ws', `127.0.0.1:${port}`) };
+    };
+    const first = await start(0);
+    const port = Number(first.key.slice(first.key.lastIndexOf(':') + 1));
+    const tab = await browser.newPage();
+    try {
+      await tab.goto(page);
+      type W = { c: import('../../src/browser/index.js').BrowserClient; r: import('../../src/browser/index.js').BrowserClient; seen: string[]; seenR: string[] };
+      await tab.evaluate(async (address: string, bundle: string) => {
+        const m = (await import(bundle)) as typeof import('../../src/browser/index.js');
+        const w = globalThis as unknown as W;
+        w.seen = [];
+        w.seenR = [];
+        w.c = await m.BrowserClient.connect(address, { timeoutMs: 10_000 });
+        w.c.onStatus((s) => w.seen.push(s.type));
+        w.r = await m.BrowserClient.connect(address, { timeoutMs: 10_000, reconnect: { initialDelayMs: 20, maxDelayMs: 200 } });
+        w.r.onStatus((s) => w.seenR.push(s.type));
+        await w.c.call('Arith', 'Mul', { A: 2, B: 3 });
+      }, first.key, '/rpcx.js');
+      await first.s.close();
+      await tab.waitForFunction(() => (globalThis as unknown as W).seen.includes('disconnected') && (globalThis as unknown as W).seenR.includes('reconnecting'), { timeout: 10_000 });
+      await start(port);
+      await tab.waitForFunction(() => (globalThis as unknown as W).r.connected, { timeout: 10_000 });
+      const out = await tab.evaluate(async () => {
+        const w = globalThis as unknown as W;
+        const viaNextCall = await w.c.call('Arith', 'Mul', { A: 6, B: 7 });
+        const viaReconnect = await w.r.call('Arith', 'Mul', { A: 3, B: 3 });
+        w.c.close();
+        w.r.close();
+        return { viaNextCall, viaReconnect, seen: w.seen, seenR: w.seenR };
+      });
+      assert.deepEqual(out.viaNextCall, { C: 42 });
+      assert.deepEqual(out.viaReconnect, { C: 9 });
+      assert.deepEqual(out.seen, ['disconnected', 'connected', 'closed']);
+      assert.equal(out.seenR[0], 'disconnected');
+      assert.ok(out.seenR.includes('connected') && out.seenR.at(-1) === 'closed', out.seenR.join(','));
+    } finally {
+      await tab.close();
+    }
   });
 });

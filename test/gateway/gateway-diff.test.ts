@@ -63,7 +63,7 @@ async function same(t: TestContext, pair: Pair | undefined, q: HttpAsk) {
 
 const json = (method: string, extra: Record<string, string> = {}) => ({ 'X-RPCX-ServiceMethod': method, 'X-RPCX-SerializeType': '1', ...extra });
 
-describe('case 73 http_gateway: the TS gateway answers as Go', () => {
+describe('case 73 http_gateway (GT-style): the TS gateway answers as Go', () => {
   test('success with JSON, MessageID, Version echoed; no status header, empty X-Rpcx-Meta', async (t) => {
     const a = await same(t, plain, { path: '/Arith', headers: json('Mul', { 'X-RPCX-MessageID': '7', 'X-RPCX-Version': '3' }), body: '{"A":3,"B":4}' });
     assert.equal(a.status, 200);
@@ -184,7 +184,7 @@ describe('case 73 http_gateway: the TS gateway answers as Go', () => {
 
 const rpc = (body: string, headers: Record<string, string> = {}): HttpAsk => ({ path: '/', headers: { 'X-JSONRPC-2.0': 'true', ...headers }, body });
 
-describe('case 74 jsonrpc2: the TS JSON-RPC 2.0 endpoint answers as Go', () => {
+describe('case 74 jsonrpc2 (GT-style): the TS JSON-RPC 2.0 endpoint answers as Go', () => {
   test('success with a number id and a string id; any path', async (t) => {
     const a = await same(t, plain, rpc('{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":3,"B":5},"id":1}'));
     assert.equal(a.body.toString(), '{"jsonrpc":"2.0","result":{"C":15},"id":1}');
@@ -288,7 +288,7 @@ describe('demux on the tcp port (case 75 parts): what is not rpcx nor HTTP is cl
   });
 });
 
-describe('case 74 jsonrpc2: mutated requests (seeded), TS equal to Go', () => {
+describe('case 74 jsonrpc2 (GT-style): mutated requests (seeded), TS equal to Go', () => {
   test('300 mutations of valid requests: same status, headers and body as Go', async (t) => {
     if (!requireGo(t, ['server'])) return;
     let seed = 12345;
@@ -329,7 +329,7 @@ describe('case 74 jsonrpc2: mutated requests (seeded), TS equal to Go', () => {
   });
 });
 
-describe('case 73 http_gateway: random headers (seeded), TS equal to Go', () => {
+describe('case 73 http_gateway (GT-style): random headers (seeded), TS equal to Go', () => {
   test('200 requests with random MessageID, SerializeType, CompressType, Meta, Oneway, path and method', async (t) => {
     if (!requireGo(t, ['server'])) return;
     let seed = 777;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Client } from '../../src/client/client.js';
 import { RpcxError, ServiceError } from '../../src/errors.js';
 import { MessageStatusType, SerializeType, createMessage } from '../../src/protocol/index.js';
-import { defaultCodecRegistry } from '../../src/codec/registry.js';
+import { defaultCodecRegistry } from '../../src/codec/defaults.js';
 import { MsgpackCodec } from '../../src/codec/msgpack.js';
 import type { Codec } from '../../src/codec/types.js';
 import { caseTest, peerName, peerOf, peerReady, startPeerServer, type PeerServer } from '../support/peer.js';

@@ -7,7 +7,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Client } from '../../src/client/client.js';
 import { SerializeType } from '../../src/protocol/index.js';
-import { defaultCodecRegistry } from '../../src/codec/registry.js';
+import { defaultCodecRegistry } from '../../src/codec/defaults.js';
 import { MsgpackCodec } from '../../src/codec/msgpack.js';
 import { JsonCodec } from '../../src/codec/json.js';
 import { ProtobufCodec, loadProtoSchemas } from '../../src/codec/protobuf.js';

@@ -5,6 +5,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '../../src/client/client.js';
+import { MultipleServersDiscovery } from '../../src/client/discovery.js';
+import { SelectMode, createXClient } from '../../src/client/index.js';
 import { ErrorCode, RpcxError, ServiceError } from '../../src/errors.js';
 import { MessageType, MetaKey, SerializeType, createMessage, type Message } from '../../src/protocol/index.js';
 import { PEER_CALL_SEQ_BASE, connectionKey, createServer, type RequestContext, type RpcxServer, type ServerConnection } from '../../src/server/index.js';
@@ -284,5 +286,49 @@ describe('bidirectional (TT)', { timeout: 60_000 }, () => {
     // The caller's deadline (__ServerTimeout) ends the handler too.
     await expectCode(watcher.call('KV', 'Watch', { Key: key, Since: 1, TimeoutMs: 30_000 }, { timeoutMs: 200 }), ErrorCode.TIMEOUT, 'caller deadline');
     await until(() => kv.waiting === 0, 5_000, 'watcher released by the deadline');
+  });
+});
+
+describe('server_calls_client through an XClient (TT)', { timeout: 60_000 }, () => {
+  it('TT server_calls_client: a handler registered once on the XClient answers every server of its pool, on connections made before and after', async () => {
+    const servers: RpcxServer[] = [];
+    const keys: string[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const s = createServer({ peerCallTimeoutMs: 5_000 });
+        registerBidiServices(s);
+        const name = `s${i}`;
+        s.registerFunction('Who', () => name, 'Name');
+        servers.push(s);
+        keys.push(await s.serve('tcp', '127.0.0.1:0'));
+      }
+      const discovery = new MultipleServersDiscovery([{ key: keys[0]!, value: '' }]);
+      const xc = createXClient('Session', { discovery, selectMode: SelectMode.RoundRobin });
+      try {
+        const seen: string[] = [];
+        xc.registerFunction('Calc', (n: number, ctx: RequestContext) => {
+          seen.push(ctx.connection.remoteAddress ?? '?');
+          return n * 3;
+        }, 'Triple');
+        // The first server's connection exists before the other servers are known.
+        assert.deepEqual(await xc.call('CallMe', { Path: 'Calc', Method: 'Triple', Args: 2 }), { Reply: 6, Error: '', Code: '' });
+        discovery.update(keys.map((key) => ({ key, value: '' })));
+        const replies = await Promise.all(Array.from({ length: 9 }, (_, i) => xc.call<{ Reply: unknown; Error: string }>('CallMe', { Path: 'Calc', Method: 'Triple', Args: i })));
+        assert.deepEqual(replies.map((r) => r.Reply), Array.from({ length: 9 }, (_, i) => i * 3));
+        assert.ok(replies.every((r) => r.Error === ''));
+        // Every server reached the handler, each over its own connection.
+        assert.deepEqual(servers.map((s) => s.connections.size), [1, 1, 1], 'one connection to each server');
+        assert.equal(seen.length, 10);
+        assert.equal(new Set(seen).size, 3, `the handler ran on the connections to all 3 servers: ${[...new Set(seen)].join(', ')}`);
+        // A service nobody registered: the server's call gets Go's error text, it does not hang.
+        const r = await xc.call<{ Error: string; Code: string }>('CallMe', { Path: 'Nope', Method: 'X', Args: 1 });
+        assert.equal(r.Error, "rpcx: can't find service Nope");
+        assert.equal(r.Code, ErrorCode.SERVICE);
+      } finally {
+        await xc.close();
+      }
+    } finally {
+      for (const s of servers) await s.close();
+    }
   });
 });

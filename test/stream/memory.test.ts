@@ -2,7 +2,7 @@
 // sockets — frames in every split (STYLE.md 10), flow control, aborts, once-only rules.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { defaultCodecRegistry } from '../../src/codec/registry.js';
+import { defaultCodecRegistry } from '../../src/codec/defaults.js';
 import { RpcxError, ServiceError } from '../../src/errors.js';
 import { SerializeType } from '../../src/protocol/index.js';
 import { memoryTransportPair, messageStreamOver, serveTransport, StreamMetaKey, type MessageStreamRoutes, type Transport } from '../../src/stream/index.js';

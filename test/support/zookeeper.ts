@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import zookeeper from 'node-zookeeper-client';
 import type { Client } from 'node-zookeeper-client';
+import { guardPartialReplies } from '../../src/discovery/zookeeper/connection.js';
 import { findBinary, freePort, requireSystemBinary, spawnSystem, tempDir, waitFor, type SystemProcess } from './system-server.js';
 
 /** zookeeper.jar's manifest Class-Path names its dependencies in /usr/share/java; slf4j-simple is the log binding. */
@@ -36,6 +37,7 @@ export interface ZooKeeperServer {
 export function connectClient(hostPort: string, timeoutMs = 3000, sessionTimeout = 5000): Promise<Client> {
   return new Promise((resolve, reject) => {
     const c = zookeeper.createClient(hostPort, { sessionTimeout, spinDelay: 100, retries: 0 });
+    guardPartialReplies(c); // a starting server may send part of a handshake reply and close
     const t = setTimeout(() => {
       c.close();
       reject(new Error(`no ZooKeeper session with ${hostPort} after ${timeoutMs} ms`));

@@ -43,20 +43,29 @@ interface ConnectionEvents {
 }
 
 /**
- * Forgets the part of a reply the closed socket had delivered. node-zookeeper-client (1.1.3)
- * keeps it in `connectionManager.pendingBuffer` across reconnections, so the next connection's
- * bytes are parsed after stale ones: the session never reconnects (the connect reply waits
- * behind a length that will not come), or the garbage header throws `Unknown code: …` from the
- * socket's data handler, which no caller can catch (alexguan/node-zookeeper-client#70, #23).
- * Called on `DISCONNECTED`, which the client emits after the old socket closed and before it
- * opens the next.
+ * Makes `c` forget, each time it opens a new socket, the part of a reply the previous socket had
+ * delivered. node-zookeeper-client (1.1.3) keeps it in `connectionManager.pendingBuffer` across
+ * reconnections, so the next connection's bytes are parsed after stale ones: the session never
+ * reconnects (the connect reply waits behind a length that will not come), or the garbage header
+ * throws `Unknown code: …` from the socket's data handler, which no caller can catch
+ * (alexguan/node-zookeeper-client#70, #23). This happens after a reply cut by a disconnection, and
+ * also before the first session: a ZooKeeper that is still starting may send part of a handshake
+ * reply and close. The hook is the connection manager's own `state` event, which fires with
+ * CONNECTING right before every new socket (the client's `disconnected` event does not fire when
+ * the client never connected). Every node-zookeeper-client the library creates gets it.
+ * @internal
  */
-function dropPartialReply(c: Client): void {
-  const cm = (c as unknown as { connectionManager?: { pendingBuffer?: Buffer | null } }).connectionManager;
-  if (cm !== undefined && cm.pendingBuffer !== null && cm.pendingBuffer !== undefined) {
+/** node-zookeeper-client's `ConnectionManager.STATES.CONNECTING` (lib/ConnectionManager.js; not exported). */
+const CM_CONNECTING = 1;
+
+export function guardPartialReplies(c: Client): void {
+  const cm = (c as unknown as { connectionManager?: EventEmitter & { pendingBuffer?: Buffer | null } }).connectionManager;
+  if (cm === undefined || typeof cm.on !== 'function') return;
+  cm.on('state', (state: number) => {
+    if (state !== CM_CONNECTING || cm.pendingBuffer === null || cm.pendingBuffer === undefined) return;
     discoveryLog('zookeeper: dropping %d byte(s) of a reply cut by the disconnection', cm.pendingBuffer.length);
     cm.pendingBuffer = null;
-  }
+  });
 }
 
 /** @internal The ZooKeeper error code of `err` (node-zookeeper-client `Exception`), if it is one. */
@@ -110,6 +119,7 @@ export class ZooKeeperConnection extends EventEmitter<ConnectionEvents> {
   #detach: (() => void) | undefined;
 
   #attach(c: Client): void {
+    guardPartialReplies(c);
     const onState = (state: InstanceType<typeof zookeeper.State>): void => {
       if (c !== this.#client || this.#closed) return;
       if (state === zookeeper.State.SYNC_CONNECTED) {
@@ -121,7 +131,6 @@ export class ZooKeeperConnection extends EventEmitter<ConnectionEvents> {
         this.emit('connected', newSession);
       } else if (state === zookeeper.State.DISCONNECTED) {
         discoveryLog('zookeeper: disconnected');
-        dropPartialReply(c);
         this.emit('disconnected');
       } else if (state === zookeeper.State.EXPIRED) {
         discoveryLog('zookeeper: session %s expired%s', this.#sessionId, this.owned ? '; starting a new one' : ' (client owned by the caller: not replaced)');

@@ -40,7 +40,7 @@ import {
   type ZooKeeperConnectionOptions,
 } from './connection.js';
 
-export { ZooKeeperConnection, DEFAULT_SESSION_TIMEOUT_MS, zkPath } from './connection.js';
+export { ZooKeeperConnection, DEFAULT_SESSION_TIMEOUT_MS, zkPath, guardPartialReplies } from './connection.js';
 export type { ZooKeeperConnectionOptions } from './connection.js';
 
 const NO_NODE = zookeeper.Exception.NO_NODE;
