@@ -5,15 +5,17 @@
 // NewXxxDiscoveryTemplate instead, 1,000 times: their Clone of a service's discovery appends the
 // new service to the old one's path). Results and analysis: BENCHMARKS.md, Registries.
 //
-//   npm run build && node scripts/build-go.mjs && node build/bench/registry.js [--reps 20] [--only etcd,redis,zk] [--services 1000] [--watchers 10] [--per-process]
+//   npm run build && node scripts/build-go.mjs && node build/bench/registry.js [--reps 20] [--only etcd,redis,zk] [--services 1000] [--watchers 10] [--per-process] [--no-share]
 //
 // Real servers from Debian packages (etcd-server, redis-server, zookeeper) on loopback; a registry
 // whose server is not installed is skipped with a notice. Times are wall-clock: a server's
 // `serve()` (which writes its entries) or `shutdown()` starting, to each watcher's update; the TS
 // watchers run in a process of their own (bench/registry-watch.ts) as the Go watchers do
 // (`regpeer watch`), both stamping events with CLOCK_REALTIME. By default each side's 10
-// discoveries share one process (each with its own registry connection); `--per-process` runs
-// every watcher, TS and Go alike, in a process of its own, as 10 clients of a deployment are.
+// discoveries share one process: the TS ones share one registry connection and one watch (the
+// library's default, `shareConnection`), Go's each have their own; `--no-share` gives each TS
+// discovery its own connection too (`shareConnection: false`). `--per-process` runs every
+// watcher, TS and Go alike, in a process of its own, as 10 clients of a deployment are.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { createServer, type RpcxServer } from '../src/index.js';
@@ -33,6 +35,8 @@ let WATCHERS = 10;
  * deployment are 10 processes). Default: the WATCHERS discoveries of a side share one process.
  */
 let PER_PROCESS = false;
+/** `--no-share`: the TS discoveries of a process each with a connection of their own (`shareConnection: false`), as Go's. */
+let NO_SHARE = false;
 
 interface Store {
   scheme: RegistryTarget['scheme'];
@@ -146,7 +150,7 @@ async function latency(store: Store, reps: number): Promise<Row[]> {
   anchor.registerFunction(service, () => ({ Name: 'anchor' }), 'Name');
   await anchor.serve('tcp', '127.0.0.1:0');
   const common = (n: number): string[] => ['-registry', store.url, '-base-path', target.basePath, '-service', service, '-n', String(n)];
-  const ts = await spawnWatchers(process.execPath, (n) => [join(root, 'build', 'bench', 'registry-watch.js'), ...common(n).map((a) => a.replace(/^-/, '--'))]);
+  const ts = await spawnWatchers(process.execPath, (n) => [join(root, 'build', 'bench', 'registry-watch.js'), ...common(n).map((a) => a.replace(/^-/, '--')), ...(NO_SHARE ? ['--no-share'] : [])]);
   const go = await spawnWatchers(goBin('regpeer'), (n) => ['watch', ...common(n)]);
   const rows: Row[] = [];
   const row = (event: Row['event'], side: Row['side']): Row => {
@@ -247,8 +251,9 @@ async function main(): Promise<void> {
   const only = (args.get('only') ?? 'etcd,redis,zk').split(',') as Array<RegistryTarget['scheme']>;
   WATCHERS = Number(args.get('watchers') ?? 10);
   PER_PROCESS = args.has('per-process');
+  NO_SHARE = args.has('no-share');
   const out: string[] = [];
-  const shape = PER_PROCESS ? `each in a process of its own (${WATCHERS} + ${WATCHERS} processes)` : 'each side in one process';
+  const shape = (PER_PROCESS ? `each in a process of its own (${WATCHERS} + ${WATCHERS} processes)` : 'each side in one process') + (NO_SHARE ? ', TS shareConnection: false' : ', TS connections shared (default)');
   out.push(`registry benchmark: ${reps} joins and leaves, ${WATCHERS} TS and ${WATCHERS} Go watchers, ${shape}; listing ${services} services x 3 servers`);
   out.push('');
   out.push(`| registry | event | side | all ${WATCHERS} saw it: p50 ms | p99 ms | each watcher: p50 ms | p99 ms | TS/Go p50 (all) | TS/Go p99 (all) | missed |`);
