@@ -940,15 +940,18 @@ async function waitKeys(d: EtcdV3Discovery, keys: readonly string[], what: strin
 }
 
 test('TT registry_etcd_shared_connection: separate discoveries share one client and one watch; closing one keeps the others; shareConnection false and other options do not share', async (t) => {
-  const e = await etcd(t, false);
-  if (e === undefined) return;
+  // An etcd of its own: the watcher gauge counts only this test's watches.
+  const bin = requireSystemBinary(t, 'etcd', 'etcd-server', ETCD);
+  if (bin === undefined) return;
+  const e = await launchEtcd(bin, 1);
+  t.after(() => e.close());
   const base = '/rpcx_share';
   await e.client.put(`${base}/Who/tcp@127.0.0.1:1`).value('');
   const pooled0 = pooledEtcdConnections();
   const w0 = await etcdWatchers(e);
   const n = 5;
   const ds = Array.from({ length: n }, () => new EtcdV3Discovery(base, 'Who', { hosts: [...e.hosts] }));
-  cleanups.push(() => ds.forEach((d) => d.close()));
+  t.after(() => ds.forEach((d) => d.close()));
   for (const d of ds) await waitKeys(d, ['tcp@127.0.0.1:1'], 'the first list');
   assert.equal(pooledEtcdConnections(), pooled0 + 1);
   for (const d of ds) assert.equal(d.client, ds[0]!.client);
@@ -966,7 +969,7 @@ test('TT registry_etcd_shared_connection: separate discoveries share one client 
   await waitFor(async () => (await etcdWatchers(e)) === w0, 'its watcher gone', 3000, 20);
 
   const own = Array.from({ length: 3 }, () => new EtcdV3Discovery(base, 'Who', { hosts: [...e.hosts], shareConnection: false }));
-  cleanups.push(() => own.forEach((d) => d.close()));
+  t.after(() => own.forEach((d) => d.close()));
   for (const d of own) await waitKeys(d, ['tcp@127.0.0.1:2'], 'listed');
   assert.equal(new Set(own.map((d) => d.client)).size, 3, 'a client each');
   await waitFor(async () => (await etcdWatchers(e)) === w0 + 3, 'a watcher each', 3000, 20);
@@ -977,7 +980,7 @@ test('TT registry_etcd_shared_connection: separate discoveries share one client 
   const mine = new EtcdV3Discovery(base, 'Who', { client: e.client });
   const mine2 = new EtcdV3Discovery(base, 'Who', { client: e.client });
   const all = [a, a2, b, mine, mine2];
-  cleanups.push(() => all.forEach((d) => d.close()));
+  t.after(() => all.forEach((d) => d.close()));
   assert.equal(a2.client, a.client, 'same options in another object: shared');
   assert.notEqual(b.client, a.client, 'another dialTimeout');
   assert.equal(mine.client, e.client);
