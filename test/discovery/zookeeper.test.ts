@@ -745,7 +745,9 @@ test('TT registry_zk_1000_services', async (t) => {
   const key = await server.serve('tcp', '127.0.0.1:0');
   cleanup(() => server.close());
   t.diagnostic(`${n} services registered in ${Date.now() - t0} ms`);
-  const c = await zkReader(s);
+  // A client of its own: the file's reader may have lost its session in the outage cases before.
+  const c = await connectClient(s.hostPort, 10_000);
+  cleanup(() => c.close());
   // serve() resolves once every node is written
   assert.deepEqual(await readChildren(c, `${base}/Svc${n - 1}`), [key]);
   const first = new ZookeeperDiscovery(base, 'Svc0', [s.hostPort]);
@@ -767,11 +769,15 @@ test('TT registry_zk_1000_services', async (t) => {
 function serverSessions(s: ZooKeeperServer): Promise<Set<bigint>> {
   return new Promise((resolve, reject) => {
     const sock = netConnect(s.port, '127.0.0.1', () => sock.end('cons'));
+    const timer = setTimeout(() => sock.destroy(new Error('cons: no answer in 5 s')), 5000);
     let out = '';
     sock.setEncoding('utf8');
     sock.on('data', (d: string) => (out += d));
     sock.on('error', reject);
-    sock.on('close', () => resolve(new Set([...out.matchAll(/sid=0x([0-9a-f]+)/g)].map((m) => BigInt('0x' + m[1]!)))));
+    sock.on('close', () => {
+      clearTimeout(timer);
+      resolve(new Set([...out.matchAll(/sid=0x([0-9a-f]+)/g)].map((m) => BigInt('0x' + m[1]!))));
+    });
   });
 }
 
@@ -797,10 +803,12 @@ async function waitKeys(d: ZookeeperDiscovery, keys: readonly string[], what: st
   await waitFor(async () => (last = await d.getServices()).map((p) => p.key).sort().join(',') === want, what, 5000, 10, () => JSON.stringify(last));
 }
 
-test('TT registry_zk_shared_connection: separate discoveries share one session, one watch and one read per change; closing one keeps the others', async (t) => {
+test('TT registry_zk_shared_connection: separate discoveries share one session, one watch and one read per change; closing one keeps the others', { timeout: 60_000 }, async (t) => {
   const s = await zk(t);
   if (s === undefined) return;
-  const c = await zkReader(s);
+  // A client of its own: the file's reader may have lost its session in the outage cases.
+  const c = await connectClient(s.hostPort, 10_000);
+  t.after(() => c.close());
   const base = '/zkshare';
   await createNode(c, base, 'rpcx_path');
   await createNode(c, `${base}/Who`, 'Who');
@@ -840,10 +848,11 @@ test('TT registry_zk_shared_connection: separate discoveries share one session, 
   await waitFor(async () => !(await serverSessions(s)).has(sid), 'the session gone from the server', 5000, 20);
 });
 
-test('TT registry_zk_shared_connection: shareConnection false, another session timeout or ensemble spelling give separate sessions', async (t) => {
+test('TT registry_zk_shared_connection: shareConnection false, another session timeout or ensemble spelling give separate sessions', { timeout: 60_000 }, async (t) => {
   const s = await zk(t);
   if (s === undefined) return;
-  const c = await zkReader(s);
+  const c = await connectClient(s.hostPort, 10_000);
+  t.after(() => c.close());
   const base = '/zknoshare';
   await createNode(c, base, 'rpcx_path');
   await createNode(c, `${base}/Who`, 'Who');
