@@ -5,16 +5,19 @@
 // NewXxxDiscoveryTemplate instead, 1,000 times: their Clone of a service's discovery appends the
 // new service to the old one's path). Results and analysis: BENCHMARKS.md, Registries.
 //
-//   npm run build && node scripts/build-go.mjs && node build/bench/registry.js [--reps 20] [--only etcd,redis,zk] [--services 1000] [--watchers 10] [--per-process]
+//   npm run build && node scripts/build-go.mjs && node build/bench/registry.js [--reps 20] [--only etcd,redis,zk] [--services 1000] [--watchers 10] [--per-process] [--no-share]
 //
 // Real servers from Debian packages (etcd-server, redis-server, zookeeper) on loopback; a registry
 // whose server is not installed is skipped with a notice. Times are wall-clock: a server's
 // `serve()` (which writes its entries) or `shutdown()` starting, to each watcher's update; the TS
 // watchers run in a process of their own (bench/registry-watch.ts) as the Go watchers do
 // (`regpeer watch`), both stamping events with CLOCK_REALTIME. By default each side's 10
-// discoveries share one process (each with its own registry connection); `--per-process` runs
-// every watcher, TS and Go alike, in a process of its own, as 10 clients of a deployment are.
+// discoveries share one process: the TS ones share one registry connection and one watch (the
+// library's default, `shareConnection`), Go's each have their own; `--no-share` gives each TS
+// discovery its own connection too (`shareConnection: false`). `--per-process` runs every
+// watcher, TS and Go alike, in a process of its own, as 10 clients of a deployment are.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createServer, type RpcxServer } from '../src/index.js';
 import type { RegistryDiscovery, RegistryPlugin } from '../src/discovery/common.js';
@@ -33,6 +36,8 @@ let WATCHERS = 10;
  * deployment are 10 processes). Default: the WATCHERS discoveries of a side share one process.
  */
 let PER_PROCESS = false;
+/** `--no-share`: the TS discoveries of a process each with a connection of their own (`shareConnection: false`), as Go's. */
+let NO_SHARE = false;
 
 interface Store {
   scheme: RegistryTarget['scheme'];
@@ -92,7 +97,21 @@ class Watchers {
  * events: one process with all WATCHERS discoveries, or with `--per-process` WATCHERS processes of
  * one discovery each. `args(n)` is the command line for a process of `n` discoveries.
  */
-async function spawnWatchers(command: string, args: (n: number) => readonly string[]): Promise<{ w: Watchers; close(): Promise<void> }> {
+/**
+ * CPU time (user + system) a process has used, in ms, from /proc/<pid>/stat (clock ticks of
+ * 10 ms: Linux's USER_HZ is 100); NaN where /proc is not available.
+ */
+function cpuMsOf(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+async function spawnWatchers(command: string, args: (n: number) => readonly string[]): Promise<{ w: Watchers; cpuMs(): number; close(): Promise<void> }> {
   const w = new Watchers(WATCHERS);
   const procs = PER_PROCESS ? Array.from({ length: WATCHERS }, (_, k) => ({ n: 1, offset: k })) : [{ n: WATCHERS, offset: 0 }];
   const started = await Promise.all(
@@ -113,6 +132,7 @@ async function spawnWatchers(command: string, args: (n: number) => readonly stri
   );
   return {
     w,
+    cpuMs: () => started.reduce((sum, { p }) => sum + cpuMsOf(p.pid), 0),
     close: async () => {
       for (const { p } of started) p.stdin.end();
       await Promise.all(started.map((x) => x.exited));
@@ -137,7 +157,7 @@ interface Row {
   missed: number;
 }
 
-async function latency(store: Store, reps: number): Promise<Row[]> {
+async function latency(store: Store, reps: number): Promise<{ rows: Row[]; cpu: { TS: number; Go: number } }> {
   const service = 'Who';
   const target: RegistryTarget = { scheme: store.scheme, hosts: store.url.replace(/^\w+:\/\//, '').split(','), basePath: `/bench_${store.scheme}` };
   // One server stays registered throughout: Go's Redis and ZooKeeper discoveries refuse to start
@@ -146,7 +166,7 @@ async function latency(store: Store, reps: number): Promise<Row[]> {
   anchor.registerFunction(service, () => ({ Name: 'anchor' }), 'Name');
   await anchor.serve('tcp', '127.0.0.1:0');
   const common = (n: number): string[] => ['-registry', store.url, '-base-path', target.basePath, '-service', service, '-n', String(n)];
-  const ts = await spawnWatchers(process.execPath, (n) => [join(root, 'build', 'bench', 'registry-watch.js'), ...common(n).map((a) => a.replace(/^-/, '--'))]);
+  const ts = await spawnWatchers(process.execPath, (n) => [join(root, 'build', 'bench', 'registry-watch.js'), ...common(n).map((a) => a.replace(/^-/, '--')), ...(NO_SHARE ? ['--no-share'] : [])]);
   const go = await spawnWatchers(goBin('regpeer'), (n) => ['watch', ...common(n)]);
   const rows: Row[] = [];
   const row = (event: Row['event'], side: Row['side']): Row => {
@@ -154,6 +174,7 @@ async function latency(store: Store, reps: number): Promise<Row[]> {
     if (r === undefined) rows.push((r = { registry: store.scheme, event, side, all: [], each: [], missed: 0 }));
     return r;
   };
+  const cpu0 = { TS: ts.cpuMs(), Go: go.cpuMs() };
   for (let i = 0; i < reps; i++) {
     const plugin: RegistryPlugin = await registerPluginFor(target, { updateIntervalMs: 10_000 });
     const server: RpcxServer = createServer({ plugins: [plugin] });
@@ -191,10 +212,12 @@ async function latency(store: Store, reps: number): Promise<Row[]> {
       row('leave', side).all.push(Math.max(...ms));
     }
   }
+  // CPU of the watcher process(es) per change seen (a join or a leave), all discoveries of the side together.
+  const cpu = { TS: (ts.cpuMs() - cpu0.TS) / (2 * reps), Go: (go.cpuMs() - cpu0.Go) / (2 * reps) };
   await ts.close();
   await go.close();
   await anchor.shutdown({ timeoutMs: 5000 });
-  return rows;
+  return { rows, cpu };
 }
 
 /** 3 servers x `n` services registered, then the time for one discovery + n-1 clones to list them all, TS and Go. */
@@ -247,13 +270,15 @@ async function main(): Promise<void> {
   const only = (args.get('only') ?? 'etcd,redis,zk').split(',') as Array<RegistryTarget['scheme']>;
   WATCHERS = Number(args.get('watchers') ?? 10);
   PER_PROCESS = args.has('per-process');
+  NO_SHARE = args.has('no-share');
   const out: string[] = [];
-  const shape = PER_PROCESS ? `each in a process of its own (${WATCHERS} + ${WATCHERS} processes)` : 'each side in one process';
+  const shape = (PER_PROCESS ? `each in a process of its own (${WATCHERS} + ${WATCHERS} processes)` : 'each side in one process') + (NO_SHARE ? ', TS shareConnection: false' : ', TS connections shared (default)');
   out.push(`registry benchmark: ${reps} joins and leaves, ${WATCHERS} TS and ${WATCHERS} Go watchers, ${shape}; listing ${services} services x 3 servers`);
   out.push('');
   out.push(`| registry | event | side | all ${WATCHERS} saw it: p50 ms | p99 ms | each watcher: p50 ms | p99 ms | TS/Go p50 (all) | TS/Go p99 (all) | missed |`);
   out.push('|---|---|---|---:|---:|---:|---:|---:|---:|---:|');
   const listRows: string[] = [];
+  const cpuRows: string[] = [];
   for (const scheme of only) {
     const store = await startStore(scheme);
     if (store === undefined) {
@@ -261,12 +286,13 @@ async function main(): Promise<void> {
       continue;
     }
     try {
-      const rows = await latency(store, reps);
+      const { rows, cpu } = await latency(store, reps);
       for (const r of rows) {
         const other = rows.find((x) => x.event === r.event && x.side !== r.side)!;
         const ratio = (p: number): string => (r.side === 'TS' ? (pct(r.all, p) / pct(other.all, p)).toFixed(2) : '');
         out.push(`| ${r.registry} | ${r.event} | ${r.side} | ${pct(r.all, 50).toFixed(1)} | ${pct(r.all, 99).toFixed(1)} | ${pct(r.each, 50).toFixed(1)} | ${pct(r.each, 99).toFixed(1)} | ${ratio(50)} | ${ratio(99)} | ${r.missed} |`);
       }
+      cpuRows.push(`| ${scheme} | ${cpu.TS.toFixed(2)} | ${cpu.Go.toFixed(2)} | ${(cpu.TS / cpu.Go).toFixed(2)} |`);
       console.log(out.splice(0).join('\n'));
       const l = await listing(store, services).catch((err: unknown) => {
         listRows.push(`| ${scheme} | failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)} | | | |`);
@@ -278,6 +304,10 @@ async function main(): Promise<void> {
     }
     console.error(`${scheme} done`);
   }
+  out.push('');
+  out.push(`| registry | watcher CPU per change, TS (${PER_PROCESS ? WATCHERS + ' processes' : '1 process'}), ms | Go, ms | TS/Go |`);
+  out.push('|---|---:|---:|---:|');
+  out.push(...cpuRows);
   out.push('');
   out.push(`| registry | 3 TS servers register ${services} services, ms | TS: list all (servers found), ms | Go: list all (servers found), ms | TS/Go |`);
   out.push('|---|---:|---:|---:|---:|');

@@ -4,7 +4,7 @@
  * dependency) is loaded only when its scheme is used.
  */
 import { ErrorCode, RpcxError } from '../errors.js';
-import { parseRegistryUrl, type RegistryDiscovery, type RegistryPlugin } from '../discovery/common.js';
+import { parseRegistryUrl, type RegistryDiscovery, type RegistryDiscoveryOptions, type RegistryPlugin } from '../discovery/common.js';
 
 /** Where a registry URL points: its kind, members and base path. */
 export interface RegistryTarget {
@@ -46,20 +46,23 @@ export async function registerPluginFor(target: RegistryTarget, options: { servi
   }
 }
 
-/** The discovery of `servicePath` in `target` (Go: `NewEtcdV3Discovery`, `NewRedisDiscovery`, `NewZookeeperDiscovery`). */
-export async function discoveryFor(target: RegistryTarget, servicePath: string): Promise<RegistryDiscovery> {
+/**
+ * The discovery of `servicePath` in `target` (Go: `NewEtcdV3Discovery`, `NewRedisDiscovery`,
+ * `NewZookeeperDiscovery`); `options` are every registry's discovery options (e.g. `shareConnection`).
+ */
+export async function discoveryFor(target: RegistryTarget, servicePath: string, options: RegistryDiscoveryOptions = {}): Promise<RegistryDiscovery> {
   switch (target.scheme) {
     case 'etcd': {
       const { EtcdV3Discovery } = await import('../discovery/etcd/index.js');
-      return new EtcdV3Discovery(target.basePath, servicePath, { hosts: target.hosts });
+      return new EtcdV3Discovery(target.basePath, servicePath, { ...options, hosts: target.hosts });
     }
     case 'redis': {
       const { RedisDiscovery } = await import('../discovery/redis/index.js');
-      return new RedisDiscovery(target.basePath, servicePath, { redisServers: target.hosts });
+      return new RedisDiscovery(target.basePath, servicePath, { ...options, redisServers: target.hosts });
     }
     case 'zk': {
       const { ZookeeperDiscovery } = await import('../discovery/zookeeper/index.js');
-      return new ZookeeperDiscovery(target.basePath, servicePath, target.hosts);
+      return new ZookeeperDiscovery(target.basePath, servicePath, target.hosts, options);
     }
   }
 }

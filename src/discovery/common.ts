@@ -360,10 +360,134 @@ export class SharedResource<T> {
   }
 }
 
+const identities = new WeakMap<object, number>();
+let nextIdentity = 0;
+
+function identityOf(v: object): string {
+  let id = identities.get(v);
+  if (id === undefined) {
+    id = ++nextIdentity;
+    identities.set(v, id);
+  }
+  return `#${id}`;
+}
+
+/**
+ * A text that is equal for two option values exactly when they configure a connection the same
+ * way: primitives and plain objects/arrays by content (object keys sorted, `undefined` members
+ * left out), bytes by content, anything else (functions, class instances such as a client or a
+ * TLS `SecureContext`) by identity. Nested deeper than 8 levels: by identity.
+ */
+export function optionsKey(v: unknown, depth = 0): string {
+  switch (typeof v) {
+    case 'undefined':
+      return 'u';
+    case 'string':
+      return JSON.stringify(v);
+    case 'number':
+    case 'boolean':
+      return String(v);
+    case 'bigint':
+      return `${v}n`;
+    case 'symbol':
+      return `s:${String(v.description)}`;
+    case 'function':
+      return identityOf(v);
+  }
+  if (v === null) return 'null';
+  const o = v as object;
+  if (ArrayBuffer.isView(o)) return `b:${Buffer.from(o.buffer, o.byteOffset, o.byteLength).toString('base64')}`;
+  if (depth >= 8) return identityOf(o);
+  if (Array.isArray(o)) return `[${o.map((x) => optionsKey(x, depth + 1)).join(',')}]`;
+  const proto = Object.getPrototypeOf(o) as unknown;
+  if (proto !== Object.prototype && proto !== null) return identityOf(o);
+  const rec = o as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const k of Object.keys(rec).sort()) if (rec[k] !== undefined) parts.push(`${JSON.stringify(k)}:${optionsKey(rec[k], depth + 1)}`);
+  return `{${parts.join(',')}}`;
+}
+
+/**
+ * Registry connections shared process-wide, the way grpc-js shares subchannels through its
+ * global subchannel pool: discoveries that reach the same registry with the same connection
+ * options get one connection, reference-counted; the last user's `release()` closes it and
+ * removes it from the pool, so the next discovery opens a new one.
+ */
+export class ConnectionPool<T> {
+  readonly #entries = new Map<string, SharedResource<T>>();
+
+  /** The pooled connection for `key` (retained), or a new one made by `make` and closed by `close`. */
+  acquire(key: string, make: () => T, close: (value: T) => void | Promise<void>): SharedResource<T> {
+    const found = this.#entries.get(key);
+    if (found !== undefined) return found.retain();
+    const shared: SharedResource<T> = new SharedResource(make(), (value) => {
+      if (this.#entries.get(key) === shared) this.#entries.delete(key);
+      return close(value);
+    });
+    this.#entries.set(key, shared);
+    return shared;
+  }
+
+  /** How many connections are open in the pool. */
+  get size(): number {
+    return this.#entries.size;
+  }
+}
+
 /** Options every discovery takes. */
 export interface RegistryDiscoveryOptions {
   /** How long `getServices()` waits for the first list from the registry before answering with none (default 5,000 ms); the watch delivers it later. */
   initialWaitMs?: number;
+  /**
+   * Share the registry connection with every other discovery of this process that reaches the
+   * same registry with the same connection options (default true), and share one watch and one
+   * read per change among the discoveries of the same service: N discoveries of a service cost
+   * one connection and one read per change instead of N. Each discovery keeps its own filter,
+   * watchers and `close()`; the connection closes with its last user. `false` gives this
+   * discovery (and its clones) a connection of its own, as Go's discoveries each have.
+   */
+  shareConnection?: boolean;
+}
+
+/**
+ * The last raw list of one watched service (before any discovery's filter) and the discoveries
+ * it feeds: one watch and one read per change however many discoveries of the service a
+ * connection serves. A new subscriber gets the current list on a microtask (after its creator
+ * could call `setFilter`).
+ */
+export class ServiceFeed {
+  readonly #subscribers = new Set<(pairs: readonly KVPair[]) => void>();
+  #current: readonly KVPair[] | undefined;
+
+  /** Whether a list has been published yet. */
+  get hasList(): boolean {
+    return this.#current !== undefined;
+  }
+
+  /** How many discoveries it feeds. */
+  get size(): number {
+    return this.#subscribers.size;
+  }
+
+  /** Calls `l` with every list from now on (and the current one, if any, on a microtask); returns the unsubscribe. */
+  subscribe(l: (pairs: readonly KVPair[]) => void): () => void {
+    const entry = (pairs: readonly KVPair[]): void => l(pairs);
+    this.#subscribers.add(entry);
+    if (this.#current !== undefined) {
+      queueMicrotask(() => {
+        if (this.#subscribers.has(entry) && this.#current !== undefined) entry(this.#current);
+      });
+    }
+    return () => {
+      this.#subscribers.delete(entry);
+    };
+  }
+
+  /** Publishes a new complete list to every subscriber. */
+  publish(pairs: readonly KVPair[]): void {
+    this.#current = pairs;
+    for (const l of [...this.#subscribers]) l(pairs);
+  }
 }
 
 /**

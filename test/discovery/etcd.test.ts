@@ -19,7 +19,7 @@ import { after, test, type TestContext } from 'node:test';
 import { Etcd3 } from 'etcd3';
 import { createServer, type RpcxServer } from '../../src/server/index.js';
 import { createXClient, FailMode, SelectMode, type KVPair, type XClient } from '../../src/client/index.js';
-import { EtcdV3Discovery, EtcdV3RegisterPlugin, DEFAULT_LEASE_TTL_SECONDS } from '../../src/discovery/etcd/index.js';
+import { EtcdV3Discovery, EtcdV3RegisterPlugin, DEFAULT_LEASE_TTL_SECONDS, pooledEtcdConnections } from '../../src/discovery/etcd/index.js';
 import { Arith } from '../../src/server/demo/services.js';
 import { goBinary, repoRoot, requireGo } from '../support/go.js';
 import { launchEtcd, type EtcdServer } from '../support/etcd.js';
@@ -921,4 +921,71 @@ test('TT registry_etcd_1000_services', async (t) => {
   } finally {
     for (const d of ds) d.close();
   }
+});
+
+// ---------- clients shared process-wide (shareConnection) ----------
+
+/** etcd's gauge of open watchers (`etcd_debugging_mvcc_watcher_total` on /metrics). */
+async function etcdWatchers(e: EtcdServer): Promise<number> {
+  const text = await (await fetch(`http://${e.hosts[0]!}/metrics`)).text();
+  const m = /^etcd_debugging_mvcc_watcher_total (\d+)/m.exec(text);
+  assert.ok(m !== null, 'etcd_debugging_mvcc_watcher_total on /metrics');
+  return Number(m[1]);
+}
+
+async function waitKeys(d: EtcdV3Discovery, keys: readonly string[], what: string): Promise<void> {
+  const want = [...keys].sort().join(',');
+  let last: readonly KVPair[] = [];
+  await waitFor(async () => (last = await d.getServices()).map((p) => p.key).sort().join(',') === want, what, 5000, 10, () => JSON.stringify(last));
+}
+
+test('TT registry_etcd_shared_connection: separate discoveries share one client and one watch; closing one keeps the others; shareConnection false and other options do not share', async (t) => {
+  // An etcd of its own: the watcher gauge counts only this test's watches.
+  const bin = requireSystemBinary(t, 'etcd', 'etcd-server', ETCD);
+  if (bin === undefined) return;
+  const e = await launchEtcd(bin, 1);
+  t.after(() => e.close());
+  const base = '/rpcx_share';
+  await e.client.put(`${base}/Who/tcp@127.0.0.1:1`).value('');
+  const pooled0 = pooledEtcdConnections();
+  const w0 = await etcdWatchers(e);
+  const n = 5;
+  const ds = Array.from({ length: n }, () => new EtcdV3Discovery(base, 'Who', { hosts: [...e.hosts] }));
+  t.after(() => ds.forEach((d) => d.close()));
+  for (const d of ds) await waitKeys(d, ['tcp@127.0.0.1:1'], 'the first list');
+  assert.equal(pooledEtcdConnections(), pooled0 + 1);
+  for (const d of ds) assert.equal(d.client, ds[0]!.client);
+  await waitFor(async () => (await etcdWatchers(e)) === w0 + 1, 'one etcd watcher for five discoveries', 3000, 20);
+  ds[1]!.setFilter((p) => p.key !== 'tcp@127.0.0.1:1');
+  await e.client.put(`${base}/Who/tcp@127.0.0.1:2`).value('');
+  await waitKeys(ds[1]!, ['tcp@127.0.0.1:2'], 'the filtered one');
+  for (const d of [ds[0]!, ...ds.slice(2)]) await waitKeys(d, ['tcp@127.0.0.1:1', 'tcp@127.0.0.1:2'], 'the join');
+  for (const d of ds.slice(0, 4)) d.close();
+  await e.client.delete().key(`${base}/Who/tcp@127.0.0.1:1`);
+  await waitKeys(ds[4]!, ['tcp@127.0.0.1:2'], 'the remaining one sees the leave');
+  assert.equal(await etcdWatchers(e), w0 + 1);
+  ds[4]!.close();
+  assert.equal(pooledEtcdConnections(), pooled0, 'closed with its last user');
+  await waitFor(async () => (await etcdWatchers(e)) === w0, 'its watcher gone', 3000, 20);
+
+  const own = Array.from({ length: 3 }, () => new EtcdV3Discovery(base, 'Who', { hosts: [...e.hosts], shareConnection: false }));
+  t.after(() => own.forEach((d) => d.close()));
+  for (const d of own) await waitKeys(d, ['tcp@127.0.0.1:2'], 'listed');
+  assert.equal(new Set(own.map((d) => d.client)).size, 3, 'a client each');
+  await waitFor(async () => (await etcdWatchers(e)) === w0 + 3, 'a watcher each', 3000, 20);
+  own.forEach((d) => d.close());
+  const a = new EtcdV3Discovery(base, 'Who', { hosts: [...e.hosts], etcdOptions: { dialTimeout: 2000 } });
+  const a2 = new EtcdV3Discovery(base, 'Other', { hosts: [...e.hosts], etcdOptions: { dialTimeout: 2000 } });
+  const b = new EtcdV3Discovery(base, 'Who', { hosts: [...e.hosts], etcdOptions: { dialTimeout: 2500 } });
+  const mine = new EtcdV3Discovery(base, 'Who', { client: e.client });
+  const mine2 = new EtcdV3Discovery(base, 'Who', { client: e.client });
+  const all = [a, a2, b, mine, mine2];
+  t.after(() => all.forEach((d) => d.close()));
+  assert.equal(a2.client, a.client, 'same options in another object: shared');
+  assert.notEqual(b.client, a.client, 'another dialTimeout');
+  assert.equal(mine.client, e.client);
+  assert.equal(mine2.client, e.client);
+  for (const d of [a, b, mine]) await waitKeys(d, ['tcp@127.0.0.1:2'], 'listed');
+  all.forEach((d) => d.close());
+  assert.equal(await e.client.get(`${base}/Who/tcp@127.0.0.1:2`).string(), '', 'your client still works');
 });

@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { after, test, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import { FailMode, SelectMode, createXClient, type KVPair, type XClient } from '../../src/client/index.js';
-import { RedisDiscovery, RedisRegisterPlugin, decodeKVPair, encodeKVPair } from '../../src/discovery/redis/index.js';
+import { RedisDiscovery, RedisRegisterPlugin, decodeKVPair, encodeKVPair, pooledRedisConnections } from '../../src/discovery/redis/index.js';
 import { ErrorCode, RpcxError } from '../../src/errors.js';
 import { createServer, type RpcxServer } from '../../src/server/index.js';
 import { goBinary, repoRoot, requireGo } from '../support/go.js';
@@ -791,4 +791,125 @@ test('TT registry_redis_1000_services', async (t) => {
   // graceful shutdown deletes every entry
   await server.shutdown({ timeoutMs: 10_000 });
   assert.equal((await r.admin.keys(`//${base.slice(1)}/Svc*/${key}`)).length, 0);
+});
+
+// ---------- connections shared process-wide (shareConnection) ----------
+
+/** The connections Redis sees (CLIENT LIST), the test's own admin connection included. */
+async function redisClients(r: RedisTestServer): Promise<number> {
+  return String(await r.admin.client('LIST')).split('\n').filter((l) => l.trim() !== '').length;
+}
+
+/** How many GET commands Redis has run since the last `CONFIG RESETSTAT` (INFO commandstats). */
+async function getCalls(r: RedisTestServer): Promise<number> {
+  const m = /cmdstat_get:calls=(\d+)/.exec(String(await r.admin.info('commandstats')));
+  return m === null ? 0 : Number(m[1]);
+}
+
+/** Writes a server key as a register plugin does (no expiry). */
+async function putServer(r: RedisTestServer, base: string, service: string, key: string, metadata = ''): Promise<void> {
+  const path = `${base}/${service}/${key}`;
+  await r.admin.set(`/${path}`, encodeKVPair(path, metadata));
+}
+
+test('TT registry_redis_shared_connection: separate discoveries share one connection, one watch and one GET per change; closing one keeps the others', async (t) => {
+  const r = await startRedis(t);
+  if (r === undefined) return;
+  t.after(() => r.stop());
+  const base = '/rpcx_share';
+  await putServer(r, base, 'Who', 'tcp@127.0.0.1:1');
+  const pooled0 = pooledRedisConnections();
+  const idle = await redisClients(r);
+  const n = 5;
+  const ds = Array.from({ length: n }, () => new RedisDiscovery(base, 'Who', { redisServers: r.address }));
+  t.after(() => ds.forEach((d) => d.close()));
+  for (const d of ds) await waitForList(d, ['tcp@127.0.0.1:1'], 3000, 'the first list');
+  assert.equal(pooledRedisConnections(), pooled0 + 1, 'one pooled connection');
+  for (const d of ds) assert.equal(d.client, ds[0]!.client, 'the same ioredis client');
+  await waitFor(async () => (await redisClients(r)) === idle + 2, 'command + subscriber connection', 3000, 20, () => `idle ${idle}`);
+  // One keyspace event, one GET, whose answer feeds all five.
+  await r.admin.config('RESETSTAT');
+  await putServer(r, base, 'Who', 'tcp@127.0.0.1:2');
+  for (const d of ds) await waitForList(d, ['tcp@127.0.0.1:1', 'tcp@127.0.0.1:2'], 3000, 'the join');
+  assert.equal(await getCalls(r), 1, 'one GET for the five discoveries');
+  // Each keeps its own filter.
+  ds[1]!.setFilter((p) => p.key !== 'tcp@127.0.0.1:1');
+  await putServer(r, base, 'Who', 'tcp@127.0.0.1:3');
+  await waitForList(ds[1]!, ['tcp@127.0.0.1:2', 'tcp@127.0.0.1:3'], 3000, 'the filtered discovery');
+  await waitForList(ds[0]!, ['tcp@127.0.0.1:1', 'tcp@127.0.0.1:2', 'tcp@127.0.0.1:3'], 3000, 'an unfiltered one');
+  // Closing some does not disturb the others (one of them watches through a live iterator).
+  const it = ds[4]!.watch()[Symbol.asyncIterator]();
+  ds[0]!.close();
+  ds[1]!.close();
+  ds[2]!.close();
+  assert.equal(pooledRedisConnections(), pooled0 + 1);
+  await r.admin.del(`/${base}/Who/tcp@127.0.0.1:1`);
+  await waitForList(ds[3]!, ['tcp@127.0.0.1:2', 'tcp@127.0.0.1:3'], 3000, 'a remaining discovery sees the leave');
+  let seen: readonly KVPair[] = [];
+  for (let i = 0; i < 5 && seen.length !== 2; i++) {
+    const next = await it.next();
+    assert.equal(next.done, false);
+    seen = next.value as readonly KVPair[];
+  }
+  assert.deepEqual(seen.map((p) => p.key), ['tcp@127.0.0.1:2', 'tcp@127.0.0.1:3'], 'the watch iterator of a remaining discovery');
+  assert.deepEqual((await ds[0]!.getServices()).map((p) => p.key), ['tcp@127.0.0.1:1', 'tcp@127.0.0.1:2', 'tcp@127.0.0.1:3'], 'a closed discovery keeps its last list, unchanged');
+  // A clone shares it too; the connection closes with the last user.
+  const clone = ds[3]!.clone('Who') as RedisDiscovery;
+  await waitForList(clone, ['tcp@127.0.0.1:2', 'tcp@127.0.0.1:3'], 3000, 'the clone');
+  assert.equal(clone.client, ds[3]!.client);
+  ds[3]!.close();
+  ds[4]!.close();
+  assert.equal(pooledRedisConnections(), pooled0 + 1, 'the clone still holds it');
+  clone.close();
+  assert.equal(pooledRedisConnections(), pooled0, 'closed with its last user');
+  await waitFor(async () => (await redisClients(r)) === idle, 'both connections closed', 3000, 20);
+  // The next discovery opens a new connection.
+  const again = new RedisDiscovery(base, 'Who', { redisServers: r.address });
+  t.after(() => again.close());
+  await waitForList(again, ['tcp@127.0.0.1:2', 'tcp@127.0.0.1:3'], 3000, 'a discovery after all closed');
+  assert.notEqual(again.client, ds[0]!.client);
+});
+
+test('TT registry_redis_shared_connection: shareConnection false, other options or another client object give separate connections', async (t) => {
+  const r = await startRedis(t);
+  if (r === undefined) return;
+  t.after(() => r.stop());
+  const base = '/rpcx_noshare';
+  await putServer(r, base, 'Who', 'tcp@127.0.0.1:1');
+  const idle = await redisClients(r);
+  const n = 3;
+  const own = Array.from({ length: n }, () => new RedisDiscovery(base, 'Who', { redisServers: r.address, shareConnection: false }));
+  t.after(() => own.forEach((d) => d.close()));
+  for (const d of own) await waitForList(d, ['tcp@127.0.0.1:1'], 3000, 'the first list');
+  assert.equal(new Set(own.map((d) => d.client)).size, n, 'a client each');
+  await waitFor(async () => (await redisClients(r)) === idle + 2 * n, `${2 * n} connections`, 3000, 20);
+  await r.admin.config('RESETSTAT');
+  await putServer(r, base, 'Who', 'tcp@127.0.0.1:2');
+  for (const d of own) await waitForList(d, ['tcp@127.0.0.1:1', 'tcp@127.0.0.1:2'], 3000, 'the join');
+  assert.equal(await getCalls(r), n, 'one GET per discovery without sharing');
+  own.forEach((d) => d.close());
+  await waitFor(async () => (await redisClients(r)) === idle, 'all closed', 3000, 20);
+
+  // Options: the same content (another object) shares; any difference does not.
+  const a = new RedisDiscovery(base, 'Who', { redisServers: r.address, redisOptions: { connectionName: 'a' } });
+  const a2 = new RedisDiscovery(base, 'Who', { redisServers: [`${r.address}`], redisOptions: { connectionName: 'a' } });
+  const b = new RedisDiscovery(base, 'Who', { redisServers: r.address, redisOptions: { connectionName: 'b' } });
+  const c = new RedisDiscovery(base, 'Who', { redisServers: r.address, redisOptions: { connectionName: 'a' }, operationTimeoutMs: 2000 });
+  const other = new RedisDiscovery(base, 'Other', { redisServers: r.address, redisOptions: { connectionName: 'a' } });
+  // A client of yours is shared only with discoveries given the same object.
+  const mine = new Redis({ host: '127.0.0.1', port: r.port, lazyConnect: true });
+  t.after(() => mine.disconnect());
+  const m1 = new RedisDiscovery(base, 'Who', { client: mine });
+  const m2 = new RedisDiscovery(base, 'Who', { client: mine });
+  const all = [a, a2, b, c, other, m1, m2];
+  t.after(() => all.forEach((d) => d.close()));
+  for (const d of all.filter((x) => x !== other)) await waitForList(d, ['tcp@127.0.0.1:1', 'tcp@127.0.0.1:2'], 3000, 'listed');
+  assert.equal(a2.client, a.client, 'same options in another object: shared');
+  assert.equal(other.client, a.client, 'another service, same options: shared');
+  assert.notEqual(b.client, a.client, 'another connectionName');
+  assert.notEqual(c.client, a.client, 'another operationTimeoutMs');
+  assert.equal(m1.client, mine);
+  assert.equal(m2.client, mine);
+  for (const d of all) d.close();
+  assert.equal(mine.status, 'ready', 'your client is not closed');
 });

@@ -7,12 +7,13 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, createServer as createNetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
+import type { KVPair } from '../../src/client/discovery.js';
 import { createInterface } from 'node:readline';
 import { after, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Client } from 'node-zookeeper-client';
 import { FailMode, SelectMode, createXClient, type XClient } from '../../src/client/index.js';
-import { ZooKeeperConnection, ZooKeeperRegisterPlugin, ZookeeperDiscovery } from '../../src/discovery/zookeeper/index.js';
+import { ZooKeeperConnection, ZooKeeperRegisterPlugin, ZookeeperDiscovery, pooledZooKeeperConnections } from '../../src/discovery/zookeeper/index.js';
 import { getData } from '../../src/discovery/zookeeper/connection.js';
 import { createServer, type RpcxServer } from '../../src/server/index.js';
 import { goBinary, goDir, repoRoot, requireGo } from '../support/go.js';
@@ -775,7 +776,9 @@ test('TT registry_zk_1000_services', async (t) => {
   const key = await server.serve('tcp', '127.0.0.1:0');
   cleanup(() => server.close());
   t.diagnostic(`${n} services registered in ${Date.now() - t0} ms`);
-  const c = await zkReader(s);
+  // A client of its own: the file's reader may have lost its session in the outage cases before.
+  const c = await connectClient(s.hostPort, 10_000);
+  cleanup(() => c.close());
   // serve() resolves once every node is written
   assert.deepEqual(await readChildren(c, `${base}/Svc${n - 1}`), [key]);
   const first = new ZookeeperDiscovery(base, 'Svc0', [s.hostPort]);
@@ -789,4 +792,126 @@ test('TT registry_zk_1000_services', async (t) => {
   } finally {
     for (const d of ds) d.close();
   }
+});
+
+// ---------- sessions shared process-wide (shareConnection) ----------
+
+/** The session ids of the server's client connections (`cons`, a four-letter word), as bigints. */
+function serverSessions(s: ZooKeeperServer): Promise<Set<bigint>> {
+  return new Promise((resolve, reject) => {
+    const sock = netConnect(s.port, '127.0.0.1', () => sock.end('cons'));
+    const timer = setTimeout(() => sock.destroy(new Error('cons: no answer in 5 s')), 5000);
+    let out = '';
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => (out += d));
+    sock.on('error', reject);
+    sock.on('close', () => {
+      clearTimeout(timer);
+      resolve(new Set([...out.matchAll(/sid=0x([0-9a-f]+)/g)].map((m) => BigInt('0x' + m[1]!))));
+    });
+  });
+}
+
+/** Counts the reads a client sends (getChildren, getData), by wrapping its methods (test only). */
+function countReads(c: Client): { children: number; data: number } {
+  const n = { children: 0, data: 0 };
+  const gc = c.getChildren.bind(c) as (...a: unknown[]) => void;
+  const gd = c.getData.bind(c) as (...a: unknown[]) => void;
+  (c as unknown as { getChildren: (...a: unknown[]) => void }).getChildren = (...a) => {
+    n.children++;
+    gc(...a);
+  };
+  (c as unknown as { getData: (...a: unknown[]) => void }).getData = (...a) => {
+    n.data++;
+    gd(...a);
+  };
+  return n;
+}
+
+async function waitKeys(d: ZookeeperDiscovery, keys: readonly string[], what: string): Promise<void> {
+  const want = [...keys].sort().join(',');
+  let last: readonly KVPair[] = [];
+  await waitFor(async () => (last = await d.getServices()).map((p) => p.key).sort().join(',') === want, what, 5000, 10, () => JSON.stringify(last));
+}
+
+test('TT registry_zk_shared_connection: separate discoveries share one session, one watch and one read per change; closing one keeps the others', { timeout: 60_000 }, async (t) => {
+  const s = await zk(t);
+  if (s === undefined) return;
+  // A client of its own: the file's reader may have lost its session in the outage cases.
+  const c = await connectClient(s.hostPort, 10_000);
+  t.after(() => c.close());
+  const base = '/zkshare';
+  await createNode(c, base, 'rpcx_path');
+  await createNode(c, `${base}/Who`, 'Who');
+  await createNode(c, `${base}/Who/tcp@127.0.0.1:1`, '');
+  const pooled0 = pooledZooKeeperConnections();
+  const before = await serverSessions(s);
+  const opts = { sessionTimeoutMs: 3000 };
+  const n = 5;
+  const ds = Array.from({ length: n }, () => new ZookeeperDiscovery(base, 'Who', [s.hostPort], { ...opts }));
+  cleanup(() => ds.forEach((d) => d.close()));
+  for (const d of ds) await waitKeys(d, ['tcp@127.0.0.1:1'], 'the first list');
+  assert.equal(pooledZooKeeperConnections(), pooled0 + 1, 'one pooled session');
+  for (const d of ds) assert.equal(d.connection, ds[0]!.connection);
+  const sid = BigInt('0x' + ds[0]!.connection.sessionId);
+  const after = await serverSessions(s);
+  assert.deepEqual([...after].filter((x) => !before.has(x)), [sid], 'the server sees one new session, the discoveries\'');
+  // One child watch firing: one getChildren and one getData (the new child) for all five.
+  const reads = countReads(ds[0]!.connection.client);
+  await createNode(c, `${base}/Who/tcp@127.0.0.1:2`, 'a=1');
+  for (const d of ds) await waitKeys(d, ['tcp@127.0.0.1:1', 'tcp@127.0.0.1:2'], 'the join');
+  assert.deepEqual(reads, { children: 1, data: 1 }, 'one read per change for five discoveries');
+  // Each keeps its own filter.
+  ds[1]!.setFilter((p) => p.key !== 'tcp@127.0.0.1:1');
+  await writeData(c, `${base}/Who/tcp@127.0.0.1:2`, 'a=2');
+  await waitFor(async () => (await ds[1]!.getServices()).map((p) => `${p.key} ${p.value}`).join() === 'tcp@127.0.0.1:2 a=2', 'the filtered one', 5000, 10);
+  await waitFor(async () => (await ds[0]!.getServices()).length === 2 && (await ds[0]!.getServices())[1]!.value === 'a=2', 'an unfiltered one', 5000, 10);
+  // Closing some does not disturb the others.
+  for (const d of ds.slice(0, 3)) d.close();
+  assert.equal(pooledZooKeeperConnections(), pooled0 + 1);
+  await new Promise<void>((resolve, reject) => c.remove(`${base}/Who/tcp@127.0.0.1:1`, -1, (e) => (e ? reject(e) : resolve())));
+  await waitKeys(ds[3]!, ['tcp@127.0.0.1:2'], 'a remaining discovery sees the leave');
+  await waitKeys(ds[4]!, ['tcp@127.0.0.1:2'], 'the other remaining one');
+  // Closing the last closes the session.
+  ds[3]!.close();
+  ds[4]!.close();
+  assert.equal(pooledZooKeeperConnections(), pooled0, 'closed with its last user');
+  await waitFor(async () => !(await serverSessions(s)).has(sid), 'the session gone from the server', 5000, 20);
+});
+
+test('TT registry_zk_shared_connection: shareConnection false, another session timeout or ensemble spelling give separate sessions', { timeout: 60_000 }, async (t) => {
+  const s = await zk(t);
+  if (s === undefined) return;
+  const c = await connectClient(s.hostPort, 10_000);
+  t.after(() => c.close());
+  const base = '/zknoshare';
+  await createNode(c, base, 'rpcx_path');
+  await createNode(c, `${base}/Who`, 'Who');
+  await createNode(c, `${base}/Who/tcp@127.0.0.1:1`, '');
+  const n = 3;
+  const own = Array.from({ length: n }, () => new ZookeeperDiscovery(base, 'Who', [s.hostPort], { sessionTimeoutMs: 3000, shareConnection: false }));
+  cleanup(() => own.forEach((d) => d.close()));
+  for (const d of own) await waitKeys(d, ['tcp@127.0.0.1:1'], 'the first list');
+  assert.equal(new Set(own.map((d) => d.connection.sessionId)).size, n, 'a session each');
+  const reads = own.map((d) => countReads(d.connection.client));
+  await createNode(c, `${base}/Who/tcp@127.0.0.1:2`, '');
+  for (const d of own) await waitKeys(d, ['tcp@127.0.0.1:1', 'tcp@127.0.0.1:2'], 'the join');
+  assert.deepEqual(reads, Array.from({ length: n }, () => ({ children: 1, data: 1 })), 'one read per discovery without sharing');
+  for (const d of own) d.close();
+
+  const a = new ZookeeperDiscovery(base, 'Who', [s.hostPort], { sessionTimeoutMs: 3000 });
+  const a2 = new ZookeeperDiscovery(base, 'Other', s.hostPort, { sessionTimeoutMs: 3000 });
+  const b = new ZookeeperDiscovery(base, 'Who', [s.hostPort], { sessionTimeoutMs: 4000 });
+  const mine = new ZookeeperDiscovery(base, 'Who', c);
+  const mine2 = new ZookeeperDiscovery(base, 'Who', c);
+  const all = [a, a2, b, mine, mine2];
+  cleanup(() => all.forEach((d) => d.close()));
+  for (const d of [a, b, mine, mine2]) await waitKeys(d, ['tcp@127.0.0.1:1', 'tcp@127.0.0.1:2'], 'listed');
+  assert.equal(a2.connection, a.connection, 'the same ensemble and timeout (as a string): shared');
+  assert.notEqual(b.connection, a.connection, 'another session timeout');
+  assert.equal(mine2.connection, mine.connection, 'the same client object: shared');
+  assert.equal(mine.connection.client, c);
+  assert.notEqual(mine.connection, a.connection);
+  for (const d of all) d.close();
+  assert.deepEqual(await readChildren(c, `${base}/Who`), ['tcp@127.0.0.1:1', 'tcp@127.0.0.1:2'], 'your client still works');
 });

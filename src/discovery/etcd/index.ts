@@ -17,13 +17,16 @@ import { ErrorCode, RpcxError } from '../../errors.js';
 import type { ServiceDiscovery } from '../../client/discovery.js';
 import {
   Backoff,
+  ConnectionPool,
   REGISTRY_BATCH_CONCURRENCY,
   RegistryDiscovery,
   RegistryPlugin,
+  ServiceFeed,
   SharedResource,
   discoveryLog,
   forEachLimit,
   joinPath,
+  optionsKey,
   sleep,
   type RegistryDiscoveryOptions,
   type RegistryPluginOptions,
@@ -290,8 +293,192 @@ export class EtcdV3RegisterPlugin extends RegistryPlugin {
 /** Options of {@link EtcdV3Discovery}. */
 export interface EtcdV3DiscoveryOptions extends RegistryDiscoveryOptions, EtcdConnectionOptions {}
 
+/**
+ * The watch of one service's prefix on one client, shared by every discovery of that service on
+ * it: one etcd watch and one list per (re)connection, whose result ({@link ServiceFeed}) feeds
+ * each discovery (which applies its own filter). Stopped when its last discovery closes.
+ */
+class EtcdServiceWatch extends ServiceFeed {
+  readonly #client: Etcd3;
+  /** `<basePath>/<servicePath>` */
+  readonly #dir: string;
+  readonly #timeoutMs: number;
+  readonly #stopped = new AbortController();
+  #listing = false;
+  #again = false;
+  /** The servers as last listed or changed by an event: `network@address` → value and mod revision. */
+  #kvs = new Map<string, { value: string; rev: number }>();
+
+  constructor(client: Etcd3, dir: string, timeoutMs: number) {
+    super();
+    this.#client = client;
+    this.#dir = dir;
+    this.#timeoutMs = timeoutMs;
+    this.#start();
+  }
+
+  /** Stops watching (its last discovery closed). */
+  stop(): void {
+    this.#stopped.abort();
+  }
+
+  #start(): void {
+    const signal = this.#stopped.signal;
+    // Go watches the prefix "<dir>" (also "<dir>X/..."); only "<dir>/" can change the list.
+    const prefix = this.#dir + '/';
+    const watcher = this.#client.watch().prefix(prefix).watcher();
+    watcher.on('connected', () => this.#resync());
+    watcher.on('put', (kv) => this.#onEvent(kv, true));
+    watcher.on('delete', (kv) => this.#onEvent(kv, false));
+    watcher.on('disconnected', (err) => discoveryLog('%s: watch disconnected: %s', prefix, err.message));
+    // A watch etcd cancelled (e.g. compaction): list, and watch again after a pause.
+    watcher.on('error', (err) => {
+      discoveryLog('%s: watch ended: %s', prefix, err.message);
+      void watcher.cancel().catch(() => {});
+      if (!signal.aborted) void sleep(1000, signal).then(() => !signal.aborted && this.#start());
+    });
+    signal.addEventListener('abort', () => void watcher.cancel().catch(() => {}), { once: true });
+    this.#resync();
+  }
+
+  /**
+   * A watch event. Go lists the whole prefix again on every event; here the event itself is
+   * applied when the list is known and no list is running: it carries the key, the value and
+   * its revision, so the change is published without another round trip to etcd. Revisions
+   * make the order of watch events and list replies irrelevant: a put older than what is known
+   * is ignored, a delete removes only an entry written before it. During a list (or before the
+   * first) the event makes it list again instead.
+   */
+  #onEvent(kv: { key: Buffer; value: Buffer; mod_revision: string | number }, put: boolean): void {
+    if (this.#stopped.signal.aborted) return;
+    if (this.#listing || !this.hasList) return this.#resync();
+    const prefix = this.#dir + '/';
+    const key = kv.key.toString('utf8');
+    if (!key.startsWith(prefix)) return;
+    const name = key.slice(prefix.length);
+    const rev = Number(kv.mod_revision);
+    const cur = this.#kvs.get(name);
+    if (put) {
+      if (cur !== undefined && cur.rev >= rev) return;
+      this.#kvs.set(name, { value: kv.value.toString('utf8'), rev });
+    } else {
+      if (cur === undefined || cur.rev >= rev) return;
+      this.#kvs.delete(name);
+    }
+    this.#publish();
+  }
+
+  #publish(): void {
+    if (this.#stopped.signal.aborted) return;
+    this.publish([...this.#kvs].map(([key, { value }]) => ({ key, value })));
+  }
+
+  /** Lists again (coalesced: one list at a time, one more if anything happened meanwhile); retried with backoff until it succeeds. */
+  #resync(): void {
+    if (this.#listing) {
+      this.#again = true;
+      return;
+    }
+    this.#listing = true;
+    void this.#listLoop();
+  }
+
+  async #listLoop(): Promise<void> {
+    const backoff = new Backoff(100, 2000);
+    const signal = this.#stopped.signal;
+    const dir = this.#dir;
+    const prefix = dir + '/';
+    try {
+      while (!signal.aborted) {
+        this.#again = false;
+        try {
+          const res = await this.#client.getAll().prefix(prefix).options(deadline(this.#timeoutMs)).exec();
+          const kvs = new Map<string, { value: string; rev: number }>();
+          for (const kv of res.kvs) {
+            const key = kv.key.toString('utf8');
+            // Go lists "<dir>" and skips the directory key itself and anything not under "<dir>/" (e.g. "<dir>X/...")
+            if (!key.startsWith(prefix)) continue;
+            kvs.set(key.slice(prefix.length), { value: kv.value.toString('utf8'), rev: Number(kv.mod_revision) });
+          }
+          this.#kvs = kvs;
+          this.#publish();
+          backoff.reset();
+          if (!this.#again) return;
+        } catch (err) {
+          if (signal.aborted) return;
+          discoveryLog('%s: list failed (keeping the last list): %s', dir, err instanceof Error ? err.message : String(err));
+          await sleep(backoff.next(), signal);
+        }
+      }
+    } finally {
+      this.#listing = false;
+    }
+  }
+}
+
+/**
+ * A discovery's etcd client and the service watches on it, shared by a discovery and its clones
+ * — and, unless `shareConnection: false`, by every discovery of the process with the same hosts
+ * and etcd options (or the same client object).
+ */
+class EtcdHub {
+  readonly #watches = new Map<string, EtcdServiceWatch>();
+  readonly #keys = new Map<EtcdServiceWatch, string>();
+  constructor(
+    readonly client: Etcd3,
+    readonly owned: boolean,
+  ) {}
+
+  /** The watch of `dir` shared by this client's discoveries of it (created on first use). */
+  serviceWatch(dir: string, timeoutMs: number): EtcdServiceWatch {
+    const key = `${dir}\n${timeoutMs}`;
+    let w = this.#watches.get(key);
+    if (w === undefined) {
+      w = new EtcdServiceWatch(this.client, dir, timeoutMs);
+      this.#watches.set(key, w);
+      this.#keys.set(w, key);
+    }
+    return w;
+  }
+
+  /** A discovery of `w` closed (and unsubscribed): stops `w` once nobody listens to it. */
+  releaseWatch(w: EtcdServiceWatch): void {
+    if (w.size > 0) return;
+    const key = this.#keys.get(w);
+    if (key !== undefined) this.#watches.delete(key);
+    this.#keys.delete(w);
+    w.stop();
+  }
+
+  close(): void {
+    for (const w of this.#watches.values()) w.stop();
+    this.#watches.clear();
+    this.#keys.clear();
+    if (this.owned) this.client.close();
+  }
+}
+
+/** The process-wide pool of discovery clients ({@link RegistryDiscoveryOptions.shareConnection}). */
+const hubs = new ConnectionPool<EtcdHub>();
+
+/** @internal How many pooled etcd discovery clients are open (for tests). */
+export function pooledEtcdConnections(): number {
+  return hubs.size;
+}
+
+function acquireHub(options: EtcdV3DiscoveryOptions): SharedResource<EtcdHub> {
+  const make = (): EtcdHub => {
+    const { client, owned } = makeClient(options, 'EtcdV3Discovery');
+    return new EtcdHub(client, owned);
+  };
+  const close = (hub: EtcdHub): void => hub.close();
+  if (options.shareConnection === false) return new SharedResource(make(), close);
+  const key = options.client !== undefined ? `client ${optionsKey(options.client)}` : `hosts ${optionsKey(options.hosts)} ${optionsKey(options.etcdOptions)}`;
+  return hubs.acquire(key, make, close);
+}
+
 const SHARED = Symbol('shared etcd client');
-type InternalOptions = EtcdV3DiscoveryOptions & { [SHARED]?: SharedResource<Etcd3> };
+type InternalOptions = EtcdV3DiscoveryOptions & { [SHARED]?: SharedResource<EtcdHub> };
 
 /**
  * Finds the servers of one service in etcd v3 and follows every change (Go:
@@ -313,130 +500,31 @@ type InternalOptions = EtcdV3DiscoveryOptions & { [SHARED]?: SharedResource<Etcd
  * a full watcher never loses an update, and while etcd is unreachable it keeps the last list,
  * retries with backoff, and lists again as soon as etcd answers. Go's leading-slash detection
  * changes nothing on etcd v3 (a prefix read returns keys spelt like the prefix) and is not
- * reproduced. `clone(servicePath)` shares this discovery's etcd client.
+ * reproduced. `clone(servicePath)` shares this discovery's etcd client; so do discoveries
+ * created separately with the same hosts and etcd options (unless `shareConnection: false`),
+ * and those of one service share one watch (Go: each discovery has a client of its own).
  */
 export class EtcdV3Discovery extends RegistryDiscovery {
   readonly #options: EtcdV3DiscoveryOptions;
-  readonly #shared: SharedResource<Etcd3>;
-  readonly #timeoutMs: number;
-  #listing = false;
-  #again = false;
-  /** The servers as last listed or changed by an event: `network@address` → value and mod revision. */
-  #kvs = new Map<string, { value: string; rev: number }>();
+  readonly #shared: SharedResource<EtcdHub>;
+  readonly #watch: EtcdServiceWatch;
+  readonly #unsubscribe: () => void;
 
   constructor(basePath: string, servicePath: string, options: EtcdV3DiscoveryOptions) {
     super(basePath, servicePath, options);
     if (typeof basePath !== 'string' || typeof servicePath !== 'string' || servicePath === '') {
       throw new RpcxError(ErrorCode.INVALID_ARGUMENT, 'EtcdV3Discovery: basePath and servicePath are required');
     }
-    const shared = (options as InternalOptions)[SHARED];
-    if (shared !== undefined) {
-      this.#shared = shared;
-    } else {
-      const { client, owned } = makeClient(options, 'EtcdV3Discovery');
-      this.#shared = new SharedResource(client, (c) => {
-        if (owned) c.close();
-      });
-    }
-    const { [SHARED]: _s, ...rest } = options as InternalOptions;
+    const { [SHARED]: shared, ...rest } = options as InternalOptions;
     this.#options = rest;
-    this.#timeoutMs = options.requestTimeoutMs ?? 5000;
-    this.#start();
+    this.#shared = shared ?? acquireHub(rest);
+    this.#watch = this.#shared.value.serviceWatch(this.servicePrefix, options.requestTimeoutMs ?? 5000);
+    this.#unsubscribe = this.#watch.subscribe((pairs) => this.setPairs(pairs));
   }
 
-  /** The etcd3 client (shared with the clones). */
+  /** The etcd3 client (shared with the clones and, unless `shareConnection: false`, with other discoveries of the same options). */
   get client(): Etcd3 {
-    return this.#shared.value;
-  }
-
-  #start(): void {
-    const client = this.#shared.value;
-    // Go watches the prefix "<dir>" (also "<dir>X/..."); only "<dir>/" can change the list.
-    const prefix = this.servicePrefix + '/';
-    const watcher = client.watch().prefix(prefix).watcher();
-    watcher.on('connected', () => this.#resync());
-    watcher.on('put', (kv) => this.#onEvent(kv, true));
-    watcher.on('delete', (kv) => this.#onEvent(kv, false));
-    watcher.on('disconnected', (err) => discoveryLog('%s: watch disconnected: %s', prefix, err.message));
-    // A watch etcd cancelled (e.g. compaction): list, and watch again after a pause.
-    watcher.on('error', (err) => {
-      discoveryLog('%s: watch ended: %s', prefix, err.message);
-      void watcher.cancel().catch(() => {});
-      if (!this.closed.signal.aborted) void sleep(1000, this.closed.signal).then(() => !this.closed.signal.aborted && this.#start());
-    });
-    this.closed.signal.addEventListener('abort', () => void watcher.cancel().catch(() => {}), { once: true });
-    this.#resync();
-  }
-
-  /**
-   * A watch event. Go lists the whole prefix again on every event; here the event itself is
-   * applied when the list is known and no list is running: it carries the key, the value and
-   * its revision, so the change is published without another round trip to etcd. Revisions
-   * make the order of watch events and list replies irrelevant: a put older than what is known
-   * is ignored, a delete removes only an entry written before it. During a list (or before the
-   * first) the event makes it list again instead.
-   */
-  #onEvent(kv: { key: Buffer; value: Buffer; mod_revision: string | number }, put: boolean): void {
-    if (this.#listing || !this.hasList) return this.#resync();
-    const prefix = this.servicePrefix + '/';
-    const key = kv.key.toString('utf8');
-    if (!key.startsWith(prefix)) return;
-    const name = key.slice(prefix.length);
-    const rev = Number(kv.mod_revision);
-    const cur = this.#kvs.get(name);
-    if (put) {
-      if (cur !== undefined && cur.rev >= rev) return;
-      this.#kvs.set(name, { value: kv.value.toString('utf8'), rev });
-    } else {
-      if (cur === undefined || cur.rev >= rev) return;
-      this.#kvs.delete(name);
-    }
-    this.#publish();
-  }
-
-  #publish(): void {
-    this.setPairs([...this.#kvs].map(([key, { value }]) => ({ key, value })));
-  }
-
-  /** Lists again (coalesced: one list at a time, one more if anything happened meanwhile); retried with backoff until it succeeds. */
-  #resync(): void {
-    if (this.#listing) {
-      this.#again = true;
-      return;
-    }
-    this.#listing = true;
-    void this.#listLoop();
-  }
-
-  async #listLoop(): Promise<void> {
-    const backoff = new Backoff(100, 2000);
-    const dir = this.servicePrefix;
-    const prefix = dir + '/';
-    try {
-      while (!this.closed.signal.aborted) {
-        this.#again = false;
-        try {
-          const res = await this.#shared.value.getAll().prefix(prefix).options(deadline(this.#timeoutMs)).exec();
-          const kvs = new Map<string, { value: string; rev: number }>();
-          for (const kv of res.kvs) {
-            const key = kv.key.toString('utf8');
-            // Go lists "<dir>" and skips the directory key itself and anything not under "<dir>/" (e.g. "<dir>X/...")
-            if (!key.startsWith(prefix)) continue;
-            kvs.set(key.slice(prefix.length), { value: kv.value.toString('utf8'), rev: Number(kv.mod_revision) });
-          }
-          this.#kvs = kvs;
-          this.#publish();
-          backoff.reset();
-          if (!this.#again) return;
-        } catch (err) {
-          if (this.closed.signal.aborted) return;
-          discoveryLog('%s: list failed (keeping the last list): %s', dir, err instanceof Error ? err.message : String(err));
-          await sleep(backoff.next(), this.closed.signal);
-        }
-      }
-    } finally {
-      this.#listing = false;
-    }
+    return this.#shared.value.client;
   }
 
   /** Go `Clone`: the same etcd client, another service. */
@@ -448,6 +536,8 @@ export class EtcdV3Discovery extends RegistryDiscovery {
   override close(): void {
     if (this.closed.signal.aborted) return;
     super.close();
+    this.#unsubscribe();
+    this.#shared.value.releaseWatch(this.#watch);
     this.#shared.release();
   }
 }

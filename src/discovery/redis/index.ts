@@ -19,11 +19,14 @@ import { ErrorCode, RpcxError } from '../../errors.js';
 import type { KVPair, ServiceDiscovery } from '../../client/discovery.js';
 import {
   Backoff,
+  ConnectionPool,
   RegistryDiscovery,
   RegistryPlugin,
+  ServiceFeed,
   SharedResource,
   discoveryLog,
   joinPath,
+  optionsKey,
   type RegistryDiscoveryOptions,
   type RegistryPluginOptions,
 } from '../common.js';
@@ -373,8 +376,10 @@ export class RedisRegisterPlugin extends RegistryPlugin {
 type Listener = (channel: string, event: string) => void;
 
 /**
- * The connections a discovery and its clones share: the command connection (lists) and, for
- * keyspace notifications, a subscriber connection (ioredis: a second connection).
+ * The connections a discovery and its clones share — and, unless `shareConnection: false`, every
+ * discovery of the process with the same connection options (the pool below): the command
+ * connection (lists) and, for keyspace notifications, a subscriber connection (ioredis: a second
+ * connection).
  */
 class RedisHub {
   readonly client: Redis;
@@ -410,6 +415,31 @@ class RedisHub {
   }
 
   #readyWait: Promise<boolean> | undefined;
+
+  /** The watch of each service on this connection (key: prefix, poll interval, grace). */
+  readonly #services = new Map<string, RedisServiceWatch>();
+  readonly #serviceKeys = new Map<RedisServiceWatch, string>();
+
+  /** The watch of `prefix` shared by this connection's discoveries of it (created on first use). */
+  serviceWatch(prefix: string, pollMs: number, graceMs: number): RedisServiceWatch {
+    const key = `${prefix}\n${pollMs}\n${graceMs}`;
+    let w = this.#services.get(key);
+    if (w === undefined) {
+      w = new RedisServiceWatch(this, prefix, pollMs, graceMs);
+      this.#services.set(key, w);
+      this.#serviceKeys.set(w, key);
+    }
+    return w;
+  }
+
+  /** A discovery of `w` closed (and unsubscribed): stops `w` once nobody listens to it. */
+  releaseWatch(w: RedisServiceWatch): void {
+    if (w.size > 0) return;
+    const key = this.#serviceKeys.get(w);
+    if (key !== undefined) this.#services.delete(key);
+    this.#serviceKeys.delete(w);
+    w.stop();
+  }
 
   /**
    * Waits (at most the operation timeout) until the command connection is ready; true if it is.
@@ -505,6 +535,9 @@ class RedisHub {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const w of this.#services.values()) w.stop();
+    this.#services.clear();
+    this.#serviceKeys.clear();
     this.client.off('ready', this.#onReady);
     const sub = this.sub;
     if (sub !== undefined) sub.disconnect();
@@ -533,33 +566,54 @@ export interface RedisDiscoveryOptions extends RegistryDiscoveryOptions, RedisCo
 
 let cloning: SharedResource<RedisHub> | undefined;
 
+/** The process-wide pool of discovery connections ({@link RegistryDiscoveryOptions.shareConnection}). */
+const hubs = new ConnectionPool<RedisHub>();
+
 /**
- * The servers of one service as registered in Redis (Go: rpcx-redis `client.RedisDiscovery`,
- * `NewRedisDiscovery(basePath, servicePath, redisAddr, options)`): lists
- * `//<basePath>/<servicePath>/…` and follows every change through keyspace notifications.
- *
- * Better than Go: only keys under `<servicePath>/` are listed (Go's `Arith` also lists
- * `ArithX`'s keys); a discovery starts with zero servers; it polls when Redis refuses
- * `CONFIG SET` (or the subscriber connection is down); it never stops watching after a failed
- * list, keeps the last list while Redis is unreachable, reconnects with backoff and re-lists on
- * return; values that do not parse are skipped with a `rpcx:discovery` debug line. Clones share
- * both connections.
- *
- * ```ts
- * const d = new RedisDiscovery('/rpcx', 'Arith', { redisServers: '127.0.0.1:6379' });
- * const xc = new XClient('Arith', { discovery: d, selectMode: SelectMode.RoundRobin });
- * ```
+ * What makes two discoveries' connections interchangeable: the client object you gave (by
+ * identity), or the address and every ioredis option; and the operation timeout.
  */
-export class RedisDiscovery extends RegistryDiscovery {
-  readonly #shared: SharedResource<RedisHub>;
-  readonly #options: RedisDiscoveryOptions;
+function hubKey(o: RedisConnectionOptions): string {
+  const timeout = o.operationTimeoutMs ?? 3000;
+  if (o.client !== undefined) return `client ${optionsKey(o.client)} ${timeout}`;
+  const { host, port } = redisAddress(o, 'RedisDiscovery');
+  return `${host} ${port} ${timeout} ${optionsKey(o.redisOptions)}`;
+}
+
+/** A discovery's connection: the pooled one unless `shareConnection` is false. */
+function acquireHub(o: RedisDiscoveryOptions): SharedResource<RedisHub> {
+  const make = (): RedisHub => new RedisHub(o);
+  const close = (hub: RedisHub): Promise<void> => hub.close();
+  if (o.shareConnection === false) return new SharedResource(make(), close);
+  return hubs.acquire(hubKey(o), make, close);
+}
+
+/** @internal How many pooled Redis discovery connections are open (for tests). */
+export function pooledRedisConnections(): number {
+  return hubs.size;
+}
+
+/**
+ * The watch of one service (`//<basePath>/<servicePath>/*`) on one connection, shared by every
+ * discovery of that service on it: one keyspace subscription, one `GET` per change and one list
+ * per resync, whose result ({@link ServiceFeed}) feeds each discovery (which applies its own
+ * filter). Stopped when its last discovery closes.
+ */
+class RedisServiceWatch extends ServiceFeed {
+  readonly #hub: RedisHub;
+  readonly #prefix: string;
+  /** The Redis key of the watched directory, `//<basePath>/<servicePath>`. */
+  readonly directory: string;
+  readonly #pollMs: number;
+  readonly #graceMs: number;
+  readonly #stopped = new AbortController();
   readonly #backoff = new Backoff(100, 5000);
   #listing = false;
   #again = false;
   #retry: ReturnType<typeof setTimeout> | undefined;
   #poll: ReturnType<typeof setInterval> | undefined;
   #unwatch: (() => void) | undefined;
-  #unresync: (() => void) | undefined;
+  readonly #unresync: () => void;
   #last: KVPair[] = [];
   /** Redis key → server name (`network@address`) of the servers listed. */
   #names = new Map<string, string>();
@@ -570,44 +624,37 @@ export class RedisDiscovery extends RegistryDiscovery {
   #reconnectedAt: number | undefined;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(basePath: string, servicePath: string, options: RedisDiscoveryOptions) {
-    super(basePath, servicePath, options);
-    this.#options = options;
-    const shared = cloning;
-    cloning = undefined;
-    this.#shared = shared ?? new SharedResource(new RedisHub(options), (hub) => hub.close());
-    void this.#start();
-  }
-
-  #redisDirectory: string | undefined;
-
-  /** The Redis key of the watched directory, `//<basePath>/<servicePath>`. */
-  get redisDirectory(): string {
-    return (this.#redisDirectory ??= redisKey(this.servicePrefix));
-  }
-
-  async #start(): Promise<void> {
-    const hub = this.#shared.value;
-    const dir = globEscape(this.redisDirectory) + '/*';
+  constructor(hub: RedisHub, prefix: string, pollMs: number, graceMs: number) {
+    super();
+    this.#hub = hub;
+    this.#prefix = prefix;
+    this.directory = redisKey(prefix);
+    this.#pollMs = pollMs;
+    this.#graceMs = graceMs;
     this.#unresync = hub.onResync((reconnected) => {
       if (reconnected) this.#reconnectedAt = performance.now();
       this.requestList();
     });
+    void this.#start();
+  }
+
+  async #start(): Promise<void> {
+    const hub = this.#hub;
+    const dir = globEscape(this.directory) + '/*';
     const channelPrefix = `__keyspace@${hub.db}__:`;
     const unwatch = await hub.watch(channelPrefix + dir, (channel, event) => this.#onKeyEvent(channel.slice(channelPrefix.length), event));
-    if (this.closed.signal.aborted) {
+    if (this.#stopped.signal.aborted) {
       unwatch();
       return;
     }
     this.#unwatch = unwatch;
-    const every = this.#options.pollIntervalMs ?? 500;
     this.#poll = setInterval(() => {
       if (!hub.pushing) this.requestList();
-    }, every);
+    }, this.#pollMs);
     this.#poll.unref();
     // The first list once connected (a failure is retried; a reconnection lists again anyway).
     await hub.whenReady();
-    if (this.closed.signal.aborted) clearInterval(this.#poll);
+    if (this.#stopped.signal.aborted) clearInterval(this.#poll);
     else this.requestList();
   }
 
@@ -620,9 +667,9 @@ export class RedisDiscovery extends RegistryDiscovery {
    * list, came after it was sent (the later one decides).
    */
   #onKeyEvent(rkey: string, event: string): void {
-    if (this.closed.signal.aborted) return;
+    if (this.#stopped.signal.aborted) return;
     if (event === 'expire') return;
-    if (this.#listing || !this.hasList || this.#reconnectedAt !== undefined || !rkey.startsWith(this.redisDirectory + '/')) return this.requestList();
+    if (this.#listing || !this.hasList || this.#reconnectedAt !== undefined || !rkey.startsWith(this.directory + '/')) return this.requestList();
     const gen = (this.#gens.get(rkey) ?? 0) + 1;
     this.#gens.set(rkey, gen);
     if (event === 'del' || event === 'expired' || event === 'evicted') {
@@ -631,10 +678,10 @@ export class RedisDiscovery extends RegistryDiscovery {
     }
     if (event !== 'set') return this.requestList();
     const epoch = this.#listEpoch;
-    const hub = this.#shared.value;
+    const hub = this.#hub;
     withTimeout(hub.client.get(rkey), hub.timeoutMs, 'GET').then(
       (raw) => {
-        if (this.#gens.get(rkey) !== gen || this.#listEpoch !== epoch || this.#listing) return;
+        if (this.#gens.get(rkey) !== gen || this.#listEpoch !== epoch || this.#listing || this.#stopped.signal.aborted) return;
         this.#applyKey(rkey, raw === null ? undefined : this.#pairOf(rkey, raw));
       },
       () => this.requestList(),
@@ -662,12 +709,12 @@ export class RedisDiscovery extends RegistryDiscovery {
     }
     if (clash) return this.requestList();
     this.#last = next;
-    this.setPairs(next);
+    this.publish(next);
   }
 
   /** Re-lists now (coalesced with a list already running). */
   requestList(): void {
-    if (this.closed.signal.aborted) return;
+    if (this.#stopped.signal.aborted) return;
     if (this.#listing) {
       this.#again = true;
       return;
@@ -682,13 +729,15 @@ export class RedisDiscovery extends RegistryDiscovery {
         this.#again = false;
         this.#listEpoch++;
         const { pairs, directory, names } = await this.#read();
+        if (this.#stopped.signal.aborted) return;
         this.#names = names;
         this.#gens.clear();
-        this.setPairs(this.#holdOnDataLoss(pairs, directory));
+        this.publish(this.#holdOnDataLoss(pairs, directory));
         this.#backoff.reset();
-      } while (this.#again && !this.closed.signal.aborted);
+      } while (this.#again && !this.#stopped.signal.aborted);
     } catch (err) {
-      discoveryLog('%s: list failed (keeping the last list): %s', this.redisDirectory, (err as Error).message);
+      if (this.#stopped.signal.aborted) return;
+      discoveryLog('%s: list failed (keeping the last list): %s', this.directory, (err as Error).message);
       clearTimeout(this.#retry);
       this.#retry = setTimeout(() => this.requestList(), this.#backoff.next());
       this.#retry.unref();
@@ -703,7 +752,7 @@ export class RedisDiscovery extends RegistryDiscovery {
    * directory key absent).
    */
   #holdOnDataLoss(pairs: KVPair[], directory: boolean): KVPair[] {
-    const grace = this.#options.dataLossGraceMs ?? 15_000;
+    const grace = this.#graceMs;
     const since = this.#reconnectedAt === undefined ? Infinity : performance.now() - this.#reconnectedAt;
     if (directory || since >= grace) {
       this.#reconnectedAt = undefined;
@@ -712,7 +761,7 @@ export class RedisDiscovery extends RegistryDiscovery {
     }
     const seen = new Set(pairs.map((p) => p.key));
     const held = this.#last.filter((p) => !seen.has(p.key));
-    if (held.length > 0) discoveryLog('%s: directory key missing after a reconnection (Redis lost its data?): keeping %d vanished server(s) while they re-register', this.redisDirectory, held.length);
+    if (held.length > 0) discoveryLog('%s: directory key missing after a reconnection (Redis lost its data?): keeping %d vanished server(s) while they re-register', this.directory, held.length);
     this.#last = [...pairs, ...held];
     // Look again when the grace ends, so servers still missing go then even if nothing changes.
     clearTimeout(this.#graceTimer);
@@ -722,10 +771,7 @@ export class RedisDiscovery extends RegistryDiscovery {
   }
 
   async #read(): Promise<{ pairs: KVPair[]; directory: boolean; names: Map<string, string> }> {
-    const [entries, directory] = await Promise.all([
-      this.#entries(),
-      withTimeout(this.#shared.value.client.exists(this.redisDirectory), this.#shared.value.timeoutMs, 'EXISTS'),
-    ]);
+    const [entries, directory] = await Promise.all([this.entries(), withTimeout(this.#hub.client.exists(this.directory), this.#hub.timeoutMs, 'EXISTS')]);
     const names = new Map<string, string>();
     for (const [rkey, pair] of entries) names.set(rkey, pair.key);
     return { pairs: entries.map(([, p]) => p), directory: directory === 1, names };
@@ -733,14 +779,14 @@ export class RedisDiscovery extends RegistryDiscovery {
 
   /** The server of one Redis key's value, or undefined (with a debug line) when it is not one. */
   #pairOf(rkey: string, raw: string): KVPair | undefined {
-    const dir = this.redisDirectory;
+    const dir = this.directory;
     const kv = decodeKVPair(raw);
     if (kv === undefined) {
       discoveryLog('%s: skipped %s: value is not a libkv KVPair: %j', dir, rkey, raw.slice(0, 200));
       return undefined;
     }
     // Go's prefix: the discovery path with the same leading '/' as the stored Key.
-    const prefix = this.servicePrefix + '/';
+    const prefix = this.#prefix + '/';
     const keyPrefix = kv.key.startsWith('/') === prefix.startsWith('/') ? prefix : kv.key.startsWith('/') ? '/' + prefix : prefix.replace(/^\//, '');
     if (!kv.key.startsWith(keyPrefix)) {
       discoveryLog('%s: skipped %s: its Key %j is not under %s', dir, rkey, kv.key, keyPrefix);
@@ -750,9 +796,9 @@ export class RedisDiscovery extends RegistryDiscovery {
   }
 
   /** Every server under the directory with its Redis key. */
-  async #entries(): Promise<Array<[string, KVPair]>> {
-    const dir = this.redisDirectory;
-    const entries = await this.#shared.value.scan(globEscape(dir) + '/*');
+  async entries(): Promise<Array<[string, KVPair]>> {
+    const dir = this.directory;
+    const entries = await this.#hub.scan(globEscape(dir) + '/*');
     const out: Array<[string, KVPair]> = [];
     for (const [rkey, raw] of entries) {
       if (!rkey.startsWith(dir + '/')) continue;
@@ -762,12 +808,74 @@ export class RedisDiscovery extends RegistryDiscovery {
     return out;
   }
 
+  /** Stops watching (its last discovery closed). */
+  stop(): void {
+    if (this.#stopped.signal.aborted) return;
+    this.#stopped.abort();
+    clearTimeout(this.#retry);
+    clearTimeout(this.#graceTimer);
+    clearInterval(this.#poll);
+    this.#unwatch?.();
+    this.#unresync();
+  }
+}
+
+/**
+ * The servers of one service as registered in Redis (Go: rpcx-redis `client.RedisDiscovery`,
+ * `NewRedisDiscovery(basePath, servicePath, redisAddr, options)`): lists
+ * `//<basePath>/<servicePath>/…` and follows every change through keyspace notifications.
+ *
+ * Better than Go: only keys under `<servicePath>/` are listed (Go's `Arith` also lists
+ * `ArithX`'s keys); a discovery starts with zero servers; it polls when Redis refuses
+ * `CONFIG SET` (or the subscriber connection is down); it never stops watching after a failed
+ * list, keeps the last list while Redis is unreachable, reconnects with backoff and re-lists on
+ * return; values that do not parse are skipped with a `rpcx:discovery` debug line. Clones share
+ * both connections; so do discoveries created separately with the same connection options
+ * (unless `shareConnection: false`), and those of one service share one watch and one read per
+ * change (Go: each discovery has connections of its own).
+ *
+ * ```ts
+ * const d = new RedisDiscovery('/rpcx', 'Arith', { redisServers: '127.0.0.1:6379' });
+ * const xc = new XClient('Arith', { discovery: d, selectMode: SelectMode.RoundRobin });
+ * ```
+ */
+export class RedisDiscovery extends RegistryDiscovery {
+  readonly #shared: SharedResource<RedisHub>;
+  readonly #options: RedisDiscoveryOptions;
+  readonly #watch: RedisServiceWatch;
+  readonly #unsubscribe: () => void;
+
+  constructor(basePath: string, servicePath: string, options: RedisDiscoveryOptions) {
+    super(basePath, servicePath, options);
+    this.#options = options;
+    const shared = cloning;
+    cloning = undefined;
+    this.#shared = shared ?? acquireHub(options);
+    this.#watch = this.#shared.value.serviceWatch(this.servicePrefix, options.pollIntervalMs ?? 500, options.dataLossGraceMs ?? 15_000);
+    this.#unsubscribe = this.#watch.subscribe((pairs) => this.setPairs(pairs));
+  }
+
+  /** The Redis key of the watched directory, `//<basePath>/<servicePath>`. */
+  get redisDirectory(): string {
+    return this.#watch.directory;
+  }
+
+  /** The ioredis command connection (shared with clones and, unless `shareConnection: false`, with other discoveries of the same options). */
+  get client(): Redis {
+    return this.#shared.value.client;
+  }
+
+  /** Re-lists now (coalesced with a list already running; shared with the service's other discoveries on this connection). */
+  requestList(): void {
+    if (!this.closed.signal.aborted) this.#watch.requestList();
+  }
+
   /**
    * Reads the servers now (Go: `kv.List(basePath)`, then the prefix stripped from each value's
    * `Key`); keys not directly under `<servicePath>/` and values that do not parse are skipped.
    */
   async list(): Promise<KVPair[]> {
-    return (await this.#entries()).map(([, p]) => p);
+    return (await this.#watch.entries()).map(([, p]) => p);
   }
 
   clone(servicePath: string): ServiceDiscovery {
@@ -782,11 +890,8 @@ export class RedisDiscovery extends RegistryDiscovery {
   override close(): void {
     if (this.closed.signal.aborted) return;
     super.close();
-    clearTimeout(this.#retry);
-    clearTimeout(this.#graceTimer);
-    clearInterval(this.#poll);
-    this.#unwatch?.();
-    this.#unresync?.();
+    this.#unsubscribe();
+    this.#shared.value.releaseWatch(this.#watch);
     this.#shared.release();
   }
 }

@@ -18,15 +18,19 @@ import type { KVPair, ServiceDiscovery } from '../../client/discovery.js';
 import { ErrorCode, RpcxError } from '../../errors.js';
 import {
   Backoff,
+  ConnectionPool,
   RegistryDiscovery,
   RegistryPlugin,
+  ServiceFeed,
   SharedResource,
   discoveryLog,
+  optionsKey,
   sleep,
   type RegistryDiscoveryOptions,
   type RegistryPluginOptions,
 } from '../common.js';
 import {
+  DEFAULT_SESSION_TIMEOUT_MS,
   ZooKeeperConnection,
   create,
   exists,
@@ -256,25 +260,16 @@ export interface ZookeeperDiscoveryOptions extends RegistryDiscoveryOptions {
 }
 
 /**
- * Lists and watches the servers of one service in ZooKeeper (Go: rpcx-zookeeper
- * `client.ZookeeperDiscovery`, `NewZookeeperDiscovery(basePath, servicePath, zkAddr, options)`):
- *
- * ```ts
- * const d = new ZookeeperDiscovery('/rpcx_test', 'Arith', ['127.0.0.1:2181']);
- * const xc = createXClient('Arith', { discovery: d });
- * ```
- *
- * Keys are the child names (`tcp@host:port`), values their data. Unlike Go it watches each
- * child's data as well as the children (Go never sees an in-place metadata change), starts with
- * zero servers when `/<basePath>/<service>` does not exist yet (Go's constructor fails) and
- * follows its creation, keeps the last list while ZooKeeper is unreachable and resyncs on
- * reconnection or a new session. {@link clone} shares the ZooKeeper client.
+ * The watch of one service's znode on one connection, shared by every discovery of that service
+ * on it: one child watch and one data watch per child, one `getChildren` (+ a `getData` per new
+ * child) per change, whose result ({@link ServiceFeed}) feeds each discovery (which applies its
+ * own filter). Stopped when its last discovery closes.
  */
-export class ZookeeperDiscovery extends RegistryDiscovery {
-  readonly #shared: SharedResource<ZooKeeperConnection>;
-  readonly #options: ZookeeperDiscoveryOptions;
-  readonly #opMs: number;
+class ZkServiceWatch extends ServiceFeed {
+  readonly #conn: ZooKeeperConnection;
   readonly #dir: string;
+  readonly #opMs: number;
+  readonly #stopped = new AbortController();
   /** Current children and their data. */
   #values = new Map<string, string>();
   #full = true;
@@ -291,49 +286,25 @@ export class ZookeeperDiscovery extends RegistryDiscovery {
     this.#kick(true);
   };
 
-  /**
-   * @param zkAddr the ensemble (`['127.0.0.1:2181']` or `'h1:2181,h2:2181'`), or a connected
-   *   client you own (not closed here).
-   * @param shared internal: the connection of the discovery this one is cloned from.
-   */
-  constructor(basePath: string, servicePath: string, zkAddr: string | readonly string[] | Client, options: ZookeeperDiscoveryOptions = {}, shared?: SharedResource<ZooKeeperConnection>) {
-    super(basePath, servicePath, options);
-    this.#options = options;
-    this.#opMs = options.operationTimeoutMs ?? 5000;
-    this.#dir = zkPath(this.servicePrefix);
-    if (shared !== undefined) {
-      this.#shared = shared;
-    } else {
-      const conn = new ZooKeeperConnection(
-        typeof zkAddr === 'string' || Array.isArray(zkAddr)
-          ? { servers: zkAddr as string | readonly string[], ...(options.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}) }
-          : { client: zkAddr as Client },
-      );
-      this.#shared = new SharedResource(conn, (c) => c.close());
-    }
-    this.#shared.value.on('connected', this.#onConnected);
+  constructor(conn: ZooKeeperConnection, dir: string, opMs: number) {
+    super();
+    this.#conn = conn;
+    this.#dir = dir;
+    this.#opMs = opMs;
+    conn.on('connected', this.#onConnected);
     this.#kick(true);
   }
 
-  /** The ZooKeeper connection (shared with clones). */
-  get connection(): ZooKeeperConnection {
-    return this.#shared.value;
-  }
-
-  clone(servicePath: string): ServiceDiscovery {
-    return new ZookeeperDiscovery(this.basePath, servicePath, this.#shared.value.client, this.#options, this.#shared.retain());
-  }
-
-  override close(): void {
-    if (this.closed.signal.aborted) return;
-    super.close();
-    this.#shared.value.off('connected', this.#onConnected);
+  /** Stops watching (its last discovery closed). */
+  stop(): void {
+    if (this.#stopped.signal.aborted) return;
+    this.#stopped.abort();
+    this.#conn.off('connected', this.#onConnected);
     this.#wake?.();
-    this.#shared.release();
   }
 
   #onEvent(e: ZkEvent): void {
-    if (this.closed.signal.aborted) return;
+    if (this.#stopped.signal.aborted) return;
     const type = e.getType();
     if (e.getPath().startsWith(this.#dir + '/')) this.#armed.delete(e.getPath().slice(this.#dir.length + 1));
     if (type === zookeeper.Event.NODE_DATA_CHANGED && e.getPath().startsWith(this.#dir + '/')) {
@@ -356,10 +327,10 @@ export class ZookeeperDiscovery extends RegistryDiscovery {
   }
 
   async #loop(): Promise<void> {
-    const signal = this.closed.signal;
+    const signal = this.#stopped.signal;
     while (!signal.aborted && (this.#full || this.#dataDirty.size > 0)) {
       try {
-        const c = await this.#shared.value.ready(Infinity, signal);
+        const c = await this.#conn.ready(Infinity, signal);
         if (this.#full) {
           this.#full = false;
           this.#dataDirty.clear();
@@ -372,7 +343,7 @@ export class ZookeeperDiscovery extends RegistryDiscovery {
         this.#backoff.reset();
       } catch (err) {
         if (signal.aborted) return;
-        this.#shared.value.stalled(err);
+        this.#conn.stalled(err);
         this.#full = true;
         this.#armed.clear();
         const ms = this.#backoff.next();
@@ -405,7 +376,7 @@ export class ZookeeperDiscovery extends RegistryDiscovery {
         return;
       }
       this.#values = new Map();
-      this.setPairs([]);
+      this.#publish();
       return;
     }
     const values = new Map<string, string>();
@@ -451,8 +422,128 @@ export class ZookeeperDiscovery extends RegistryDiscovery {
   }
 
   #publish(): void {
+    if (this.#stopped.signal.aborted) return;
     const pairs: KVPair[] = [];
     for (const [key, value] of this.#values) pairs.push({ key, value });
-    this.setPairs(pairs);
+    this.publish(pairs);
+  }
+}
+
+/**
+ * A discovery's ZooKeeper session and the service watches on it, shared by a discovery and its
+ * clones — and, unless `shareConnection: false`, by every discovery of the process with the same
+ * ensemble and session timeout (or the same client object).
+ */
+class ZkDiscoveryHub {
+  readonly #watches = new Map<string, ZkServiceWatch>();
+  readonly #keys = new Map<ZkServiceWatch, string>();
+  constructor(readonly connection: ZooKeeperConnection) {}
+
+  /** The watch of `dir` shared by this session's discoveries of it (created on first use). */
+  serviceWatch(dir: string, opMs: number): ZkServiceWatch {
+    const key = `${dir}\n${opMs}`;
+    let w = this.#watches.get(key);
+    if (w === undefined) {
+      w = new ZkServiceWatch(this.connection, dir, opMs);
+      this.#watches.set(key, w);
+      this.#keys.set(w, key);
+    }
+    return w;
+  }
+
+  /** A discovery of `w` closed (and unsubscribed): stops `w` once nobody listens to it. */
+  releaseWatch(w: ZkServiceWatch): void {
+    if (w.size > 0) return;
+    const key = this.#keys.get(w);
+    if (key !== undefined) this.#watches.delete(key);
+    this.#keys.delete(w);
+    w.stop();
+  }
+
+  close(): void {
+    for (const w of this.#watches.values()) w.stop();
+    this.#watches.clear();
+    this.#keys.clear();
+    this.connection.close();
+  }
+}
+
+/** The process-wide pool of discovery sessions ({@link RegistryDiscoveryOptions.shareConnection}). */
+const hubs = new ConnectionPool<ZkDiscoveryHub>();
+
+/** @internal How many pooled ZooKeeper discovery sessions are open (for tests). */
+export function pooledZooKeeperConnections(): number {
+  return hubs.size;
+}
+
+function acquireHub(zkAddr: string | readonly string[] | Client, options: ZookeeperDiscoveryOptions): SharedResource<ZkDiscoveryHub> {
+  const owned = typeof zkAddr === 'string' || Array.isArray(zkAddr);
+  const make = (): ZkDiscoveryHub =>
+    new ZkDiscoveryHub(
+      new ZooKeeperConnection(
+        owned ? { servers: zkAddr as string | readonly string[], ...(options.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}) } : { client: zkAddr as Client },
+      ),
+    );
+  const close = (hub: ZkDiscoveryHub): void => hub.close();
+  if (options.shareConnection === false) return new SharedResource(make(), close);
+  // The same ensemble (as written: order and chroot matter) and session timeout; a client by identity.
+  const key = owned
+    ? `servers ${typeof zkAddr === 'string' ? zkAddr : (zkAddr as readonly string[]).join(',')} ${options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS}`
+    : `client ${optionsKey(zkAddr)}`;
+  return hubs.acquire(key, make, close);
+}
+
+/**
+ * Lists and watches the servers of one service in ZooKeeper (Go: rpcx-zookeeper
+ * `client.ZookeeperDiscovery`, `NewZookeeperDiscovery(basePath, servicePath, zkAddr, options)`):
+ *
+ * ```ts
+ * const d = new ZookeeperDiscovery('/rpcx_test', 'Arith', ['127.0.0.1:2181']);
+ * const xc = createXClient('Arith', { discovery: d });
+ * ```
+ *
+ * Keys are the child names (`tcp@host:port`), values their data. Unlike Go it watches each
+ * child's data as well as the children (Go never sees an in-place metadata change), starts with
+ * zero servers when `/<basePath>/<service>` does not exist yet (Go's constructor fails) and
+ * follows its creation, keeps the last list while ZooKeeper is unreachable and resyncs on
+ * reconnection or a new session. {@link clone} shares the ZooKeeper client; so do discoveries
+ * created separately with the same ensemble and session timeout (unless `shareConnection:
+ * false`), and those of one service share one watch and one read per change (Go: each
+ * discovery has a session of its own).
+ */
+export class ZookeeperDiscovery extends RegistryDiscovery {
+  readonly #shared: SharedResource<ZkDiscoveryHub>;
+  readonly #options: ZookeeperDiscoveryOptions;
+  readonly #watch: ZkServiceWatch;
+  readonly #unsubscribe: () => void;
+
+  /**
+   * @param zkAddr the ensemble (`['127.0.0.1:2181']` or `'h1:2181,h2:2181'`), or a connected
+   *   client you own (not closed here; shared only with discoveries given the same client).
+   * @param shared internal: the session of the discovery this one is cloned from.
+   */
+  constructor(basePath: string, servicePath: string, zkAddr: string | readonly string[] | Client, options: ZookeeperDiscoveryOptions = {}, shared?: SharedResource<ZkDiscoveryHub>) {
+    super(basePath, servicePath, options);
+    this.#options = options;
+    this.#shared = shared ?? acquireHub(zkAddr, options);
+    this.#watch = this.#shared.value.serviceWatch(zkPath(this.servicePrefix), options.operationTimeoutMs ?? 5000);
+    this.#unsubscribe = this.#watch.subscribe((pairs) => this.setPairs(pairs));
+  }
+
+  /** The ZooKeeper connection (shared with clones and, unless `shareConnection: false`, with other discoveries of the same ensemble). */
+  get connection(): ZooKeeperConnection {
+    return this.#shared.value.connection;
+  }
+
+  clone(servicePath: string): ServiceDiscovery {
+    return new ZookeeperDiscovery(this.basePath, servicePath, this.connection.client, this.#options, this.#shared.retain());
+  }
+
+  override close(): void {
+    if (this.closed.signal.aborted) return;
+    super.close();
+    this.#unsubscribe();
+    this.#shared.value.releaseWatch(this.#watch);
+    this.#shared.release();
   }
 }
