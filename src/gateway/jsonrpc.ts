@@ -27,7 +27,7 @@ type Reply = { result: string } | { code: number; message: string };
 
 function idJson(id: JsonRpcRequest['id']): string | undefined {
   if (id === undefined) return undefined;
-  return 'name' in id ? marshalString(id.name) : id.number.toString();
+  return 'name' in id ? marshalString(id.name) : id.number;
 }
 
 /** Go `json.Marshal(jsonrpcRespone)`: `jsonrpc`, then `result` or `error` (with `"data":null`), then `id` if any. */
