@@ -344,7 +344,8 @@ export function marshalString(s: string): string {
 
 /**
  * Go `json.Marshal` of a `json.RawMessage`: compacted (whitespace outside strings removed) and
- * HTML-escaped; Go's syntax error if the bytes are not valid JSON (Go's Marshal fails then).
+ * HTML-escaped, as its UTF-8 bytes in a Latin-1 string; Go's syntax error if the bytes are not
+ * valid JSON (Go's Marshal fails then).
  */
 export function marshalRaw(raw: Uint8Array): string | { error: string } {
   const b = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -367,7 +368,7 @@ export function marshalRaw(raw: Uint8Array): string | { error: string } {
       break;
     }
   }
-  if (plain) return b.toString('utf8');
+  if (plain) return b.toString('latin1');
   const text = b.toString('utf8');
   let out = '';
   let inString = false;
@@ -388,5 +389,5 @@ export function marshalRaw(raw: Uint8Array): string | { error: string } {
     if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r') continue;
     out += ch;
   }
-  return out;
+  return Buffer.from(out, 'utf8').toString('latin1');
 }
