@@ -51,7 +51,10 @@ function responseWire(reply: Reply, id: JsonRpcRequest['id']): string {
 }
 
 function writeResponse(res: ServerResponse, wireJson: string): void {
-  endWithHead(res, 200, ['Context-Type', 'application/json'], wireJson);
+  // Go sniffs the Content-Type: for these answers (valid JSON, no control byte in it) always
+  // text; given here, not sniffed, unless a Content-Type was set before (none is today).
+  if (res.hasHeader('Content-Type')) endWithHead(res, 200, ['Context-Type', 'application/json'], wireJson);
+  else endWithHead(res, 200, ['Context-Type', 'application/json', 'Content-Type', 'text/plain; charset=utf-8'], wireJson, false);
 }
 
 type Outcome = Reply | { marshalError: string } | undefined;
