@@ -185,8 +185,8 @@ export function httpError(res: ServerResponse, text: string, code: number): void
  *
  * Node emits the request when its head is parsed; a small body sent with the head is parsed in
  * the same pass. So the body is first looked for on the next tick: if the request is complete
- * by then, it is taken with one `read()` (no `'data'`/`'end'` listeners, no flowing mode, no
- * further ticks); else it is collected as it comes.
+ * by then, it is taken with one `read()` (no `'data'`/`'end'` listeners, no flowing mode); else
+ * it is collected as it comes.
  */
 export function readBody(req: IncomingMessage, limit: number, done: (body: Buffer) => void): void {
   process.nextTick(readBodyNT, req, limit, done);
