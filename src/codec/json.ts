@@ -201,6 +201,10 @@ class JsonWriter {
     }
     if (value === null) return 'null';
     const obj = value as object;
+    // A plain object (the common reply) is none of the classes below: straight to its members.
+    // An array or typed array whose prototype was replaced still takes the long way.
+    const proto: unknown = Object.getPrototypeOf(obj);
+    if ((proto === Object.prototype || proto === null) && !Array.isArray(obj) && !ArrayBuffer.isView(obj)) return this.#plainObject(obj, key, depth);
     if (obj instanceof Uint8Array) return `"${Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength).toString('base64')}"`;
     if (obj instanceof Timestamp) return quoteGoJson(obj.toJSON());
     if (obj instanceof Float32) return formatFloat32(obj.value);
@@ -245,6 +249,27 @@ class JsonWriter {
         if (vs !== undefined) parts.push(`${quoteGoJson(k)}:${vs}`);
       }
       return `{${parts.join(',')}}`;
+    } finally {
+      this.#seen.delete(obj);
+    }
+  }
+
+  /** {@link #value} of an object whose prototype is `Object.prototype` or `null`: the same steps and text. */
+  #plainObject(obj: object, key: string, depth: number): string | undefined {
+    const toJSON = (obj as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === 'function') return this.#value(toJSON.call(obj, key), key, depth);
+    if (depth >= this.#maxDepth) {
+      throw new RpcxError(ErrorCode.LIMIT, `json: exceeded max depth ${this.#maxDepth}`);
+    }
+    if (this.#seen.has(obj)) throw new RpcxError(ErrorCode.CODEC, 'json: unsupported value: encountered a cycle');
+    this.#seen.add(obj);
+    try {
+      let out = '{';
+      for (const k of Object.keys(obj)) {
+        const vs = this.#value((obj as Record<string, unknown>)[k], k, depth + 1);
+        if (vs !== undefined) out += `${out.length === 1 ? '' : ','}${quoteGoJson(k)}:${vs}`;
+      }
+      return `${out}}`;
     } finally {
       this.#seen.delete(obj);
     }

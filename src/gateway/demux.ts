@@ -54,7 +54,20 @@ interface HttpConnState {
   headTimer: ReturnType<typeof setTimeout>;
   /** The response to the latest request (busy while not finished). */
   res: ServerResponse | undefined;
+  /** Requests so far, and as the idle sweep last saw them. */
+  requests: number;
+  swept: number;
+  /** Sweeps in a row that found the connection idle with no new request. */
+  idleSweeps: number;
 }
+
+/**
+ * A keep-alive connection idle this long is closed (Node's default `keepAliveTimeout`, which the
+ * port used before; Go's gateway sets no `IdleTimeout` and keeps it open). Checked by one sweep
+ * every IDLE_SWEEP_MS, so it closes 5-6 s after its last answer.
+ */
+const IDLE_TIMEOUT_MS = 5000;
+const IDLE_SWEEP_MS = 1000;
 
 /** @internal The router of one `tcp` listener. */
 export class PortDemux {
@@ -71,12 +84,20 @@ export class PortDemux {
   #drainedPromise: Promise<boolean> | undefined;
   /** Whether the grace ran out with busy connections left (they were cut). */
   #cut = false;
+  /** The idle sweep, running while HTTP connections are open. */
+  #sweepTimer: ReturnType<typeof setInterval> | undefined;
+  /** HTTP connections (routed to the http.Server). */
+  readonly #httpSockets = new Set<Socket>();
 
   constructor(host: GatewayHost, options: PortDemuxOptions, onRpcx: (socket: Socket, remote: string) => void) {
     this.#host = host;
     this.#options = options;
     this.#onRpcx = onRpcx;
     this.#http = createHttpServer({ keepAlive: true }, (req, res) => this.#onRequest(req, res));
+    // No per-request keep-alive timer (Node re-arms one on the socket after every answer and
+    // clears it at the next request, and adds a `Keep-Alive: timeout=5` header Go does not
+    // send): idle connections are found by #sweep instead.
+    this.#http.keepAliveTimeout = 0;
     // Go's net/http answers unparsable requests with 400; Node's default does the same.
     this.#http.on('connect', (req: IncomingMessage, socket: Duplex) => this.#onConnect(req, socket));
     if (options.onePort) {
@@ -84,6 +105,8 @@ export class PortDemux {
       this.#http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
         const st = this.#state.get(socket);
         if (st?.mode === undefined) clearTimeout(st?.headTimer);
+        // No longer an HTTP connection: not for the idle sweep.
+        this.#httpSockets.delete(socket as Socket);
         upgrade(req, socket, head);
       });
     }
@@ -139,7 +162,16 @@ export class PortDemux {
         socket.destroy();
       }, this.#options.sniffTimeoutMs);
       socket.once('close', () => clearTimeout(headTimer));
-      this.#state.set(socket, { mode: undefined, first: chunk.subarray(0, 16), conn: undefined, headTimer, res: undefined });
+      this.#state.set(socket, { mode: undefined, first: chunk.subarray(0, 16), conn: undefined, headTimer, res: undefined, requests: 0, swept: 0, idleSweeps: 0 });
+      this.#httpSockets.add(socket);
+      socket.once('close', () => {
+        this.#httpSockets.delete(socket);
+        if (this.#httpSockets.size === 0) this.#stopSweep();
+      });
+      if (this.#sweepTimer === undefined) {
+        this.#sweepTimer = setInterval(() => this.#sweep(), IDLE_SWEEP_MS);
+        this.#sweepTimer.unref();
+      }
       this.#http.emit('connection', socket);
       // The sniffed bytes wait in the stream's buffer: flowing again, they reach the parser on
       // the next tick, before any later bytes (Node's parser reads those from the handle itself).
@@ -176,8 +208,9 @@ export class PortDemux {
       socket.destroy();
       return;
     }
-    // Busy until `res` finishes; close() looks at it (no per-request listener).
+    // Busy until `res` finishes; close() and #sweep look at it (no per-request listener).
     st.res = res;
+    st.requests++;
     if (this.#closing) {
       res.shouldKeepAlive = false;
       res.once('close', () => socket.end());
@@ -198,6 +231,27 @@ export class PortDemux {
         this.#failed(socket, res, err);
       }
     });
+  }
+
+  /** Closes the connections idle (latest answer sent, no request since) for IDLE_TIMEOUT_MS. */
+  #sweep(): void {
+    for (const s of this.#httpSockets) {
+      const st = this.#state.get(s);
+      if (st === undefined || st.mode === undefined) continue;
+      const idle = st.res === undefined || st.res.writableFinished;
+      if (!idle || st.requests !== st.swept) {
+        st.swept = st.requests;
+        st.idleSweeps = 0;
+      } else if (++st.idleSweeps * IDLE_SWEEP_MS >= IDLE_TIMEOUT_MS) {
+        if (log.enabled) log('%s: keep-alive connection idle for %d ms, closed', s.remoteAddress, IDLE_TIMEOUT_MS);
+        s.destroy();
+      }
+    }
+  }
+
+  #stopSweep(): void {
+    clearInterval(this.#sweepTimer);
+    this.#sweepTimer = undefined;
   }
 
   /** A bug, not an input: answer 500 rather than leave the request hanging. */

@@ -61,10 +61,13 @@ function parseUint(s: string): bigint | string {
   return n;
 }
 
-/** Go `HTTPRequest2RpcxRequest` (the body already read): the request, or the first error's text. */
-export function httpToRpcx(h: RequestHeaders, body: Buffer, servicePath: string): Message | string {
+/**
+ * Go `HTTPRequest2RpcxRequest` (the body already read): the request, or the first error's text.
+ * `seq`, `st` and `serviceMethod` are the `X-RPCX-MessageID`, `-SerializeType` and
+ * `-ServiceMethod` headers, which the caller reads anyway.
+ */
+function httpToRpcx(h: RequestHeaders, body: Buffer, servicePath: string, seq: string, st: string, serviceMethod: string): Message | string {
   const msg = createMessage({ messageType: MessageType.Request });
-  const seq = headerGet(h, 'x-rpcx-messageid');
   if (seq !== '') {
     const id = parseUint(seq);
     if (typeof id === 'string') return id;
@@ -72,7 +75,6 @@ export function httpToRpcx(h: RequestHeaders, body: Buffer, servicePath: string)
   }
   if (headerGet(h, 'x-rpcx-heartbeat') !== '') msg.heartbeat = true;
   if (headerGet(h, 'x-rpcx-oneway') !== '') msg.oneway = true;
-  const st = headerGet(h, 'x-rpcx-serializetype');
   if (st !== '') {
     const n = lowByte(st);
     if (typeof n === 'string') return n;
@@ -95,7 +97,7 @@ export function httpToRpcx(h: RequestHeaders, body: Buffer, servicePath: string)
   const auth = headerGet(h, 'authorization');
   if (auth !== '') msg.metadata.set(MetaKey.Auth, latin1ToUtf8(auth));
   msg.servicePath = latin1ToUtf8(servicePath);
-  msg.serviceMethod = latin1ToUtf8(headerGet(h, 'x-rpcx-servicemethod'));
+  msg.serviceMethod = latin1ToUtf8(serviceMethod);
   msg.payload = body;
   return msg;
 }
@@ -162,12 +164,13 @@ export function handleGatewayRequest(host: GatewayHost, conn: ServerConnection, 
   }
   let servicePath = headerGet(h, 'x-rpcx-servicepath');
   if (servicePath === '') servicePath = path.charCodeAt(0) === 0x2f ? path.slice(1) : path;
-  const parsed = httpToRpcx(h, body, servicePath);
-  let err: string | undefined = typeof parsed === 'string' ? parsed : undefined;
-
+  const seq = headerGet(h, 'x-rpcx-messageid');
   const serviceMethod = headerGet(h, 'x-rpcx-servicemethod');
   const serializeType = headerGet(h, 'x-rpcx-serializetype');
-  const head: Head = [H.Version, headerGet(h, 'x-rpcx-version'), H.MessageID, headerGet(h, 'x-rpcx-messageid')];
+  const parsed = httpToRpcx(h, body, servicePath, seq, serializeType, serviceMethod);
+  let err: string | undefined = typeof parsed === 'string' ? parsed : undefined;
+
+  const head: Head = [H.Version, headerGet(h, 'x-rpcx-version'), H.MessageID, seq];
   // Go's quirk: once an error is known, the later headers are echoed anyway.
   if (err === undefined && servicePath === '') err = 'empty servicepath';
   else head.push(H.ServicePath, rawHeaderValue(servicePath));

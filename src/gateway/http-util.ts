@@ -5,26 +5,33 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { utf8Decode, utf8Encode } from '../protocol/text.js';
 
 /**
- * The first value of each request header as raw bytes in a Latin-1 string, by lowercase name
- * (what Go's `Header.Get` returns), read once per request in one pass over `rawHeaders` (Node's
- * `headersDistinct` builds an array for every header first).
+ * What the gateway reads request headers from: Node's `headers` (built by Node for every request
+ * anyway, as its server looks at `Host` and `Expect`) and `rawHeaders`, for the rare header Node
+ * joined from duplicates.
  */
-export type RequestHeaders = ReadonlyMap<string, string>;
+export type RequestHeaders = Pick<IncomingMessage, 'headers' | 'rawHeaders'>;
 
-/** The {@link RequestHeaders} of a request. */
+/** The {@link RequestHeaders} of a request (the request itself: nothing is copied). */
 export function requestHeaders(req: IncomingMessage): RequestHeaders {
-  const raw = req.rawHeaders;
-  const h = new Map<string, string>();
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const k = raw[i]!.toLowerCase();
-    if (!h.has(k)) h.set(k, raw[i + 1]!);
-  }
-  return h;
+  return req;
 }
 
-/** The first value of a request header (Go: `Header.Get`), `''` if absent; `lowerName` in lower case. */
+/**
+ * The first value of a request header as raw bytes in a Latin-1 string (Go: `Header.Get`), `''`
+ * if absent; `lowerName` in lower case. Node keeps the first of duplicate `Authorization`,
+ * `Content-Type`... headers but joins duplicate `X-*` ones with `, `: a value with `, ` in it is
+ * looked up again in `rawHeaders` for its first occurrence.
+ */
 export function headerGet(h: RequestHeaders, lowerName: string): string {
-  return h.get(lowerName) ?? '';
+  const v = h.headers[lowerName];
+  if (v === undefined) return '';
+  if (typeof v === 'string' && !v.includes(', ')) return v;
+  const raw = h.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const k = raw[i]!;
+    if (k.length === lowerName.length && k.toLowerCase() === lowerName) return raw[i + 1]!;
+  }
+  return '';
 }
 
 /** Whether a string holds only ASCII (then its Latin-1 and UTF-8 bytes are the same). */
@@ -175,8 +182,27 @@ export function httpError(res: ServerResponse, text: string, code: number): void
 /**
  * Reads a request body up to `limit` bytes and hands it to `done`. Longer: the socket is
  * destroyed and `done` is never called; nor is it when the request is aborted.
+ *
+ * Node emits the request when its head is parsed; a small body sent with the head is parsed in
+ * the same pass. So the body is first looked for on the next tick: if the request is complete
+ * by then, it is taken with one `read()` (no `'data'`/`'end'` listeners, no flowing mode); else
+ * it is collected as it comes.
  */
 export function readBody(req: IncomingMessage, limit: number, done: (body: Buffer) => void): void {
+  process.nextTick(readBodyNT, req, limit, done);
+}
+
+function readBodyNT(req: IncomingMessage, limit: number, done: (body: Buffer) => void): void {
+  if (req.complete && !req.destroyed) {
+    const n = req.readableLength;
+    if (n > limit) {
+      req.socket.destroy();
+      return;
+    }
+    const b = n === 0 ? null : (req.read() as Buffer | null);
+    done(b ?? EMPTY_BODY);
+    return;
+  }
   let first: Buffer | undefined;
   let chunks: Buffer[] | undefined;
   let size = 0;

@@ -5,6 +5,7 @@ import { Buffer } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MessageType, MetaKey, SerializeType } from '../protocol/constants.js';
 import { createMessage } from '../protocol/message.js';
+import { JsonCodec } from '../codec/json.js';
 import type { ServerConnection } from '../server/connection.js';
 import { errorText } from '../server/dispatch.js';
 import { authenticate, gatewayContext, handleRequest, isThenable, type GatewayHost, type HandleResult } from './handle.js';
@@ -23,26 +24,37 @@ export const JsonRpcCode = {
   InternalError: -32603,
 } as const;
 
+/** `result`: the result's JSON as its UTF-8 bytes in a Latin-1 string (as it goes on the wire). */
 type Reply = { result: string } | { code: number; message: string };
+
+/** A text as its UTF-8 bytes in a Latin-1 string (the same string when ASCII). */
+function wire(text: string): string {
+  return isAscii(text) ? text : Buffer.from(text, 'utf8').toString('latin1');
+}
 
 function idJson(id: JsonRpcRequest['id']): string | undefined {
   if (id === undefined) return undefined;
-  return 'name' in id ? marshalString(id.name) : id.number.toString();
+  return 'name' in id ? wire(marshalString(id.name)) : id.number;
 }
 
-/** Go `json.Marshal(jsonrpcRespone)`: `jsonrpc`, then `result` or `error` (with `"data":null`), then `id` if any. */
-function responseJson(reply: Reply, id: JsonRpcRequest['id']): string {
+/**
+ * Go `json.Marshal(jsonrpcRespone)`: `jsonrpc`, then `result` or `error` (with `"data":null`),
+ * then `id` if any; as UTF-8 bytes in a Latin-1 string, for one write of head and body.
+ */
+function responseWire(reply: Reply, id: JsonRpcRequest['id']): string {
   let s = '{"jsonrpc":"2.0"';
   if ('result' in reply) s += `,"result":${reply.result}`;
-  else s += `,"error":{"code":${reply.code},"message":${marshalString(reply.message)},"data":null}`;
+  else s += `,"error":{"code":${reply.code},"message":${wire(marshalString(reply.message))},"data":null}`;
   const i = idJson(id);
   if (i !== undefined) s += `,"id":${i}`;
   return `${s}}`;
 }
 
-function writeResponse(res: ServerResponse, json: string): void {
-  // The UTF-8 bytes as a Latin-1 string (the same string when ASCII), for one write of head and body.
-  endWithHead(res, 200, ['Context-Type', 'application/json'], isAscii(json) ? json : Buffer.from(json, 'utf8').toString('latin1'));
+function writeResponse(res: ServerResponse, wireJson: string): void {
+  // Go sniffs the Content-Type: for these answers (valid JSON, no control byte in it) always
+  // text; given here, not sniffed, unless a Content-Type was set before (none is today).
+  if (res.hasHeader('Content-Type')) endWithHead(res, 200, ['Context-Type', 'application/json'], wireJson);
+  else endWithHead(res, 200, ['Context-Type', 'application/json', 'Content-Type', 'text/plain; charset=utf-8'], wireJson, false);
 }
 
 type Outcome = Reply | { marshalError: string } | undefined;
@@ -104,7 +116,14 @@ function outcome(host: GatewayHost, ctx: RequestContext, out: HandleResult, noti
     host.handleServiceError?.(out.err);
     return { code: JsonRpcCode.InternalError, message: errorText(out.err) };
   }
-  const result = marshalRaw(out.res.payload);
+  const payload = out.res.payload;
+  // Our own JSON codec writes what Go's RawMessage marshal would give back unchanged (valid,
+  // compact, HTML-escaped JSON): its bytes are the result as they are. Any other codec's
+  // output (or an empty payload) goes through Go's check.
+  if (payload.length > 0 && host.codecs.find(SerializeType.JSON)?.constructor === JsonCodec) {
+    return { result: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('latin1') };
+  }
+  const result = marshalRaw(payload);
   if (typeof result !== 'string') return { marshalError: `json: error calling MarshalJSON for type *json.RawMessage: ${result.error}` };
   return { result };
 }
@@ -113,7 +132,7 @@ function outcome(host: GatewayHost, ctx: RequestContext, out: HandleResult, noti
 export function handleJsonRpcRequest(host: GatewayHost, conn: ServerConnection, h: RequestHeaders, res: ServerResponse, body: Buffer): void | Promise<void> {
   const parsed = unmarshalRequest(body);
   if ('error' in parsed) {
-    writeResponse(res, responseJson({ code: JsonRpcCode.ParseError, message: parsed.error }, undefined));
+    writeResponse(res, responseWire({ code: JsonRpcCode.ParseError, message: parsed.error }, undefined));
     return;
   }
   const r = parsed.request;
@@ -140,5 +159,5 @@ function send(res: ServerResponse, r: JsonRpcRequest, reply: Outcome): void {
     httpError(res, reply.marshalError, 500);
     return;
   }
-  writeResponse(res, responseJson(reply, r.id));
+  writeResponse(res, responseWire(reply, r.id));
 }

@@ -74,6 +74,35 @@ describe('bad input on the tcp port', () => {
     assert.ok(r.elapsed >= 250, `closed after ${r.elapsed} ms`);
     await stillServes();
   });
+  test('a keep-alive connection idle for 5 s after its answer is closed (no Keep-Alive header; Go keeps it open)', async () => {
+    const body = '{"A":6,"B":7}';
+    const { host, port } = hostPort(tcp);
+    const s = connect({ host, port }, () => {
+      s.write(`POST /Arith HTTP/1.1\r\nHost: x\r\nX-RPCX-ServiceMethod: Mul\r\nX-RPCX-SerializeType: 1\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    });
+    let data = '';
+    let answeredAt = 0;
+    s.on('data', (c: Buffer) => {
+      data += c.toString('latin1');
+      if (answeredAt === 0 && data.endsWith('{"C":42}')) answeredAt = performance.now();
+    });
+    s.on('error', () => {});
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new Error(`still open after 10 s; read ${JSON.stringify(data)}`));
+      }, 10_000);
+      s.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    assert.match(data, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.ok(answeredAt > 0, data);
+    assert.ok(!/\r\nKeep-Alive:/i.test(data), data);
+    const idle = performance.now() - answeredAt;
+    assert.ok(idle >= 4900 && idle < 8000, `closed ${idle} ms after the answer`);
+  });
   test('half an HTTP request head, then silence: closed without an answer', async () => {
     const r = await untilClosed(tcp, 'POST /Arith HTTP/1.1\r\nHost: x\r\nX-RPCX-Servi', 5000);
     assert.equal(r.data, '');
