@@ -11,6 +11,7 @@ import type { MetadataInit } from '../protocol/message.js';
 import { openSocket, type StreamOptions, type TokenCaller } from './client.js';
 import { MessageChannel, StreamMetaKey } from './message-stream.js';
 import { socketTransport, type Transport } from './transport.js';
+import { DirectReader, registerDirectReader } from '../node/direct-read.js';
 import type { StreamConnectionInfo, StreamHandler } from './service.js';
 import type { StreamServiceArgs } from './wire.js';
 
@@ -96,7 +97,12 @@ export async function openMessageStream<Req, Res>(call: TokenCaller, defaultSt: 
   meta.set(StreamMetaKey.Path, servicePath);
   meta.set(StreamMetaKey.Method, method);
   meta.set(StreamMetaKey.Serialize, String(codec.serializeType));
-  const socket = await openSocket(call, defaultSt, meta, options);
+  // The side connection reads through `onread` into one reused buffer (see direct-read.ts):
+  // no 64 KiB allocation and no Readable machinery per read; socketTransport pauses it when
+  // the iterator falls behind.
+  const reader = new DirectReader();
+  const socket = await openSocket(call, defaultSt, meta, options, reader.onread);
+  registerDirectReader(socket, reader);
   const ch = new MessageChannel<Req, Res>(socketTransport(socket), 'client', servicePath, method, codec, {
     ...(options.maxMessageLength === undefined ? {} : { maxMessageLength: options.maxMessageLength }),
     sendType: options.sendType,
