@@ -6,28 +6,22 @@ import type { Socket } from 'node:net';
  * skips the Readable stream machinery (`push`, `emit('data')`) on every read. Measured against
  * Go's server (bench A, c = 16 and 64): 5-7% less client CPU per call. `pause()`/`resume()`
  * work as on any socket. The sink is attached once the connection object exists; bytes that
- * arrive before that are kept in order. Used by the rpcx `Client`'s connection (dial.ts) and by
- * the caller's side of a message stream (`openStream`, see stream/transport.ts).
+ * arrive before that are kept in order.
  */
 export class DirectReader {
   private sink: ((chunk: Buffer) => void) | undefined;
   private early: Buffer[] = [];
 
   /** The `onread` option for `net.connect`. */
-  readonly onread: { buffer: Buffer; callback: (n: number, buf: Uint8Array) => boolean };
-
-  /** `size`: the reused read buffer's length, the most one `read(2)` takes (default 64 KiB). */
-  constructor(size = 64 * 1024) {
-    this.onread = {
-      buffer: Buffer.allocUnsafe(size),
-      callback: (n: number, buf: Uint8Array): boolean => {
-        const chunk = Buffer.from(buf.subarray(0, n)); // a copy: `buf` is reused for the next read
-        if (this.sink !== undefined) this.sink(chunk);
-        else this.early.push(chunk);
-        return true;
-      },
-    };
-  }
+  readonly onread = {
+    buffer: Buffer.allocUnsafe(64 * 1024),
+    callback: (n: number, buf: Uint8Array): boolean => {
+      const chunk = Buffer.from(buf.subarray(0, n)); // a copy: `buf` is reused for the next read
+      if (this.sink !== undefined) this.sink(chunk);
+      else this.early.push(chunk);
+      return true;
+    },
+  };
 
   /** Delivers every chunk, those read already first, to `sink`. */
   attach(sink: (chunk: Buffer) => void): void {

@@ -128,145 +128,34 @@ export class MessageChannel<Out, In> implements AsyncIterable<In> {
     this.#transport.close(reason);
   }
 
-  /**
-   * Messages from the peer until its half-close. An error frame throws a `ServiceError` with its
-   * text. A hand-written iterator rather than an async generator: a message already decoded or
-   * buffered is handed out in an already-resolved promise, without the generator's extra awaits
-   * per `yield`; bytes are pulled from the transport only when none is left.
-   */
-  [Symbol.asyncIterator](): AsyncIterator<In> {
-    if (this.#iterated) {
-      const err = new RpcxError(ErrorCode.INVALID_ARGUMENT, 'a message stream can be iterated once');
-      let thrown = false;
-      return {
-        next: () => {
-          if (thrown) return Promise.resolve({ done: true, value: undefined });
-          thrown = true;
-          return Promise.reject(err);
-        },
-      };
-    }
+  /** Messages from the peer until its half-close. An error frame throws a `ServiceError` with its text. */
+  async *[Symbol.asyncIterator](): AsyncIterator<In> {
+    if (this.#iterated) throw new RpcxError(ErrorCode.INVALID_ARGUMENT, 'a message stream can be iterated once');
     this.#iterated = true;
-    return new Incoming<In>(this, this.#transport, {
-      // A Go peer may gzip a frame (Message.SetCompressType): read it; this side never compresses.
-      decoder: new FrameDecoder({ maxMessageLength: this.#options.maxMessageLength ?? 64 * 1024 * 1024, compressors: defaultCompressors }),
-      codec: this.#codec,
-      co: this.#options.receiveType === undefined ? undefined : { type: this.#options.receiveType },
-      expect: this.#expect,
-      caller: this.#messageType === MessageType.Request,
-    });
-  }
-
-  /** @internal The iterator's failure path: aborts (unless a ServiceError) and returns what to throw. */
-  fail(err: unknown): RpcxError {
-    const e = RpcxError.from(err, ErrorCode.PROTOCOL);
-    if (e instanceof ServiceError) return e;
-    this.abort(e);
-    return this.#failure ?? e;
-  }
-
-  /** @internal The failure set by `abort`, if any. */
-  get failure(): RpcxError | undefined {
-    return this.#failure;
-  }
-}
-
-interface IncomingOptions {
-  decoder: FrameDecoder;
-  codec: Codec;
-  co: CodecOptions | undefined;
-  expect: MessageType;
-  /** The caller's side: at the server's end-of-stream it half-closes too. */
-  caller: boolean;
-}
-
-const DONE: IteratorResult<never> = Object.freeze({ done: true, value: undefined });
-
-/** The iterator of a {@link MessageChannel}: one at a time (calls made before the last settled wait for it). */
-class Incoming<In> implements AsyncIterator<In> {
-  readonly #ch: MessageChannel<unknown, In>;
-  readonly #chunks: AsyncIterator<Uint8Array>;
-  readonly #o: IncomingOptions;
-  #done = false;
-  /** The pull in progress (a `next` that had to wait for bytes); later calls queue behind it. */
-  #pulling: Promise<IteratorResult<In>> | undefined;
-
-  constructor(ch: MessageChannel<unknown, In>, transport: Transport, options: IncomingOptions) {
-    this.#ch = ch;
-    this.#chunks = transport[Symbol.asyncIterator]();
-    this.#o = options;
-  }
-
-  next(): Promise<IteratorResult<In>> {
-    if (this.#pulling !== undefined) return this.#pulling.then(() => this.next(), () => this.next());
-    if (this.#done) return Promise.resolve(DONE);
+    // A Go peer may gzip a frame (Message.SetCompressType): read it; this side never compresses.
+    const decoder = new FrameDecoder({ maxMessageLength: this.#options.maxMessageLength ?? 64 * 1024 * 1024, compressors: defaultCompressors });
+    const co: CodecOptions | undefined = this.#options.receiveType === undefined ? undefined : { type: this.#options.receiveType };
     try {
-      const v = this.#decodeNext();
-      if (v !== NONE) return Promise.resolve({ done: false, value: v as In });
-    } catch (err) {
-      return Promise.reject(this.#fail(err));
-    }
-    const p = this.#pull();
-    this.#pulling = p;
-    const clear = (): void => {
-      if (this.#pulling === p) this.#pulling = undefined;
-    };
-    p.then(clear, clear);
-    return p;
-  }
-
-  return(): Promise<IteratorResult<In>> {
-    // Stops this loop without touching the connection (as the generator's return did).
-    this.#done = true;
-    return Promise.resolve(DONE);
-  }
-
-  #fail(err: unknown): RpcxError {
-    this.#done = true;
-    return this.#ch.fail(err);
-  }
-
-  /** The next whole message decoded from the bytes buffered, or NONE. */
-  #decodeNext(): unknown {
-    // After abort() the loop ends with the abort's reason, not with messages still buffered.
-    const failure = this.#ch.failure;
-    if (failure !== undefined) throw failure;
-    const m = this.#o.decoder.read();
-    if (m === undefined) return NONE;
-    if (m.messageType !== this.#o.expect || m.heartbeat) {
-      throw new RpcxError(ErrorCode.PROTOCOL, `message stream: unexpected ${m.heartbeat ? 'heartbeat' : m.messageType === MessageType.Request ? 'request' : 'response'} frame`);
-    }
-    if (m.messageStatusType === MessageStatusType.Error) {
-      throw new ServiceError(m.metadata.get(MetaKey.ServiceError) ?? '', m.metadata);
-    }
-    return this.#o.codec.decode(m.payload, this.#o.co);
-  }
-
-  async #pull(): Promise<IteratorResult<In>> {
-    try {
-      for (;;) {
-        const r = await this.#chunks.next();
-        if (this.#done) return DONE; // return() was called meanwhile
-        if (r.done === true) {
-          const failure = this.#ch.failure;
-          if (failure !== undefined) throw failure;
-          const decoder = this.#o.decoder;
-          if (decoder.hasPartialFrame) throw new RpcxError(ErrorCode.PROTOCOL, `message stream: truncated frame at end of stream (${decoder.bufferedBytes} bytes)`);
-          this.#done = true;
-          // The server has finished: a caller that did not close-send yet does it now, so the
-          // connection closes (a server reads on until the caller's half-close by itself).
-          if (this.#o.caller) void this.#ch.end().catch(() => undefined);
-          return DONE;
+      for await (const chunk of this.#transport) {
+        decoder.write(chunk);
+        for (let m = decoder.read(); m !== undefined; m = decoder.read()) {
+          if (m.messageType !== this.#expect || m.heartbeat) {
+            throw new RpcxError(ErrorCode.PROTOCOL, `message stream: unexpected ${m.heartbeat ? 'heartbeat' : m.messageType === MessageType.Request ? 'request' : 'response'} frame`);
+          }
+          if (m.messageStatusType === MessageStatusType.Error) {
+            throw new ServiceError(m.metadata.get(MetaKey.ServiceError) ?? '', m.metadata);
+          }
+          yield this.#codec.decode(m.payload, co) as In;
         }
-        this.#o.decoder.write(r.value);
-        const v = this.#decodeNext();
-        if (v !== NONE) return { done: false, value: v as In };
       }
+      if (decoder.hasPartialFrame) throw new RpcxError(ErrorCode.PROTOCOL, `message stream: truncated frame at end of stream (${decoder.bufferedBytes} bytes)`);
+      // The server has finished: a caller that did not close-send yet does it now, so the
+      // connection closes (a server reads on until the caller's half-close by itself).
+      if (this.#messageType === MessageType.Request) void this.end().catch(() => undefined);
     } catch (err) {
-      throw this.#fail(err);
+      const e = RpcxError.from(err, ErrorCode.PROTOCOL);
+      if (!(e instanceof ServiceError)) this.abort(e);
+      throw this.#failure !== undefined && !(e instanceof ServiceError) ? this.#failure : e;
     }
   }
 }
-
-/** No whole message buffered yet. */
-const NONE = Symbol('none');

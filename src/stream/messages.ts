@@ -11,7 +11,6 @@ import type { MetadataInit } from '../protocol/message.js';
 import { openSocket, type StreamOptions, type TokenCaller } from './client.js';
 import { MessageChannel, StreamMetaKey } from './message-stream.js';
 import { socketTransport, type Transport } from './transport.js';
-import { DirectReader, registerDirectReader } from '../node/direct-read.js';
 import type { StreamConnectionInfo, StreamHandler } from './service.js';
 import type { StreamServiceArgs } from './wire.js';
 
@@ -97,12 +96,7 @@ export async function openMessageStream<Req, Res>(call: TokenCaller, defaultSt: 
   meta.set(StreamMetaKey.Path, servicePath);
   meta.set(StreamMetaKey.Method, method);
   meta.set(StreamMetaKey.Serialize, String(codec.serializeType));
-  // The side connection reads through `onread` into one reused buffer (see direct-read.ts):
-  // no 64 KiB allocation and no Readable machinery per read; socketTransport pauses it when
-  // the iterator falls behind.
-  const reader = new DirectReader();
-  const socket = await openSocket(call, defaultSt, meta, options, reader.onread);
-  registerDirectReader(socket, reader);
+  const socket = await openSocket(call, defaultSt, meta, options);
   const ch = new MessageChannel<Req, Res>(socketTransport(socket), 'client', servicePath, method, codec, {
     ...(options.maxMessageLength === undefined ? {} : { maxMessageLength: options.maxMessageLength }),
     sendType: options.sendType,

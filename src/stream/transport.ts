@@ -4,87 +4,6 @@
 import type { Duplex } from 'node:stream';
 import { ErrorCode, RpcxError } from '../errors.js';
 import { fromSocketError } from '../node/socket-error.js';
-import { directReaderOf, type DirectReader } from '../node/direct-read.js';
-
-/**
- * Bytes read ahead of the consumer before a direct-read socket is paused (one read buffer's
- * worth): a consumer that stalls stops the reads, and TCP flow control stops the peer.
- */
-const DIRECT_HIGH_WATER_MARK = 64 * 1024;
-
-/**
- * The byte iterator of a socket that reads through a {@link DirectReader} (`onread`, one reused
- * buffer, a copy per read): the chunks wait in a queue, and past {@link DIRECT_HIGH_WATER_MARK}
- * unread bytes the socket is paused until the consumer catches up. Ends at the peer's FIN
- * (after the queued chunks), throws `failed()` once the socket closes without one. No Readable machinery per read (the
- * socket itself emits no `'data'`), and a chunk already queued is handed out without waiting.
- */
-function directIterator(socket: Duplex, reader: DirectReader, failed: () => RpcxError): AsyncIterator<Uint8Array> {
-  const queue: Uint8Array[] = [];
-  let head = 0;
-  let queued = 0;
-  let paused = false;
-  let ended = socket.readableEnded;
-  let closed = socket.destroyed;
-  // Consumers waiting for a chunk (one in practice: a MessageChannel pulls one at a time).
-  const waiters: { resolve: (r: IteratorResult<Uint8Array>) => void; reject: (e: RpcxError) => void }[] = [];
-  const settle = (): void => {
-    if (!ended && !closed) return;
-    for (const w of waiters.splice(0)) {
-      if (ended) w.resolve({ done: true, value: undefined });
-      else w.reject(failed());
-    }
-  };
-  socket.once('end', () => {
-    ended = true;
-    if (head === queue.length) settle();
-  });
-  socket.once('close', () => {
-    closed = true;
-    settle();
-  });
-  reader.attach((chunk) => {
-    const w = waiters.shift();
-    if (w !== undefined) {
-      w.resolve({ done: false, value: chunk });
-      return;
-    }
-    queue.push(chunk);
-    queued += chunk.length;
-    if (!paused && queued >= DIRECT_HIGH_WATER_MARK) {
-      paused = true;
-      socket.pause();
-    }
-  });
-  return {
-    next: (): Promise<IteratorResult<Uint8Array>> => {
-      // A socket closed without the peer's FIN (a reset, an abort) fails at once, as Readable's
-      // iterator does: what was still queued is dropped.
-      if (closed && !ended) return Promise.reject(failed());
-      if (head < queue.length) {
-        const chunk = queue[head]!;
-        queue[head++] = EMPTY_CHUNK;
-        queued -= chunk.length;
-        if (head === queue.length) {
-          queue.length = 0;
-          head = 0;
-        }
-        if (paused && queued < DIRECT_HIGH_WATER_MARK) {
-          paused = false;
-          socket.resume();
-        }
-        return Promise.resolve({ done: false, value: chunk });
-      }
-      if (ended) return Promise.resolve({ done: true, value: undefined });
-      return new Promise((resolve, reject) => {
-        waiters.push({ resolve, reject });
-      });
-    },
-    return: async () => ({ done: true, value: undefined }),
-  };
-}
-
-const EMPTY_CHUNK = new Uint8Array(0);
 
 /**
  * A bidirectional byte transport. Reading is pull-based: bytes are read only as fast as the
@@ -125,14 +44,8 @@ export function socketTransport(socket: Duplex & { remoteAddress?: string | unde
     [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
       // One reader over the socket for the transport's life: a later iterator goes on where an
       // earlier one stopped. destroyOnReturn false: Readable's own iterator destroys the socket at
-      // the peer's FIN, and a half-open stream must go on writing after it. A socket dialled
-      // with a DirectReader (`openStream`) reads through it instead (see directIterator).
-      if (nodeIt === undefined) {
-        const reader = directReaderOf(socket);
-        nodeIt = reader !== undefined
-          ? directIterator(socket, reader, () => failure ?? fromSocketError(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }), label))
-          : (socket.iterator({ destroyOnReturn: false }) as AsyncIterator<Uint8Array>);
-      }
+      // the peer's FIN, and a half-open stream must go on writing after it.
+      nodeIt ??= socket.iterator({ destroyOnReturn: false }) as AsyncIterator<Uint8Array>;
       const it = nodeIt;
       return {
         next: async () => {
