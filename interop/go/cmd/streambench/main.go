@@ -106,7 +106,8 @@ func main() {
 				fail(fmt.Errorf("got %d messages, want %d", n, *count))
 			}
 			el := time.Since(start)
-			_ = enc.Encode(map[string]any{"mode": "msgs", "size": *size, "count": *count, "ms": el.Seconds() * 1000, "msgsPerSec": float64(*count) / el.Seconds()})
+			cpu := cpuTime() - cpu0
+			_ = enc.Encode(map[string]any{"mode": "msgs", "size": *size, "count": *count, "ms": el.Seconds() * 1000, "msgsPerSec": float64(*count) / el.Seconds(), "cpuMs": cpu.Seconds() * 1000})
 		}
 	}
 }
