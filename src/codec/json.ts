@@ -8,6 +8,9 @@ import { Float32, Float64, setOwn } from './gotypes.js';
 import { Timestamp } from './timestamp.js';
 import type { Codec } from './types.js';
 
+/** `JsonWriter`'s `#enter` result: the object is to be encoded field by field. */
+const ENTERED: unique symbol = Symbol('entered');
+
 /** rpcx `SerializeType` 1, `protocol.JSON`. */
 export const SERIALIZE_JSON = 1;
 
@@ -214,13 +217,8 @@ class JsonWriter {
       return quoteGoJson(Timestamp.fromDate(obj).toJSON());
     }
     if (obj instanceof ArrayBuffer) return `"${Buffer.from(obj).toString('base64')}"`;
-    const toJSON = (obj as { toJSON?: unknown }).toJSON;
-    if (typeof toJSON === 'function') return this.#value(toJSON.call(obj, key), key, depth);
-    if (depth >= this.#maxDepth) {
-      throw new RpcxError(ErrorCode.LIMIT, `json: exceeded max depth ${this.#maxDepth}`);
-    }
-    if (this.#seen.has(obj)) throw new RpcxError(ErrorCode.CODEC, 'json: unsupported value: encountered a cycle');
-    this.#seen.add(obj);
+    const first = this.#enter(obj, key, depth);
+    if (first !== ENTERED) return first;
     try {
       if (Array.isArray(obj) || (ArrayBuffer.isView(obj) && !(obj instanceof DataView))) {
         const items = obj as ArrayLike<unknown>;
@@ -254,8 +252,12 @@ class JsonWriter {
     }
   }
 
-  /** {@link #value} of an object whose prototype is `Object.prototype` or `null`: the same steps and text. */
-  #plainObject(obj: object, key: string, depth: number): string | undefined {
+  /**
+   * What every object goes through before its fields: its `toJSON` if it has one (that text is
+   * returned), else the depth limit and the cycle check, and then it is marked as being encoded
+   * (the caller unmarks it in a `finally`) and {@link ENTERED} is returned.
+   */
+  #enter(obj: object, key: string, depth: number): string | undefined | typeof ENTERED {
     const toJSON = (obj as { toJSON?: unknown }).toJSON;
     if (typeof toJSON === 'function') return this.#value(toJSON.call(obj, key), key, depth);
     if (depth >= this.#maxDepth) {
@@ -263,6 +265,13 @@ class JsonWriter {
     }
     if (this.#seen.has(obj)) throw new RpcxError(ErrorCode.CODEC, 'json: unsupported value: encountered a cycle');
     this.#seen.add(obj);
+    return ENTERED;
+  }
+
+  /** {@link #value} of an object whose prototype is `Object.prototype` or `null`: the same steps and text. */
+  #plainObject(obj: object, key: string, depth: number): string | undefined {
+    const first = this.#enter(obj, key, depth);
+    if (first !== ENTERED) return first;
     try {
       let out = '{';
       for (const k of Object.keys(obj)) {

@@ -450,6 +450,43 @@ export interface RegistryDiscoveryOptions {
 }
 
 /**
+ * The shared watches of one registry connection, one per service (and per settings that change
+ * how it watches), made on first use and stopped once the last discovery of it has left; the
+ * etcd, Redis and ZooKeeper connections each keep their service watches in one.
+ */
+export class ServiceWatches<W extends { readonly size: number; stop(): void }> {
+  readonly #byKey = new Map<string, W>();
+  readonly #keys = new Map<W, string>();
+
+  /** The watch under `key`, made by `create` if there is none. */
+  get(key: string, create: () => W): W {
+    let w = this.#byKey.get(key);
+    if (w === undefined) {
+      w = create();
+      this.#byKey.set(key, w);
+      this.#keys.set(w, key);
+    }
+    return w;
+  }
+
+  /** A discovery of `w` closed (and unsubscribed): stops `w` once nobody listens to it. */
+  release(w: W): void {
+    if (w.size > 0) return;
+    const key = this.#keys.get(w);
+    if (key !== undefined) this.#byKey.delete(key);
+    this.#keys.delete(w);
+    w.stop();
+  }
+
+  /** Stops every watch (the connection closes). */
+  stopAll(): void {
+    for (const w of this.#byKey.values()) w.stop();
+    this.#byKey.clear();
+    this.#keys.clear();
+  }
+}
+
+/**
  * The last raw list of one watched service (before any discovery's filter) and the discoveries
  * it feeds: one watch and one read per change however many discoveries of the service a
  * connection serves. A new subscriber gets the current list on a microtask (after its creator

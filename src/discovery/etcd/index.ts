@@ -22,6 +22,7 @@ import {
   RegistryDiscovery,
   RegistryPlugin,
   ServiceFeed,
+  ServiceWatches,
   SharedResource,
   discoveryLog,
   forEachLimit,
@@ -422,8 +423,7 @@ class EtcdServiceWatch extends ServiceFeed {
  * and etcd options (or the same client object).
  */
 class EtcdHub {
-  readonly #watches = new Map<string, EtcdServiceWatch>();
-  readonly #keys = new Map<EtcdServiceWatch, string>();
+  readonly #watches = new ServiceWatches<EtcdServiceWatch>();
   constructor(
     readonly client: Etcd3,
     readonly owned: boolean,
@@ -431,29 +431,16 @@ class EtcdHub {
 
   /** The watch of `dir` shared by this client's discoveries of it (created on first use). */
   serviceWatch(dir: string, timeoutMs: number): EtcdServiceWatch {
-    const key = `${dir}\n${timeoutMs}`;
-    let w = this.#watches.get(key);
-    if (w === undefined) {
-      w = new EtcdServiceWatch(this.client, dir, timeoutMs);
-      this.#watches.set(key, w);
-      this.#keys.set(w, key);
-    }
-    return w;
+    return this.#watches.get(`${dir}\n${timeoutMs}`, () => new EtcdServiceWatch(this.client, dir, timeoutMs));
   }
 
   /** A discovery of `w` closed (and unsubscribed): stops `w` once nobody listens to it. */
   releaseWatch(w: EtcdServiceWatch): void {
-    if (w.size > 0) return;
-    const key = this.#keys.get(w);
-    if (key !== undefined) this.#watches.delete(key);
-    this.#keys.delete(w);
-    w.stop();
+    this.#watches.release(w);
   }
 
   close(): void {
-    for (const w of this.#watches.values()) w.stop();
-    this.#watches.clear();
-    this.#keys.clear();
+    this.#watches.stopAll();
     if (this.owned) this.client.close();
   }
 }

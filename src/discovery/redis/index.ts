@@ -23,6 +23,7 @@ import {
   RegistryDiscovery,
   RegistryPlugin,
   ServiceFeed,
+  ServiceWatches,
   SharedResource,
   discoveryLog,
   joinPath,
@@ -417,28 +418,16 @@ class RedisHub {
   #readyWait: Promise<boolean> | undefined;
 
   /** The watch of each service on this connection (key: prefix, poll interval, grace). */
-  readonly #services = new Map<string, RedisServiceWatch>();
-  readonly #serviceKeys = new Map<RedisServiceWatch, string>();
+  readonly #services = new ServiceWatches<RedisServiceWatch>();
 
   /** The watch of `prefix` shared by this connection's discoveries of it (created on first use). */
   serviceWatch(prefix: string, pollMs: number, graceMs: number): RedisServiceWatch {
-    const key = `${prefix}\n${pollMs}\n${graceMs}`;
-    let w = this.#services.get(key);
-    if (w === undefined) {
-      w = new RedisServiceWatch(this, prefix, pollMs, graceMs);
-      this.#services.set(key, w);
-      this.#serviceKeys.set(w, key);
-    }
-    return w;
+    return this.#services.get(`${prefix}\n${pollMs}\n${graceMs}`, () => new RedisServiceWatch(this, prefix, pollMs, graceMs));
   }
 
   /** A discovery of `w` closed (and unsubscribed): stops `w` once nobody listens to it. */
   releaseWatch(w: RedisServiceWatch): void {
-    if (w.size > 0) return;
-    const key = this.#serviceKeys.get(w);
-    if (key !== undefined) this.#services.delete(key);
-    this.#serviceKeys.delete(w);
-    w.stop();
+    this.#services.release(w);
   }
 
   /**
@@ -535,9 +524,7 @@ class RedisHub {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const w of this.#services.values()) w.stop();
-    this.#services.clear();
-    this.#serviceKeys.clear();
+    this.#services.stopAll();
     this.client.off('ready', this.#onReady);
     const sub = this.sub;
     if (sub !== undefined) sub.disconnect();

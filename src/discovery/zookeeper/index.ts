@@ -22,6 +22,7 @@ import {
   RegistryDiscovery,
   RegistryPlugin,
   ServiceFeed,
+  ServiceWatches,
   SharedResource,
   discoveryLog,
   optionsKey,
@@ -435,35 +436,21 @@ class ZkServiceWatch extends ServiceFeed {
  * ensemble and session timeout (or the same client object).
  */
 class ZkDiscoveryHub {
-  readonly #watches = new Map<string, ZkServiceWatch>();
-  readonly #keys = new Map<ZkServiceWatch, string>();
+  readonly #watches = new ServiceWatches<ZkServiceWatch>();
   constructor(readonly connection: ZooKeeperConnection) {}
 
   /** The watch of `dir` shared by this session's discoveries of it (created on first use). */
   serviceWatch(dir: string, opMs: number): ZkServiceWatch {
-    const key = `${dir}\n${opMs}`;
-    let w = this.#watches.get(key);
-    if (w === undefined) {
-      w = new ZkServiceWatch(this.connection, dir, opMs);
-      this.#watches.set(key, w);
-      this.#keys.set(w, key);
-    }
-    return w;
+    return this.#watches.get(`${dir}\n${opMs}`, () => new ZkServiceWatch(this.connection, dir, opMs));
   }
 
   /** A discovery of `w` closed (and unsubscribed): stops `w` once nobody listens to it. */
   releaseWatch(w: ZkServiceWatch): void {
-    if (w.size > 0) return;
-    const key = this.#keys.get(w);
-    if (key !== undefined) this.#watches.delete(key);
-    this.#keys.delete(w);
-    w.stop();
+    this.#watches.release(w);
   }
 
   close(): void {
-    for (const w of this.#watches.values()) w.stop();
-    this.#watches.clear();
-    this.#keys.clear();
+    this.#watches.stopAll();
     this.connection.close();
   }
 }
