@@ -800,6 +800,13 @@ async function redisClients(r: RedisTestServer): Promise<number> {
   return String(await r.admin.client('LIST')).split('\n').filter((l) => l.trim() !== '').length;
 }
 
+/** How many connections have a pattern subscription (`CLIENT LIST` psub > 0): the discoveries' keyspace watches. */
+async function patternSubscribers(r: RedisTestServer): Promise<number> {
+  return String(await r.admin.client('LIST'))
+    .split('\n')
+    .filter((l) => /\bpsub=[1-9]/.test(l)).length;
+}
+
 /** How many GET commands Redis has run since the last `CONFIG RESETSTAT` (INFO commandstats). */
 async function getCalls(r: RedisTestServer): Promise<number> {
   const m = /cmdstat_get:calls=(\d+)/.exec(String(await r.admin.info('commandstats')));
@@ -827,6 +834,8 @@ test('TT registry_redis_shared_connection: separate discoveries share one connec
   assert.equal(pooledRedisConnections(), pooled0 + 1, 'one pooled connection');
   for (const d of ds) assert.equal(d.client, ds[0]!.client, 'the same ioredis client');
   await waitFor(async () => (await redisClients(r)) === idle + 2, 'command + subscriber connection', 3000, 20, () => `idle ${idle}`);
+  // Until its PSUBSCRIBE is in, a join reaches the discoveries by a re-list (SCAN + MGET), not by a GET.
+  await waitFor(async () => (await patternSubscribers(r)) === 1, 'the keyspace watch subscribed', 3000, 20);
   // One keyspace event, one GET, whose answer feeds all five.
   await r.admin.config('RESETSTAT');
   await putServer(r, base, 'Who', 'tcp@127.0.0.1:2');
@@ -883,6 +892,7 @@ test('TT registry_redis_shared_connection: shareConnection false, other options 
   for (const d of own) await waitForList(d, ['tcp@127.0.0.1:1'], 3000, 'the first list');
   assert.equal(new Set(own.map((d) => d.client)).size, n, 'a client each');
   await waitFor(async () => (await redisClients(r)) === idle + 2 * n, `${2 * n} connections`, 3000, 20);
+  await waitFor(async () => (await patternSubscribers(r)) === n, `${n} keyspace watches subscribed`, 3000, 20);
   await r.admin.config('RESETSTAT');
   await putServer(r, base, 'Who', 'tcp@127.0.0.1:2');
   for (const d of own) await waitForList(d, ['tcp@127.0.0.1:1', 'tcp@127.0.0.1:2'], 3000, 'the join');
