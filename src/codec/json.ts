@@ -33,6 +33,18 @@ export interface JsonCodecOptions {
 }
 
 const GO_MAX_DEPTH = 10_000;
+
+/**
+ * Where `JSON.parse` could give another value than Go's decoder (and {@link JsonParser}): a run
+ * of 16 digits (an integer literal past 2^53 - 1 is a `bigint` here, a rounded number there) and
+ * a `\uD800`-`\uDFFF` escape (Go turns a lone surrogate into U+FFFD, `JSON.parse` keeps it).
+ * Otherwise, for a text with fewer `[` and `{` than the depth limit (so never too deep), `JSON.parse` accepts
+ * exactly the texts that are one JSON value with nothing after it, and gives the same value:
+ * numbers by the same correctly rounded conversion (`-0` included), the last of duplicate keys at
+ * the first one's place, `__proto__` as an own property. Anything it refuses (Go's trailing
+ * data, syntax errors) goes to `JsonParser` for Go's result or error text.
+ */
+const NATIVE_UNSAFE = /\d{16}|\\u[dD][89a-fA-F]/;
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /**
@@ -55,11 +67,14 @@ export class JsonCodec implements Codec {
   readonly #bigint: JsonBigIntMode;
   readonly #maxDepth: number;
   readonly #maxContainerLength: number;
+  /** Whether `JSON.parse` may answer first (see {@link NATIVE_UNSAFE}). */
+  readonly #native: boolean;
 
   constructor(options: JsonCodecOptions = {}) {
     this.#bigint = options.bigint ?? 'auto';
     this.#maxDepth = options.maxDepth ?? GO_MAX_DEPTH;
     this.#maxContainerLength = options.maxContainerLength ?? Number.POSITIVE_INFINITY;
+    this.#native = this.#bigint !== 'always' && this.#maxContainerLength === Number.POSITIVE_INFINITY;
   }
 
   encode(value: unknown): Uint8Array {
@@ -76,11 +91,31 @@ export class JsonCodec implements Codec {
 
   decode(data: Uint8Array): unknown {
     if (!(data instanceof Uint8Array)) throw new RpcxError(ErrorCode.CODEC, 'json: payload is not a Uint8Array');
+    const text = decoder.decode(data);
+    if (this.#native && !NATIVE_UNSAFE.test(text) && this.#shallow(text)) {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        // Not one whole JSON value: Go's rules (the value before trailing data, Go's error texts) below.
+      }
+    }
     try {
-      return new JsonParser(decoder.decode(data), this.#bigint, this.#maxDepth, this.#maxContainerLength).parse();
+      return new JsonParser(text, this.#bigint, this.#maxDepth, this.#maxContainerLength).parse();
     } catch (err) {
       throw wrap(err);
     }
+  }
+
+  /** True when `text` cannot nest as deep as the depth limit (fewer `[` and `{` in all). */
+  #shallow(text: string): boolean {
+    const max = this.#maxDepth;
+    if (text.length < max) return true;
+    let open = 0;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if ((c === 0x5b || c === 0x7b) && ++open >= max) return false;
+    }
+    return true;
   }
 }
 

@@ -245,6 +245,78 @@ describe('JSON codec: decoding like Go', () => {
   });
 });
 
+describe('JSON codec: the JSON.parse shortcut gives what the Go-rules parser gives', () => {
+  // A finite maxContainerLength turns the shortcut off: `slow` always runs the hand-written parser.
+  const slow = new JsonCodec({ maxContainerLength: Number.MAX_SAFE_INTEGER });
+  /** The value with its key order and -0 made visible, or the error text. */
+  function outcome(c: JsonCodec, bytes: Uint8Array): string {
+    const show = (v: unknown): string => {
+      if (typeof v === 'bigint') return `${v}n`;
+      if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
+      if (Array.isArray(v)) return `[${v.map(show).join(',')}]`;
+      if (v !== null && typeof v === 'object') {
+        if (Object.getPrototypeOf(v) !== Object.prototype) return 'NOT A PLAIN OBJECT';
+        return `{${Object.keys(v).map((k) => `${JSON.stringify(k)}:${show((v as Record<string, unknown>)[k])}`).join(',')}}`;
+      }
+      return JSON.stringify(v);
+    };
+    try {
+      return show(c.decode(bytes));
+    } catch (err) {
+      assert.ok(err instanceof RpcxError);
+      return `error ${err.code} ${err.message}`;
+    }
+  }
+  const same = (s: string): void => {
+    const bytes = utf8.encode(s);
+    assert.equal(outcome(codec, bytes), outcome(slow, bytes), s);
+  };
+
+  it('on texts at the edges (big integers, surrogate escapes, -0, duplicates, __proto__, trailing data)', () => {
+    for (const s of [
+      '9007199254740991', '9007199254740992', '9007199254740993', '-9007199254740993', '12345678901234567890', '1234567890123456.5',
+      '1e400', '-1e400', '1e-400', '-0', '-0.0', '0e5', '[-0,0]', '"\\ud834\\udd1e"', '"\\ud834x"', '"\\udd1e"', '"\\\\ud834"',
+      '{"a":1,"b":2,"a":3}', '{"__proto__":{"x":1},"y":[]}', '{"1":1,"0":0,"b":2}', '{"A":1} x', '01', '[1,2]]', ' \t\n\r[ 1 ]\r',
+      '"\\u2028<>&"', '\ufeff{}', '{"a":"\\u0000"}', '"\\x"', '[', '', 'nul', 'NaN', 'Infinity', '+1', '.5', '1.', '"a\tb"',
+      '"\x7f\u00e9\u20ac\ud834\udd1e"', '"\ud800"', '"\\u00e9"', '[1.5e3,-2E-2]',
+      '['.repeat(10_001) + ']'.repeat(10_001),
+    ]) same(s);
+    // 9,999 levels: both accept it (compared by depth, the helper above would recurse too deep)
+    const depth = (c: JsonCodec): number => {
+      let v = c.decode(utf8.encode('['.repeat(9_999) + ']'.repeat(9_999)));
+      let n = 0;
+      while (Array.isArray(v) && n < 20_000) [v, n] = [v[0], n + 1];
+      return n;
+    };
+    assert.equal(depth(codec), 9_999);
+    assert.equal(depth(slow), 9_999);
+    // long texts: many objects, brackets inside strings, a big integer at the very end
+    const items = Array.from({ length: 3_000 }, (_, i) => ({ id: i, name: `[{item ${i}`, price: i * 1.5, neg: -i }));
+    same(JSON.stringify(items));
+    same(JSON.stringify(items).slice(0, -1) + ',18446744073709551615]');
+    same(JSON.stringify({ deep: '['.repeat(20_000), ok: true }));
+    const bad = new Uint8Array([0x22, 0xff, 0xc3, 0x22]); // invalid UTF-8 in a string
+    assert.equal(outcome(codec, bad), outcome(slow, bad));
+  });
+
+  it('on arbitrary JSON, JSON-like texts and cut texts (fast-check)', () => {
+    const jsonish = fc.stringMatching(/^[[\]{}",:0-9.eE+\- \\ud8a-f]{0,40}$/);
+    fc.assert(
+      fc.property(fc.oneof(fc.json(), fc.jsonValue().map((v) => JSON.stringify(v) ?? 'null'), jsonish), fc.nat(60), (t, cut) => {
+        same(t);
+        same(t.slice(0, cut));
+      }),
+      { numRuns: 3000 },
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 48 }), (bytes) => {
+        assert.equal(outcome(codec, bytes), outcome(slow, bytes));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
 describe('JSON codec: round trips (fast-check)', () => {
   it('decode(encode(v)) equals v for JSON-shaped values, bigints included', () => {
     const key = fc.string({ unit: 'binary' }).filter((k) => k !== '__proto__' && wellFormed(k));
