@@ -8,7 +8,21 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
-import { BrowserClient, BrowserXClient, ErrorCode, FailMode, RpcxError, SelectMode, ServiceError, XCLIENT_NO_SERVER, type BrowserClientStatus, type BrowserWebSocketConstructor } from '../src/browser/index.js';
+import {
+  BrowserClient,
+  BrowserXClient,
+  ConsistentHashSelector,
+  ErrorCode,
+  FailMode,
+  MultiError,
+  RpcxError,
+  SelectMode,
+  ServiceError,
+  XCLIENT_NO_SERVER,
+  type BrowserClientStatus,
+  type BrowserWebSocketConstructor,
+  type Selector,
+} from '../src/browser/index.js';
 import { createServer, type RpcxServer } from '../src/server/index.js';
 import { demoCodecs, registerDemoServices } from '../src/server/demo/services.js';
 import { waitFor } from './support/system-server.js';
@@ -270,9 +284,139 @@ describe('BrowserXClient (ws package in the browser\'s place)', () => {
     assert.equal(dials.length, 3, 'one try and two retries');
     const none = new BrowserXClient('Arith', [], { WebSocket: CWS });
     await assert.rejects(none.call('Mul', { A: 1, B: 1 }), (e: unknown) => e instanceof RpcxError && e.code === ErrorCode.CONNECTION && e.message === XCLIENT_NO_SERVER);
-    assert.throws(() => new BrowserXClient('Arith', [], { failMode: FailMode.Failbackup }), rpcxCode(ErrorCode.INVALID_ARGUMENT));
-    assert.throws(() => new BrowserXClient('Arith', [], { selectMode: SelectMode.ConsistentHash }), rpcxCode(ErrorCode.INVALID_ARGUMENT));
+    assert.throws(() => new BrowserXClient('Arith', [], { selectMode: SelectMode.WeightedICMP }), rpcxCode(ErrorCode.INVALID_ARGUMENT));
+    assert.throws(() => new BrowserXClient('Arith', [], { selectMode: SelectMode.SelectByUser }), rpcxCode(ErrorCode.INVALID_ARGUMENT));
+    assert.throws(() => new BrowserXClient('Arith', [], { selectMode: SelectMode.Closest }), rpcxCode(ErrorCode.INVALID_ARGUMENT));
+    assert.throws(() => new BrowserXClient('Arith', [], { failMode: 9 as FailMode }), rpcxCode(ErrorCode.INVALID_ARGUMENT));
     for (const x of [ff, ft, none]) x.close();
+  });
+
+  /**
+   * A TS server whose `Id` service tells which server answered: `Who` returns its key, `Slow`
+   * waits until `release()` when the server is made slow, `Fail` fails when it is made failing.
+   */
+  async function idServer(opts: { slow?: boolean; fail?: boolean } = {}): Promise<{ server: RpcxServer; key: string; calls: () => number; release: () => void; opts: { slow?: boolean; fail?: boolean } }> {
+    const s = await serve();
+    let calls = 0;
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    s.server.registerFunction('Id', () => {
+      calls++;
+      return { Key: s.key };
+    }, 'Who');
+    s.server.registerFunction('Id', async () => {
+      calls++;
+      if (opts.slow) await released;
+      return { Key: s.key };
+    }, 'Slow');
+    s.server.registerFunction('Id', () => {
+      calls++;
+      if (opts.fail) throw new ServiceError(`${s.key} fails`);
+      return { Key: s.key };
+    }, 'Fail');
+    return { ...s, calls: () => calls, release, opts };
+  }
+  const keyOf = (r: unknown): string => (r as { Key: string }).Key;
+
+  test('WeightedRoundRobin by metadata weight; state=inactive and group filter servers out, as Go does', async () => {
+    const a = await idServer();
+    const b = await idServer();
+    const c = await idServer();
+    const xc = new BrowserXClient('Id', new Map([[a.key, 'weight=3&group=blue'], [b.key, 'weight=1&group=blue'], [c.key, 'weight=5&state=inactive&group=blue']]), {
+      WebSocket: CWS,
+      selectMode: SelectMode.WeightedRoundRobin,
+      timeoutMs: 10_000,
+    });
+    assert.deepEqual([...xc.servers].sort(), [a.key, b.key].sort(), 'the inactive server is left out');
+    const who: string[] = [];
+    for (let i = 0; i < 8; i++) who.push(keyOf(await xc.call('Who', {})));
+    assert.equal(who.filter((k) => k === a.key).length, 6, `weight 3 of 4: ${who.join(' ')}`);
+    assert.equal(who.filter((k) => k === b.key).length, 2);
+    assert.equal(c.calls(), 0);
+    // group: a record of servers this time
+    const green = new BrowserXClient('Id', { [a.key]: 'group=blue', [b.key]: 'group=green&group=blue' }, { WebSocket: CWS, group: 'green' });
+    for (let i = 0; i < 4; i++) assert.equal(keyOf(await green.call('Who', {})), b.key);
+    // setServers re-filters: c active now, a and b gone
+    xc.setServers(new Map([[c.key, 'weight=1']]));
+    assert.equal(keyOf(await xc.call('Who', {})), c.key);
+    for (const x of [xc, green]) x.close();
+    for (const s of [a, b, c]) await stop(s.server);
+  });
+
+  test('ConsistentHash picks the server Go\'s selector picks for the args; SelectByUser; Closest by latitude/longitude', async () => {
+    const ss = [await idServer(), await idServer(), await idServer()];
+    const keys = ss.map((s) => s.key);
+    const xc = new BrowserXClient('Id', keys, { WebSocket: CWS, selectMode: SelectMode.ConsistentHash, timeoutMs: 10_000 });
+    const reference = new ConsistentHashSelector(new Map([...keys].sort().map((k) => [k, ''])));
+    const seen = new Set<string>();
+    for (let i = 0; i < 12; i++) {
+      const got = keyOf(await xc.call('Who', { N: i }));
+      assert.equal(got, reference.select('Id', 'Who', { N: i }), `args ${i}`);
+      assert.equal(keyOf(await xc.call('Who', { N: i })), got, 'the same args go to the same server');
+      seen.add(got);
+    }
+    assert.ok(seen.size >= 2, 'different args spread over servers');
+    const picks: string[] = [];
+    const byUser: Selector = {
+      select: (_p, m, _a, ctx) => {
+        picks.push(`${m}:${ctx?.metadata?.get('route') ?? ''}`);
+        return keys[2]!;
+      },
+      updateServer: () => {},
+    };
+    const user = new BrowserXClient('Id', keys, { WebSocket: CWS, selectMode: SelectMode.SelectByUser, selector: byUser });
+    assert.equal(keyOf(await user.call('Who', {}, { metadata: { route: 'x' } })), keys[2]);
+    assert.deepEqual(picks, ['Who:x'], 'the selector sees the method and the call metadata');
+    const geo = new BrowserXClient('Id', new Map([[keys[0]!, 'latitude=48.85&longitude=2.35'], [keys[1]!, 'latitude=35.68&longitude=139.69']]), {
+      WebSocket: CWS,
+      selectMode: SelectMode.Closest,
+      geo: { latitude: 51.5, longitude: -0.12 },
+    });
+    assert.equal(keyOf(await geo.call('Who', {})), keys[0], 'London is closer to Paris than to Tokyo');
+    for (const x of [xc, user, geo]) x.close();
+    for (const s of ss) await stop(s.server);
+  });
+
+  test('Failbackup: a slow first server is backed up by a second request, the first answer wins; a quick answer sends no backup', async () => {
+    const servers2 = [await idServer(), await idServer()];
+    // RoundRobin over the keys sorted (as Go's XClient sorts them): the first request goes to the first key; make it the slow one
+    const [slow, quick] = servers2[0]!.key < servers2[1]!.key ? servers2 : [servers2[1]!, servers2[0]!];
+    slow!.opts.slow = true;
+    const xc = new BrowserXClient('Id', [quick!.key, slow!.key], { WebSocket: CWS, failMode: FailMode.Failbackup, selectMode: SelectMode.RoundRobin, backupLatencyMs: 20, timeoutMs: 20_000 });
+    assert.equal(keyOf(await xc.call('Slow', {})), quick!.key, 'the backup on the other server answered');
+    assert.equal(slow!.calls(), 1);
+    assert.equal(quick!.calls(), 1);
+    slow!.release();
+    const once = new BrowserXClient('Id', [quick!.key], { WebSocket: CWS, failMode: FailMode.Failbackup, backupLatencyMs: 60_000 });
+    assert.equal(keyOf(await once.call('Who', {})), quick!.key);
+    assert.equal(quick!.calls(), 2, 'no backup request for a quick answer');
+    for (const x of [xc, once]) x.close();
+    for (const s of servers2) await stop(s.server);
+  });
+
+  test('broadcast, fork and inform call every server; an unreachable one is skipped; Go\'s error rules', async () => {
+    const dead = await deadKey();
+    const a = await idServer();
+    const b = await idServer({ fail: true });
+    const xc = new BrowserXClient('Id', [dead, a.key, b.key], { WebSocket: CWS, timeoutMs: 10_000 });
+    const bc = keyOf(await xc.broadcast('Who', {}));
+    assert.ok(bc === a.key || bc === b.key);
+    assert.equal(a.calls(), 1);
+    assert.equal(b.calls(), 1);
+    await assert.rejects(xc.broadcast('Fail', {}), (e: unknown) => e instanceof MultiError && e.message === `[${b.key} fails]`);
+    assert.equal(keyOf(await xc.fork('Fail', {})), a.key, 'fork: the first success');
+    const receipts = await xc.inform('Fail', {});
+    assert.deepEqual(
+      receipts.map((r) => [r.address, r.error?.message ?? 'ok']).sort(),
+      [[a.key.slice(3), 'ok'], [b.key.slice(3), `${b.key} fails`]].sort(),
+    );
+    const onlyFailing = new BrowserXClient('Id', [b.key], { WebSocket: CWS });
+    await assert.rejects(onlyFailing.fork('Fail', {}), (e: unknown) => e instanceof MultiError && e.errors.length === 1);
+    const nobody = new BrowserXClient('Id', [dead], { WebSocket: CWS });
+    await assert.rejects(nobody.broadcast('Who', {}), (e: unknown) => e instanceof RpcxError && e.code === ErrorCode.CONNECTION && e.message === XCLIENT_NO_SERVER);
+    for (const x of [xc, onlyFailing, nobody]) x.close();
+    await stop(a.server);
+    await stop(b.server);
   });
 
   test('pushes of every server reach onMessage with their server; setServers closes the connections it drops; the typed proxy', async () => {

@@ -15,8 +15,20 @@ export type { Codec, CodecOptions } from '../codec/types.js';
 export * from '../codec/thrift.js';
 export { BrowserClient, webSocketUrl } from './client.js';
 export { BrowserXClient } from './xclient.js';
-export type { BrowserXClientOptions, BrowserXClientStatus } from './xclient.js';
-export { FailMode, SelectMode, XCLIENT_NO_SERVER } from '../client/fail-mode.js';
+export type { BrowserServers, BrowserXClientOptions, BrowserXClientStatus } from './xclient.js';
+export { FailMode, SelectMode, MultiError, XCLIENT_NO_SERVER, type Receipt } from '../client/fail-mode.js';
+export {
+  RandomSelector,
+  RoundRobinSelector,
+  WeightedRoundRobinSelector,
+  ConsistentHashSelector,
+  GeoSelector,
+  consistentHashKey,
+  type Selector,
+  type SelectContext,
+  type ServerMap,
+} from '../client/selectors.js';
+export type { GoFormatOptions } from '../client/gofmt.js';
 export type { ServiceProxy } from '../client/proxy.js';
 export { browserCompressors, browserGzipCompressor } from './gzip.js';
 export type { BrowserClientOptions, BrowserCallOptions, BrowserClientStatus, BrowserReconnectOptions, BrowserWebSocket, BrowserWebSocketConstructor } from './client.js';

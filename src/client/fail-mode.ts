@@ -1,3 +1,5 @@
+import { ErrorCode, RpcxError } from '../errors.js';
+
 /**
  * How an XClient handles a failed call (Go: `client.FailMode`, same names and values).
  * A `ServiceError` (the server answered with an error) and a timeout or cancellation are never
@@ -43,4 +45,27 @@ export function failModeName(m: number): string {
 }
 export function selectModeName(m: number): string {
   return Object.entries(SelectMode).find(([, v]) => v === m)?.[0] ?? `SelectMode(${m})`;
+}
+
+/**
+ * Several errors of a fan-out (Go: `errors.MultiError`); the message is Go's `[e1 e2 ...]`,
+ * the code that of the first error.
+ */
+export class MultiError extends RpcxError {
+  readonly errors: readonly RpcxError[];
+  constructor(errors: readonly RpcxError[]) {
+    super(errors[0]?.code ?? ErrorCode.INTERNAL, `[${errors.map((e) => e.message).join(' ')}]`);
+    this.errors = errors;
+  }
+  override get name(): string {
+    return 'MultiError';
+  }
+}
+
+/** One server's outcome of `XClient.inform` (Go: `client.Receipt`). */
+export interface Receipt<T = unknown> {
+  /** The server address without `network@`. */
+  address: string;
+  reply: T | undefined;
+  error: RpcxError | undefined;
 }

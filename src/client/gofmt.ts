@@ -1,3 +1,5 @@
+import { Buffer } from 'buffer';
+
 /**
  * Go's `fmt.Sprintf("%v", x)` for the JavaScript shapes that stand for common Go values, so
  * {@link SelectMode.ConsistentHash} hashes the same key string as Go's `client/hash_utils.go`

@@ -16,7 +16,6 @@ export {
 export {
   XClient,
   BidirectionalXClient,
-  MultiError,
   createXClient,
   createBidirectionalXClient,
   XCLIENT_SHUTDOWN,
@@ -25,7 +24,6 @@ export {
   SERVER_ADDRESS_KEY,
   type XClientOptions,
   type XCallOptions,
-  type Receipt,
   type XClientStatus,
 } from './xclient.js';
 export {
@@ -46,17 +44,15 @@ export {
   createBidirectionalOneClientPool,
 } from './pool.js';
 export { acceptClients, ClientAcceptor, type AcceptClientsOptions } from './reverse.js';
-export { FailMode, SelectMode, failModeName, selectModeName } from './fail-mode.js';
+export { FailMode, SelectMode, MultiError, failModeName, selectModeName, type Receipt } from './fail-mode.js';
 export {
   RandomSelector,
   RoundRobinSelector,
   WeightedRoundRobinSelector,
-  WeightedRttSelector,
   ConsistentHashSelector,
   GeoSelector,
   DoubleJump,
   calculateWeight,
-  tcpConnectRtt,
   consistentHashKey,
   hashString,
   jumpHash,
@@ -66,9 +62,9 @@ export {
   type Selector,
   type SelectContext,
   type ServerMap,
-  type RttProbe,
   type ParsedQuery,
 } from './selectors.js';
+export { WeightedRttSelector, tcpConnectRtt, type RttProbe } from './rtt.js';
 export { goSprintV, goFloat, type GoFormatOptions } from './gofmt.js';
 export { ConsecCircuitBreaker, BREAKER_OPEN, BREAKER_TIMEOUT, type Breaker } from './breaker.js';
 export {

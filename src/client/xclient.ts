@@ -12,7 +12,7 @@ import { defaultCodecRegistry } from '../codec/defaults.js';
 import { downloadFileVia, openByteStream, sendFileVia, type DownloadFileOptions, type SendFileOptions, type ByteStreamOptions, type TokenCaller } from '../stream/client.js';
 import { BREAKER_OPEN, type Breaker } from './breaker.js';
 import type { KVPair, ServiceDiscovery } from './discovery.js';
-import { FailMode, SelectMode, XCLIENT_NO_SERVER } from './fail-mode.js';
+import { FailMode, MultiError, SelectMode, XCLIENT_NO_SERVER, type Receipt } from './fail-mode.js';
 import type { GoFormatOptions } from './gofmt.js';
 import { ServiceRegistry, type Handler, type RawHandler, type RegisterFunctionOptions, type RegisterOptions } from '../server/registry.js';
 import { createProxy, type ServiceProxy } from './proxy.js';
@@ -22,12 +22,11 @@ import {
   RandomSelector,
   RoundRobinSelector,
   WeightedRoundRobinSelector,
-  WeightedRttSelector,
   filterByStateAndGroup,
-  type RttProbe,
   type Selector,
   type ServerMap,
 } from './selectors.js';
+import { WeightedRttSelector, type RttProbe } from './rtt.js';
 
 const log = createDebug('rpcx:client');
 
@@ -91,29 +90,6 @@ export type XClientStatus = ClientStatus;
 
 /** Per-call options of an XClient: those of {@link CallOptions}. */
 export type XCallOptions = CallOptions;
-
-/** One server's outcome of {@link XClient.inform} (Go: `client.Receipt`). */
-export interface Receipt<T = unknown> {
-  /** The server address without `network@`. */
-  address: string;
-  reply: T | undefined;
-  error: RpcxError | undefined;
-}
-
-/**
- * Several errors of a fan-out (Go: `errors.MultiError`); the message is Go's `[e1 e2 ...]`,
- * the code that of the first error.
- */
-export class MultiError extends RpcxError {
-  readonly errors: readonly RpcxError[];
-  constructor(errors: readonly RpcxError[]) {
-    super(errors[0]?.code ?? ErrorCode.INTERNAL, `[${errors.map((e) => e.message).join(' ')}]`);
-    this.errors = errors;
-  }
-  override get name(): string {
-    return 'MultiError';
-  }
-}
 
 interface CallCtx {
   metadata: Map<string, string>;

@@ -9,7 +9,6 @@ import {
   RandomSelector,
   RoundRobinSelector,
   WeightedRoundRobinSelector,
-  WeightedRttSelector,
   calculateWeight,
   consistentHashKey,
   filterByStateAndGroup,
@@ -18,6 +17,7 @@ import {
   jumpHash,
   parseQuery,
 } from '../../src/client/selectors.js';
+import { WeightedRttSelector } from '../../src/client/rtt.js';
 import { goFloat, goSprintV } from '../../src/client/gofmt.js';
 
 const m = (...entries: [string, string][]): Map<string, string> => new Map(entries);

@@ -16,6 +16,7 @@ import { repoRoot, requireGo } from '../support/go.js';
 import { goReady } from '../support/tg.js';
 import { startGoServer, type GoServer } from '../support/go-server.js';
 import { ThriftArithArgs, ThriftArithReply } from '../../src/server/demo/thrift-schemas.js';
+import { ConsistentHashSelector, consistentHashKey } from '../../src/client/selectors.js';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 let dir = '';
@@ -79,6 +80,9 @@ interface PageResult {
   mulProtobuf: unknown;
   mulThrift: unknown;
   viaXClient: number[];
+  forked: number;
+  hashKey: string;
+  hashPick: string;
 }
 
 const ARITH_PROTO = readFileSync(join(repoRoot, 'interop', 'proto', 'arith.proto'), 'utf8');
@@ -139,8 +143,12 @@ async function inBrowser(t: TestContext, key: string): Promise<PageResult | unde
       // BrowserXClient: Failover past a server that can not be reached (port 1), RoundRobin.
       const xc = new m.BrowserXClient('Arith', ['ws@127.0.0.1:1', address], { selectMode: m.SelectMode.RoundRobin, timeoutMs: 10_000 });
       const viaXClient = await Promise.all([1, 2, 3, 4].map((i) => xc.call<{ C: number }>('Mul', { A: i, B: 10 })));
+      // Fork skips the server it can not reach; Go's consistent-hash key and jump hash in the page.
+      const forked = (await xc.fork<{ C: number }>('Mul', { A: 5, B: 5 })).C;
       xc.close();
-      return { mulMsgpack, mulJson, error, pushes, pushPath, gzipEcho, zips, unzips, mulProtobuf: String((mulProtobuf as { C: bigint }).C), mulThrift: String((mulThrift as { C: bigint }).C), viaXClient: viaXClient.map((r) => r.C) };
+      const hashKey = String(m.consistentHashKey('Arith', 'Mul', { A: 1, B: 'é' }));
+      const hashPick = new m.ConsistentHashSelector(new Map(['ws@h:1', 'ws@h:2', 'ws@h:3', 'ws@h:4'].map((k) => [k, '']))).select('Arith', 'Mul', { A: 1, B: 'é' });
+      return { mulMsgpack, mulJson, error, pushes, pushPath, gzipEcho, zips, unzips, mulProtobuf: String((mulProtobuf as { C: bigint }).C), mulThrift: String((mulThrift as { C: bigint }).C), viaXClient: viaXClient.map((r) => r.C), forked, hashKey, hashPick };
     }, key, '/rpcx.js', ARITH_PROTO, ThriftArithArgs, ThriftArithReply)) as PageResult;
   } finally {
     await tab.close();
@@ -160,6 +168,10 @@ function check(r: PageResult | undefined): void {
   assert.equal(r.mulProtobuf, '42', 'ArithPB.Mul with protobuf in the page');
   assert.equal(r.mulThrift, '81', 'ArithThrift.Mul with thrift in the page');
   assert.deepEqual(r.viaXClient, [10, 20, 30, 40], 'BrowserXClient failed over to the live server');
+  assert.equal(r.forked, 25, 'BrowserXClient.fork skipped the unreachable server');
+  assert.equal(r.hashKey, String(consistentHashKey('Arith', 'Mul', { A: 1, B: 'é' })), 'the page computes the consistent-hash key Node (and Go) compute');
+  const nodePick = new ConsistentHashSelector(new Map(['ws@h:1', 'ws@h:2', 'ws@h:3', 'ws@h:4'].map((k) => [k, '']))).select('Arith', 'Mul', { A: 1, B: 'é' });
+  assert.equal(r.hashPick, nodePick, 'and picks the same server');
 }
 
 describe('examples/browser/index.html', () => {
