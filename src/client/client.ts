@@ -35,6 +35,7 @@ import { PendingTable } from './pending-table.js';
 import { ClientPeer } from './peer.js';
 import { isPeerCall, isPeerCallReply } from '../server/peer-calls.js';
 import type { Handler, RawHandler, RegisterFunctionOptions, RegisterOptions, ServiceRegistry } from '../server/registry.js';
+import type { ClientCallContext, ClientPlugin } from './plugins.js';
 
 const log = createDebug('rpcx:client');
 
@@ -82,6 +83,11 @@ export interface ClientOptions extends DialOptions {
   maxWaitForHeartbeatMs?: number;
   /** Token sent as `__AUTH` on every call (Go: `XClient.Auth`). */
   auth?: string;
+  /**
+   * Client plugins (Go: `SetPlugins`): `preCall` / `postCall` around each call (an XClient's
+   * clients: each attempt), `clientBeforeEncode` / `clientAfterDecode` on each message.
+   */
+  plugins?: readonly ClientPlugin[];
   /**
    * After each read while calls are pending, keep the event loop polling this many microseconds
    * instead of sleeping (default 15; 0 turns it off). The next reply is then picked up without a
@@ -244,6 +250,10 @@ export class Client {
   private peer: ClientPeer | undefined;
   /** Set for a client over a given connection (`fromDuplex`): it never dials. */
   private given: Duplex | undefined;
+  /** The plugins with `preCall` or `postCall`; undefined when none (no per-call cost). */
+  private readonly callPlugins: readonly ClientPlugin[] | undefined;
+  private readonly beforeEncode: readonly ClientPlugin[] | undefined;
+  private readonly afterDecode: readonly ClientPlugin[] | undefined;
 
   constructor(address: string, options: ClientOptions = {}) {
     this.address = address.includes('@') ? address : `tcp@${address}`;
@@ -256,6 +266,11 @@ export class Client {
     this.maxPending = options.maxPendingCalls ?? 100_000;
     this.pushes = new PushStream<Message>(options.pushBufferSize ?? 1024, options.pushPolicy ?? 'drop');
     this.pushes.onResume = () => this.resumePushes();
+    const plugins = options.plugins ?? [];
+    const some = (f: (p: ClientPlugin) => boolean): readonly ClientPlugin[] | undefined => (plugins.some(f) ? plugins.filter(f) : undefined);
+    this.callPlugins = some((p) => p.preCall !== undefined || p.postCall !== undefined);
+    this.beforeEncode = some((p) => p.clientBeforeEncode !== undefined);
+    this.afterDecode = some((p) => p.clientAfterDecode !== undefined);
   }
 
   /** Go `XClient.Stream` on `_streamservice`: a raw byte stream to the server as a half-open Duplex (src/stream/client.ts). */
@@ -381,6 +396,7 @@ export class Client {
    * (`TIMEOUT`, `CANCELLED`, `CONNECTION`, `LIMIT`, `CODEC`, `PROTOCOL`).
    */
   call<T = unknown>(servicePath: string, serviceMethod: string, args: unknown, options: CallOptions = {}): Promise<T> {
+    if (this.callPlugins !== undefined) return this.withPlugins(servicePath, serviceMethod, args, options, 0) as Promise<T>;
     return this.invoke(servicePath, serviceMethod, args, options, 0) as Promise<T>;
   }
 
@@ -392,6 +408,7 @@ export class Client {
    * metadata gets it too.
    */
   callWithMetadata<T = unknown>(servicePath: string, serviceMethod: string, args: unknown, options: CallOptions = {}): Promise<CallResult<T>> {
+    if (this.callPlugins !== undefined) return this.withPlugins(servicePath, serviceMethod, args, options, 1) as Promise<CallResult<T>>;
     return this.invoke(servicePath, serviceMethod, args, options, 1) as Promise<CallResult<T>>;
   }
 
@@ -400,12 +417,21 @@ export class Client {
    * handler and writes nothing. Resolves once the frame is handed to the OS.
    */
   async oneway(servicePath: string, serviceMethod: string, args: unknown, options: CallOptions = {}): Promise<void> {
+    if (this.callPlugins !== undefined) {
+      await this.withPlugins(servicePath, serviceMethod, args, options, 2);
+      return;
+    }
+    return this.sendOneway(servicePath, serviceMethod, args, options);
+  }
+
+  private async sendOneway(servicePath: string, serviceMethod: string, args: unknown, options: CallOptions): Promise<void> {
     options = withTimeout(options);
     const st = options.serializeType ?? this.serializeType;
     const payload = this.codecs.get(st).encode(args, options.argsCodec);
     const msg = this.buildRequest(servicePath, serviceMethod, payload, st, options);
     msg.oneway = true;
     msg.seq = BigInt(this.seq++);
+    if (this.beforeEncode !== undefined) this.runBeforeEncode(msg);
     const conn = await this.ensureConnection(options.signal);
     await new Promise<void>((resolve, reject) => conn.send(msg, (err) => (err ? reject(err) : resolve())));
   }
@@ -537,6 +563,53 @@ export class Client {
     );
   }
 
+  /**
+   * A call (kind 0), a call with metadata (1) or a oneway (2) with the `preCall` / `postCall`
+   * plugins around it: preCall may add request metadata; postCall sees the reply or the error.
+   */
+  private async withPlugins(servicePath: string, serviceMethod: string, args: unknown, options: CallOptions, kind: 0 | 1 | 2): Promise<unknown> {
+    const ctx: ClientCallContext = { metadata: toMetadataMap(options.metadata), values: new Map(), address: this.address, signal: options.signal };
+    const plugins = this.callPlugins!;
+    for (const p of plugins) {
+      if (p.preCall === undefined) continue;
+      try {
+        await p.preCall(ctx, servicePath, serviceMethod, args);
+      } catch (err) {
+        throw RpcxError.from(err);
+      }
+    }
+    const o: CallOptions = { ...options, metadata: ctx.metadata };
+    let result: unknown;
+    try {
+      result = kind === 2 ? await this.sendOneway(servicePath, serviceMethod, args, o) : await this.invoke(servicePath, serviceMethod, args, o, kind);
+    } catch (err) {
+      this.runPostCall(plugins, ctx, servicePath, serviceMethod, args, undefined, RpcxError.from(err));
+      throw err;
+    }
+    this.runPostCall(plugins, ctx, servicePath, serviceMethod, args, kind === 1 ? (result as CallResult<unknown>).reply : result, undefined);
+    return result;
+  }
+
+  private runPostCall(plugins: readonly ClientPlugin[], ctx: ClientCallContext, servicePath: string, serviceMethod: string, args: unknown, reply: unknown, err: RpcxError | undefined): void {
+    for (const p of plugins) {
+      try {
+        p.postCall?.(ctx, servicePath, serviceMethod, args, reply, err);
+      } catch (e) {
+        log('%s: postCall plugin failed (ignored, as Go): %O', this.address, e);
+      }
+    }
+  }
+
+  private runBeforeEncode(msg: Message): void {
+    for (const p of this.beforeEncode!) {
+      try {
+        p.clientBeforeEncode!(msg);
+      } catch (e) {
+        log('%s: clientBeforeEncode plugin failed (ignored, as Go): %O', this.address, e);
+      }
+    }
+  }
+
   private buildRequest(servicePath: string, serviceMethod: string, payload: Uint8Array, st: number, options: CallOptions): Message {
     let metadata = NO_METADATA; // read only by the encoder: no Map per call when there is nothing to send
     if (options.metadata !== undefined || this.options.auth !== undefined || options.timeoutMs !== undefined) {
@@ -564,6 +637,7 @@ export class Client {
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
     const seq = BigInt(this.nextSeq());
     msg.seq = seq;
+    if (this.beforeEncode !== undefined) this.runBeforeEncode(msg);
     return new Promise((resolve, reject) => {
       this.registerPending(seq, resolve as (v: never) => void, reject, kind, options.replyCodec, options);
       this.sendOrFail(conn, msg);
@@ -691,6 +765,15 @@ export class Client {
 
   private onFrame(conn: FrameConnection, msg: Message, serverAddress: string): void {
     if (this.idleTimer !== undefined) this.touchIdle();
+    if (this.afterDecode !== undefined) {
+      for (const p of this.afterDecode) {
+        try {
+          p.clientAfterDecode!(msg);
+        } catch (e) {
+          log('%s: clientAfterDecode plugin failed (ignored, as Go): %O', this.address, e);
+        }
+      }
+    }
     if (isServerMessage(msg)) {
       this.deliverPush(msg);
       return;

@@ -45,6 +45,7 @@ export {
 } from './pool.js';
 export { acceptClients, ClientAcceptor, type AcceptClientsOptions } from './reverse.js';
 export { FailMode, SelectMode, MultiError, failModeName, selectModeName, type Receipt } from './fail-mode.js';
+export type { ClientPlugin, ClientCallContext } from './plugins.js';
 export {
   RandomSelector,
   RoundRobinSelector,
