@@ -4,7 +4,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { Registry } from 'prom-client';
+import { repoRoot } from './support/go.js';
 import { Client } from '../src/client/client.js';
 import { FailMode, MultipleServersDiscovery, SelectMode, createXClient } from '../src/client/index.js';
 import { ErrorCode, RpcxError, ServiceError } from '../src/errors.js';
@@ -99,4 +103,40 @@ describe('rpcx/prometheus: server and client metrics', { timeout: 60_000 }, () =
     assert.equal(await value(reg2, 'rpcx_client_handled_total', { ...mul, rpcx_code: 'CONNECTION' }), 2);
     assert.equal(await value(reg2, 'rpcx_client_handled_total', { ...mul, rpcx_code: 'OK' }), 2);
   });
+});
+
+it('rpcx serve --metrics serves the server metrics at /metrics', { timeout: 30_000 }, async () => {
+  const proc = spawn(process.execPath, [join(repoRoot, 'build', 'src', 'cli', 'rpcx.js'), 'serve', '--addr', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const lines: string[] = [];
+    const rl = createInterface({ input: proc.stdout! });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no metrics line: ${lines.join(' | ')}`)), 20_000);
+      rl.on('line', (l) => {
+        lines.push(l);
+        if (l.startsWith('metrics ')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const key = lines.find((l) => l.startsWith('listening '))!.slice('listening '.length);
+    const url = lines.find((l) => l.startsWith('metrics '))!.slice('metrics '.length);
+    const c = new Client(key);
+    try {
+      assert.deepEqual(await c.call('Arith', 'Mul', { A: 4, B: 5 }), { C: 20 });
+    } finally {
+      await c.close();
+    }
+    const res = await fetch(url);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+    const text = await res.text();
+    assert.match(text, /^rpcx_server_handled_total\{rpcx_service="Arith",rpcx_method="Mul",rpcx_code="OK"\} 1$/m);
+    assert.match(text, /^rpcx_server_started_total\{rpcx_service="Arith",rpcx_method="Mul"\} 1$/m);
+    assert.equal((await fetch(url.replace('/metrics', '/other'))).status, 404);
+  } finally {
+    proc.kill('SIGTERM');
+    await new Promise((r) => (proc.exitCode !== null ? r(undefined) : proc.once('exit', r)));
+  }
 });

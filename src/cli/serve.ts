@@ -5,7 +5,9 @@
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { createServer } from '../server/server.js';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createServer, type RpcxServer } from '../server/server.js';
 import { registerDemoServices, demoCodecs } from '../server/demo/services.js';
 import { accessLogPlugin, rateLimitPlugin, type ServerPlugin } from '../server/plugins.js';
 import { tokenAuth } from '../server/auth.js';
@@ -40,6 +42,8 @@ options:
   --service-address ADDR   the address registered, network@host:port (default: the one bound)
   --update-interval MS     re-register every MS (Go UpdateInterval; default 10000)
   --meta QUERY             metadata of every service, e.g. 'weight=2&group=blue'
+  --metrics HOST:PORT      serve Prometheus metrics at http://HOST:PORT/metrics
+                           (rpcx/prometheus; prom-client must be installed)
   --quiet                  print only the "listening" line
   -h, --help               this text
 Logs: DEBUG=rpcx:server* for connections and an access log.
@@ -80,6 +84,51 @@ function exitAfterPlugin(n: number): ServerPlugin {
   };
 }
 
+/**
+ * `--metrics HOST:PORT`: adds the Prometheus server plugin (its own registry) and returns the
+ * HTTP endpoint to start once the server listens; prom-client is an optional dependency, loaded
+ * only here.
+ */
+async function metricsEndpoint(hostPort: string, server: RpcxServer): Promise<{ listen(): Promise<string>; close(): void }> {
+  const c = hostPort.lastIndexOf(':');
+  const port = Number(hostPort.slice(c + 1));
+  if (c <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--metrics must be host:port, got ${JSON.stringify(hostPort)}`, SERVE_USAGE);
+  const host = hostPort.slice(0, c).replace(/^\[|\]$/g, '');
+  let prom: typeof import('../prometheus/index.js');
+  let client: typeof import('prom-client');
+  try {
+    [prom, client] = await Promise.all([import('../prometheus/index.js'), import('prom-client')]);
+  } catch (err) {
+    throw new UsageError(`--metrics needs prom-client (npm install prom-client): ${(err as Error).message}`, SERVE_USAGE);
+  }
+  const registry = new client.Registry();
+  server.plugins.add(prom.prometheusServerPlugin({ registry }));
+  const http = createHttpServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(text),
+      (err: unknown) => res.writeHead(500).end(String(err)),
+    );
+  });
+  return {
+    close: () => {
+      http.close();
+      http.closeAllConnections();
+    },
+    listen: () =>
+      new Promise((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(port, host, () => {
+          const a = http.address() as AddressInfo;
+          resolve(`http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}/metrics`);
+        });
+      }),
+  };
+}
+
 /** Runs the demo server until SIGINT/SIGTERM; resolves once it listens (the process then stays up). */
 export async function serve(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -101,6 +150,7 @@ export async function serve(argv: string[]): Promise<void> {
       'service-address': { type: 'string' },
       'update-interval': { type: 'string' },
       meta: { type: 'string' },
+      metrics: { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -157,10 +207,12 @@ export async function serve(argv: string[]): Promise<void> {
   } else if (values['base-path'] !== undefined || values['service-address'] !== undefined || values['update-interval'] !== undefined) {
     throw new UsageError('--base-path, --service-address and --update-interval need --registry', SERVE_USAGE);
   }
+  const metrics = values.metrics === undefined ? undefined : await metricsEndpoint(values.metrics, server);
   registerDemoServices(server, values.meta === undefined ? {} : { metadata: values.meta });
   const bound = await server.serve(network, addr);
   process.stdout.write(`listening ${bound}\n`);
   if (values.registry !== undefined) process.stdout.write(`registered in ${values.registry}\n`);
+  if (metrics !== undefined) process.stdout.write(`metrics ${await metrics.listen()}\n`);
   if (!values.quiet) process.stdout.write(`\n${goSnippet(bound)}\nCtrl-C stops it (graceful shutdown).\n`);
 
   const shutdownTimeout = num(values['shutdown-timeout'], 'shutdown-timeout') ?? 10_000;
@@ -171,6 +223,7 @@ export async function serve(argv: string[]): Promise<void> {
       return;
     }
     stopping = true;
+    metrics?.close();
     if (!values.quiet) process.stderr.write(`${signal}: shutting down (up to ${shutdownTimeout} ms)\n`);
     server.shutdown({ timeoutMs: shutdownTimeout }).then(
       () => process.exit(0),
