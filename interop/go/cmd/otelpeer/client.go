@@ -28,16 +28,22 @@ type clientOutput struct {
 	Calls []callResult
 	Root  Span // the go-root span
 	Spans []Span
+	// ServerSpans: the server's Trace.Spans reply, with -server-spans.
+	ServerSpans      []Span `json:",omitempty"`
+	ServerSpansError string `json:",omitempty"`
 }
 
 func runClient(args []string) error {
 	fs := flag.NewFlagSet("otelpeer client", flag.ContinueOnError)
 	addr := fs.String("addr", "", "host:port of the rpcx server (required)")
 	serialize := fs.Int("serialize", int(protocol.MsgPack), "serialize type: 1 JSON, 3 msgpack")
-	method := fs.String("method", "Mul", "Arith method: Mul | Fail")
+	service := fs.String("service", "Arith", "service path: Arith | Forward (Forward.Mul on an otelpeer server with -forward)")
+	method := fs.String("method", "Mul", "method: Mul | Fail")
 	n := fs.Int("n", 1, "number of calls")
-	rootInMetadata := fs.Bool("root-in-metadata", true,
-		"inject go-root into each call's request metadata before the call; without it the client plugin ignores go-root and every client span starts a new trace (rpcx-plugins takes the parent from the metadata only)")
+	ctxMode := fs.String("ctx", "plain",
+		"ctx of each call: plain = the go-root ctx itself (rpcx wraps it in a *share.Context, the plugin creates the metadata map); metadata = a *share.Context with a fresh request metadata map into which go-root was injected")
+	serverSpans := fs.Int("server-spans", 0,
+		"then call Trace.Spans({Min: N}) on the server (an otelpeer server) with an untraced client and add its reply as ServerSpans; 0 = don't")
 	timeout := fs.Duration("timeout", 10*time.Second, "give up (exit 1) after this long")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -47,6 +53,9 @@ func runClient(args []string) error {
 	}
 	if *addr == "" {
 		return fmt.Errorf("-addr is required")
+	}
+	if *ctxMode != "plain" && *ctxMode != "metadata" {
+		return fmt.Errorf("-ctx must be plain or metadata, not %q", *ctxMode)
 	}
 	if *n < 0 || *n > 100000 {
 		return fmt.Errorf("-n out of range: %d", *n)
@@ -65,23 +74,25 @@ func runClient(args []string) error {
 	}
 	opt := client.DefaultOption
 	opt.SerializeType = protocol.SerializeType(*serialize)
-	xc := client.NewXClient("Arith", client.Failfast, client.RandomSelect, d, opt)
+	xc := client.NewXClient(*service, client.Failfast, client.RandomSelect, d, opt)
 	defer xc.Close()
 	xc.GetPlugins().Add(&clientOtelPlugin{tracer: tracer, propagators: prop})
 
 	rootCtx, root := tracer.Start(context.Background(), "go-root")
 	out := clientOutput{Calls: []callResult{}}
 	for i := 0; i < *n; i++ {
-		// rpcx copies a *share.Context's ReqMetaDataKey map into the request
-		// (client.Go), and the plugin reads and writes the same map, so each
-		// call gets its own context and map: reusing one would make the next
-		// call's span a child of the previous client span (injected there).
-		md := map[string]string{}
-		if *rootInMetadata {
+		var ctx context.Context = rootCtx
+		if *ctxMode == "metadata" {
+			// rpcx copies a *share.Context's ReqMetaDataKey map into the
+			// request (client.Go), and the plugin reads and writes that map,
+			// so each call gets its own: reusing one would make the next
+			// call's span a child of the previous client span (injected there).
+			md := map[string]string{}
 			prop.Inject(rootCtx, metadataCarrier(md))
+			sctx := share.NewContext(rootCtx)
+			sctx.SetValue(share.ReqMetaDataKey, md)
+			ctx = sctx
 		}
-		ctx := share.NewContext(rootCtx)
-		ctx.SetValue(share.ReqMetaDataKey, md)
 		reply := &services.ArithReply{}
 		err := xc.Call(ctx, *method, &services.ArithArgs{A: 6, B: 7}, reply)
 		if err != nil {
@@ -99,6 +110,16 @@ func runClient(args []string) error {
 			out.Root = j
 		}
 		out.Spans = append(out.Spans, j)
+	}
+	if *serverSpans > 0 {
+		tc := client.NewXClient("Trace", client.Failfast, client.RandomSelect, d, opt)
+		defer tc.Close()
+		spans := []Span{}
+		if err := tc.Call(context.Background(), "Spans", &SpansArgs{Min: *serverSpans}, &spans); err != nil {
+			out.ServerSpansError = err.Error()
+		} else {
+			out.ServerSpans = spans
+		}
 	}
 	return json.NewEncoder(os.Stdout).Encode(out)
 }

@@ -10,9 +10,10 @@
 //	    a traced XClient) and Trace.Spans ({Min} -> the spans ended so far).
 //	    -dump-metadata: one JSON line per request on stderr with the request
 //	    metadata as received (before the server plugin injects its span).
-//	otelpeer client -addr host:port [-serialize 1|3] [-method Mul|Fail] [-n 1]
-//	    Starts the root span "go-root", calls Arith.<method>({A:6,B:7}) n times
-//	    under it, ends it and prints one JSON line {calls, root, spans}.
+//	otelpeer client -addr host:port [-serialize 1|3] [-service Arith|Forward] [-method Mul|Fail] [-n 1] [-ctx plain|metadata] [-server-spans N]
+//	    Starts the root span "go-root", calls <service>.<method>({A:6,B:7}) n times
+//	    under it, ends it and prints one JSON line {Calls, Root, Spans}; with
+//	    -server-spans N also ServerSpans, the reply of Trace.Spans({Min: N}).
 //
 // Span JSON: {Name, TraceID, SpanID, ParentSpanID ("" for a root), Kind
 // ("server", "client", "internal", ...), Status ("Unset", "Error", "Ok"),

@@ -12,12 +12,15 @@ package main
 //
 // Quirks of the originals that are kept on purpose, because a compatible
 // implementation meets them on the other side:
-//   - The parent always comes from the request metadata (share.ReqMetaDataKey)
-//     through the propagator, never from a span already in the ctx: the client
-//     plugin puts the extracted (possibly invalid) span context into the ctx
-//     with trace.ContextWithSpanContext, which hides any span the caller
-//     started, so a client call whose metadata has no traceparent starts a
-//     new trace. The server plugin uses ContextWithRemoteSpanContext.
+//   - The parent is the span context the propagator extracts from the
+//     request metadata (share.ReqMetaDataKey): a valid traceparent there wins
+//     over the span in the ctx; without one, TraceContext.Extract returns the
+//     ctx unchanged and the span in the ctx (if any) is the parent. So a
+//     caller that reuses one metadata map for several calls makes each client
+//     span the child of the previous one (injected into that map).
+//   - The server plugin marks the extracted parent remote
+//     (ContextWithRemoteSpanContext), the client plugin does not
+//     (ContextWithSpanContext; the parent's own remote flag stays).
 //   - The client span has the default kind (internal), not client.
 //   - Both plugins keep their span in the *share.Context under one key
 //     (openTelemetryKey here, rpcx-plugins' share.OpenTelemetryKey there):
