@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -20,6 +21,7 @@ import (
 	"github.com/smallnest/rpcx/share"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/rpcx-node/interop/internal/services"
 )
@@ -128,6 +130,45 @@ func (d *metadataDumper) PostReadRequest(_ context.Context, r *protocol.Message,
 	return nil
 }
 
+type serverConfig struct {
+	forward          string
+	forwardSerialize protocol.SerializeType
+	forwardSameCtx   bool
+	dump             io.Writer // nil: no metadata dump
+}
+
+// newServer makes the rpcx server with the plugins and services; cleanup
+// closes the Forward client.
+func newServer(cfg serverConfig, rec *tracetest.SpanRecorder, tracer trace.Tracer) (*server.Server, func(), error) {
+	srv := server.NewServer()
+	if cfg.dump != nil {
+		srv.Plugins.Add(&metadataDumper{enc: json.NewEncoder(cfg.dump)})
+	}
+	srv.Plugins.Add(&serverOtelPlugin{tracer: tracer, propagators: otel.GetTextMapPropagator()})
+
+	cleanup := func() {}
+	fwd := &Forward{sameCtx: cfg.forwardSameCtx}
+	if cfg.forward != "" {
+		d, err := client.NewPeer2PeerDiscovery("tcp@"+cfg.forward, "")
+		if err != nil {
+			return nil, nil, err
+		}
+		opt := client.DefaultOption
+		opt.SerializeType = cfg.forwardSerialize
+		xc := client.NewXClient("Arith", client.Failfast, client.RandomSelect, d, opt)
+		cleanup = func() { _ = xc.Close() }
+		xc.GetPlugins().Add(&clientOtelPlugin{tracer: tracer, propagators: otel.GetTextMapPropagator()})
+		fwd.xc = xc
+	}
+	for name, rcvr := range map[string]any{"Arith": new(Arith), "Trace": &Trace{rec: rec}, "Forward": fwd} {
+		if err := srv.RegisterName(name, rcvr, ""); err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+	}
+	return srv, cleanup, nil
+}
+
 func runServer(args []string) error {
 	fs := flag.NewFlagSet("otelpeer server", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "TCP listen address")
@@ -143,31 +184,15 @@ func runServer(args []string) error {
 	}
 
 	rec, tracer := setupTracing()
-	srv := server.NewServer()
+	cfg := serverConfig{forward: *forward, forwardSerialize: protocol.SerializeType(*forwardSerialize), forwardSameCtx: *forwardSameCtx}
 	if *dump {
-		srv.Plugins.Add(&metadataDumper{enc: json.NewEncoder(os.Stderr)})
+		cfg.dump = os.Stderr
 	}
-	srv.Plugins.Add(&serverOtelPlugin{tracer: tracer, propagators: otel.GetTextMapPropagator()})
-
-	fwd := &Forward{sameCtx: *forwardSameCtx}
-	if *forward != "" {
-		d, err := client.NewPeer2PeerDiscovery("tcp@"+*forward, "")
-		if err != nil {
-			return err
-		}
-		opt := client.DefaultOption
-		opt.SerializeType = protocol.SerializeType(*forwardSerialize)
-		xc := client.NewXClient("Arith", client.Failfast, client.RandomSelect, d, opt)
-		defer xc.Close()
-		xc.GetPlugins().Add(&clientOtelPlugin{tracer: tracer, propagators: otel.GetTextMapPropagator()})
-		fwd.xc = xc
+	srv, cleanup, err := newServer(cfg, rec, tracer)
+	if err != nil {
+		return err
 	}
-	for name, rcvr := range map[string]any{"Arith": new(Arith), "Trace": &Trace{rec: rec}, "Forward": fwd} {
-		if err := srv.RegisterName(name, rcvr, ""); err != nil {
-			return err
-		}
-	}
-
+	defer cleanup()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
