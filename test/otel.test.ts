@@ -5,6 +5,7 @@
 // span, and the global provider and propagator are the defaults. Against Go's rpcxio/rpcx-plugins
 // otel plugins: see the interop part at the end (interop/go/cmd/otelpeer).
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type TextMapPropagator } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -15,6 +16,8 @@ import { openTelemetryClientPlugin, openTelemetryServerPlugin, requestOtelContex
 import { createServer, type RpcxServer } from '../src/server/index.js';
 import { demoCodecs, registerDemoServices } from '../src/server/demo/services.js';
 import type { RequestContext } from '../src/server/context.js';
+import { goBinary, goDir, requireGo } from './support/go.js';
+import { startServerProcess, type ServerProcess } from './support/go-server.js';
 
 const exporter = new InMemorySpanExporter();
 const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
@@ -172,3 +175,112 @@ describe('rpcx/otel: tracing through rpcx metadata (TS client and server)', { ti
     }
   });
 });
+
+/** A span as the Go peer (interop/go/cmd/otelpeer) reports it. */
+interface GoSpan {
+  Name: string;
+  TraceID: string;
+  SpanID: string;
+  ParentSpanID: string;
+  Kind: string;
+  Status: string;
+  StatusDescription: string;
+}
+
+describe('rpcx/otel against Go (rpcx-plugins otel, reproduced in interop/go/cmd/otelpeer)', { timeout: 60_000 }, () => {
+  const procs: ServerProcess[] = [];
+  const clients: Client[] = [];
+  let ts: RpcxServer | undefined;
+  let tsKey = '';
+
+  before(async () => {
+    ts = createServer({ codecs: demoCodecs(), plugins: [openTelemetryServerPlugin(opts)] });
+    registerDemoServices(ts);
+    tsKey = await ts.serve('tcp', '127.0.0.1:0');
+  });
+  after(async () => {
+    for (const c of clients) await c.close();
+    for (const p of procs) await p.kill('SIGTERM');
+    await ts?.close();
+  });
+
+  async function goServer(args: string[] = []): Promise<ServerProcess> {
+    const p = await startServerProcess('otelpeer server', goBinary('otelpeer'), ['server', '-addr', '127.0.0.1:0', ...args], goDir);
+    procs.push(p);
+    return p;
+  }
+  async function goServerSpans(address: string, min: number): Promise<GoSpan[]> {
+    const plain = new Client(address, { serializeType: 1 });
+    clients.push(plain);
+    return plain.call<GoSpan[]>('Trace', 'Spans', { Min: min }, { timeoutMs: 10_000 });
+  }
+
+  it('TG: a TS client span is the parent of the Go server span; an error is Error on both sides', async (t) => {
+    if (!requireGo(t, ['otelpeer'])) return;
+    exporter.reset();
+    const go = await goServer();
+    const c = new Client(go.address, { serializeType: 1, plugins: [openTelemetryClientPlugin(opts)] });
+    clients.push(c);
+    const root = rootTraceparent();
+    assert.deepEqual(await c.call('Arith', 'Mul', { A: 6, B: 7 }, { metadata: { traceparent: root.traceparent } }), { C: 42 });
+    await assert.rejects(c.call('Arith', 'Fail', { A: 1, B: 1 }), (e: unknown) => e instanceof ServiceError && e.message === 'boom');
+    const goSpans = await goServerSpans(go.address, 2);
+    const mul = goSpans.find((s) => s.Name === 'rpcx.service.Arith.Mul');
+    const fail = goSpans.find((s) => s.Name === 'rpcx.service.Arith.Fail');
+    const [cs] = await spans(/^rpcx\.client\.Arith\.Mul$/, 1);
+    const [cf] = await spans(/^rpcx\.client\.Arith\.Fail$/, 1);
+    assert.ok(mul && fail && cs && cf, JSON.stringify(goSpans));
+    assert.equal(mul.TraceID, root.traceId, 'Go continued the TS trace');
+    assert.equal(mul.ParentSpanID, cs.spanContext().spanId, "Go's server span is the child of the TS client span");
+    assert.equal(mul.Kind, 'server');
+    assert.equal(mul.Status, 'Ok');
+    assert.equal(fail.ParentSpanID, cf.spanContext().spanId);
+    assert.equal(fail.Status, 'Error');
+    assert.equal(fail.StatusDescription, 'boom');
+    assert.equal(cf.status.code, SpanStatusCode.ERROR);
+  });
+
+  it('GT: a Go client span is the parent of the TS server span, msgpack and JSON', async (t) => {
+    if (!requireGo(t, ['otelpeer'])) return;
+    for (const serialize of ['1', '3']) {
+      exporter.reset();
+      const out = await runGo(goBinary('otelpeer'), ['client', '-addr', tsKey.slice(tsKey.indexOf('@') + 1), '-serialize', serialize]);
+      const r = JSON.parse(out) as { Calls: { OK: boolean; Reply?: unknown; Error?: string }[]; Root: GoSpan; Spans: GoSpan[] };
+      assert.deepEqual(r.Calls, [{ OK: true, Reply: { C: 42 } }], out);
+      const goClient = r.Spans.find((s) => s.Name === 'rpcx.client.Arith.Mul')!;
+      assert.equal(goClient.ParentSpanID, r.Root.SpanID);
+      const [ss] = await spans(/^rpcx\.service\.Arith\.Mul$/, 1);
+      assert.ok(ss, `serialize ${serialize}: the TS server span ended`);
+      assert.equal(ss.spanContext().traceId, r.Root.TraceID, 'the TS server continued the Go trace');
+      assert.equal(ss.parentSpanContext?.spanId, goClient.SpanID, 'the TS server span is the child of the Go client span');
+    }
+  });
+
+  it('TS client -> Go server -> TS server: one trace over three hops', async (t) => {
+    if (!requireGo(t, ['otelpeer'])) return;
+    exporter.reset();
+    const go = await goServer(['-forward', tsKey.slice(tsKey.indexOf('@') + 1), '-forward-serialize', '1']);
+    const c = new Client(go.address, { serializeType: 1, plugins: [openTelemetryClientPlugin(opts)] });
+    clients.push(c);
+    assert.deepEqual(await c.call('Forward', 'Mul', { A: 5, B: 5 }), { C: 25 });
+    const goSpans = await goServerSpans(go.address, 2);
+    const goServerSpan = goSpans.find((s) => s.Name === 'rpcx.service.Forward.Mul');
+    const goClientSpan = goSpans.find((s) => s.Name === 'rpcx.client.Arith.Mul');
+    const [c1] = await spans(/^rpcx\.client\.Forward\.Mul$/, 1);
+    const [s3] = await spans(/^rpcx\.service\.Arith\.Mul$/, 1);
+    assert.ok(goServerSpan && goClientSpan && c1 && s3, JSON.stringify(goSpans));
+    const traceId = c1.spanContext().traceId;
+    assert.equal(goServerSpan.TraceID, traceId);
+    assert.equal(goServerSpan.ParentSpanID, c1.spanContext().spanId);
+    assert.equal(goClientSpan.ParentSpanID, goServerSpan.SpanID);
+    assert.equal(s3.spanContext().traceId, traceId, 'the last hop, a TS server, is in the same trace');
+    assert.equal(s3.parentSpanContext?.spanId, goClientSpan.SpanID);
+  });
+});
+
+/** Runs a Go peer to completion (bounded) and returns its stdout. */
+function runGo(bin: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(bin, args, { cwd: goDir, timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${bin} ${args.join(' ')}: ${err.message}\n${stderr}`)) : resolve(stdout)));
+  });
+}
