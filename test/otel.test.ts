@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type TextMapPropagator } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { MeterProvider, MetricReader, type DataPoint, type Histogram as HistogramPoint } from '@opentelemetry/sdk-metrics';
 import { Client } from '../src/client/client.js';
 import { ServiceError } from '../src/errors.js';
 import { openTelemetryClientPlugin, openTelemetryServerPlugin, requestOtelContext } from '../src/otel/index.js';
@@ -171,6 +172,56 @@ describe('rpcx/otel: tracing through rpcx metadata (TS client and server)', { ti
       assert.equal(exporter.getFinishedSpans().length, 0);
     } finally {
       await noop.close();
+      await s.close();
+    }
+  });
+});
+
+/** A metric reader the test collects from on demand. */
+class TestReader extends MetricReader {
+  protected onForceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected onShutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+describe('rpcx/otel metrics (the meter option: OpenTelemetry RPC semantic conventions, as Go WithMeter)', { timeout: 30_000 }, () => {
+  it('server and client record duration, requests and responses per method and outcome; the server payload sizes', async () => {
+    const reader = new TestReader();
+    const meter = new MeterProvider({ readers: [reader] }).getMeter('rpcx-test');
+    const s = createServer({ codecs: demoCodecs(), plugins: [openTelemetryServerPlugin({ ...opts, meter })] });
+    registerDemoServices(s);
+    const k = await s.serve('tcp', '127.0.0.1:0');
+    const c = new Client(k, { serializeType: 1, plugins: [openTelemetryClientPlugin({ ...opts, meter })] });
+    try {
+      await c.call('Arith', 'Mul', { A: 2, B: 3 });
+      await c.call('Arith', 'Mul', { A: 20, B: 30 });
+      await assert.rejects(c.call('Echo', 'Error', { Text: 'x' }));
+      /** The data points of `name` whose attributes include `attrs`. */
+      const points = async (name: string, attrs: Record<string, string>): Promise<DataPoint<unknown>[]> => {
+        const { resourceMetrics } = await reader.collect();
+        const metric = resourceMetrics.scopeMetrics.flatMap((sm) => sm.metrics).find((m) => m.descriptor.name === name);
+        return ((metric?.dataPoints ?? []) as DataPoint<unknown>[]).filter((p) => Object.entries(attrs).every(([a, v]) => p.attributes[a] === v));
+      };
+      const deadline = Date.now() + 5_000;
+      while ((await points('rpc.server.duration', { 'rpc.method': 'Error' })).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      const mul = { 'rpc.system': 'rpcx', 'rpc.service': 'Arith', 'rpc.method': 'Mul' };
+      for (const side of ['server', 'client']) {
+        const [dur] = await points(`rpc.${side}.duration`, { ...mul, 'otel.status_code': 'OK' });
+        assert.equal((dur?.value as HistogramPoint | undefined)?.count, 2, `rpc.${side}.duration counts the two Mul calls`);
+        assert.equal((await points(`rpc.${side}.requests_per_rpc`, mul))[0]?.value, 2);
+        assert.equal((await points(`rpc.${side}.responses_per_rpc`, { ...mul, 'otel.status_code': 'OK' }))[0]?.value, 2);
+        const [errDur] = await points(`rpc.${side}.duration`, { 'rpc.method': 'Error', 'otel.status_code': 'ERROR' });
+        assert.equal((errDur?.value as HistogramPoint | undefined)?.count, 1, `rpc.${side}.duration of the failed call, status ERROR`);
+      }
+      const [reqSize] = await points('rpc.server.request.size', mul);
+      assert.equal((reqSize?.value as HistogramPoint | undefined)?.sum, '{"A":2,"B":3}'.length + '{"A":20,"B":30}'.length, 'request payload bytes (JSON)');
+      const [resSize] = await points('rpc.server.response.size', { ...mul, 'otel.status_code': 'OK' });
+      assert.equal((resSize?.value as HistogramPoint | undefined)?.sum, '{"C":6}'.length + '{"C":600}'.length);
+    } finally {
+      await c.close();
       await s.close();
     }
   });

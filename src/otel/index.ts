@@ -29,7 +29,11 @@ import {
   context as otelContext,
   propagation,
   trace,
+  type Attributes,
   type Context,
+  type Counter,
+  type Histogram,
+  type Meter,
   type Span,
   type TextMapGetter,
   type TextMapPropagator,
@@ -46,6 +50,41 @@ export interface OpenTelemetryOptions {
   tracer?: Tracer;
   /** The propagator (default: the global one, `propagation`; Go: `otel.GetTextMapPropagator()`). */
   propagator?: TextMapPropagator;
+  /**
+   * Records the RPC metrics of the OpenTelemetry semantic conventions with this meter (Go:
+   * `WithMeter(meter)`): `rpc.{server,client}.duration` (ms), `.requests_per_rpc`,
+   * `.responses_per_rpc` (a response: a reply written, a call that succeeded) and, on the
+   * server, `rpc.server.request.size` / `.response.size` (payload bytes); attributes
+   * `rpc.system`, `rpc.service`, `rpc.method` and, once the call is done, `otel.status_code`
+   * (`OK` / `ERROR`). Default: no metrics.
+   */
+  meter?: Meter;
+}
+
+interface Instruments {
+  duration: Histogram;
+  requests: Counter;
+  responses: Counter;
+}
+
+function instruments(meter: Meter, side: 'server' | 'client'): Instruments {
+  const n = (x: string): string => `rpc.${side}.${x}`;
+  return {
+    duration: meter.createHistogram(n('duration'), { description: `Duration of ${side === 'server' ? 'inbound' : 'outbound'} rpcx calls`, unit: 'ms' }),
+    requests: meter.createCounter(n('requests_per_rpc'), { description: 'Requests per RPC', unit: '{count}' }),
+    responses: meter.createCounter(n('responses_per_rpc'), { description: 'Responses per RPC', unit: '{count}' }),
+  };
+}
+
+function sizeInstruments(meter: Meter): { requestSize: Histogram; responseSize: Histogram } {
+  return {
+    requestSize: meter.createHistogram('rpc.server.request.size', { description: 'Size of the request payloads', unit: 'By' }),
+    responseSize: meter.createHistogram('rpc.server.response.size', { description: 'Size of the response payloads', unit: 'By' }),
+  };
+}
+
+function doneAttributes(servicePath: string, serviceMethod: string, err: unknown): Attributes {
+  return { ...rpcAttributes(servicePath, serviceMethod), 'otel.status_code': err === undefined || err === null ? 'OK' : 'ERROR' };
 }
 
 /** rpcx metadata as an OpenTelemetry carrier. */
@@ -85,8 +124,8 @@ function end(span: Span, err: unknown): void {
   span.end();
 }
 
-/** The server span of each request in flight, and its context. */
-const serverSpans = new WeakMap<RequestContext, { span: Span; context: Context; ended: boolean }>();
+/** The server span of each request in flight, its context and when it started. */
+const serverSpans = new WeakMap<RequestContext, { span: Span; context: Context; ended: boolean; t0: number }>();
 
 /**
  * The OpenTelemetry context of a request the server plugin traces (its server span inside), or
@@ -106,11 +145,20 @@ export function requestOtelContext(ctx: RequestContext): Context | undefined {
 export function openTelemetryServerPlugin(options: OpenTelemetryOptions = {}): ServerPlugin {
   const prop = propagatorOf(options);
   const tracerOf = (): Tracer => options.tracer ?? trace.getTracer('rpcx');
-  const finish = (ctx: RequestContext, err: unknown): void => {
+  const m = options.meter === undefined ? undefined : { ...instruments(options.meter, 'server'), ...sizeInstruments(options.meter) };
+  const finish = (ctx: RequestContext, err: unknown, responseBytes: number | undefined): void => {
     const s = serverSpans.get(ctx);
     if (s === undefined || s.ended) return;
     s.ended = true;
     end(s.span, err);
+    if (m !== undefined) {
+      const attrs = doneAttributes(ctx.servicePath, ctx.serviceMethod, err);
+      m.duration.record(performance.now() - s.t0, attrs);
+      if (responseBytes !== undefined) {
+        m.responses.add(1, attrs);
+        m.responseSize.record(responseBytes, attrs);
+      }
+    }
   };
   return {
     preHandleRequest(ctx) {
@@ -120,15 +168,20 @@ export function openTelemetryServerPlugin(options: OpenTelemetryOptions = {}): S
       const spanContext = trace.setSpan(parent, span);
       // Go injects the server span's context into the request metadata too.
       prop.inject(spanContext, req.metadata, setter);
-      serverSpans.set(ctx, { span, context: spanContext, ended: false });
+      serverSpans.set(ctx, { span, context: spanContext, ended: false, t0: performance.now() });
+      if (m !== undefined) {
+        const attrs = rpcAttributes(req.servicePath, req.serviceMethod);
+        m.requests.add(1, attrs);
+        m.requestSize.record(req.payload.length, attrs);
+      }
     },
     postCall(ctx, _service, _method, _args, _reply, err) {
       // A oneway request writes no reply: its span ends when the method returns.
-      if (ctx.request.oneway) finish(ctx, err);
+      if (ctx.request.oneway) finish(ctx, err, undefined);
       return undefined;
     },
-    preWriteResponse(ctx, _res, err) {
-      finish(ctx, err);
+    preWriteResponse(ctx, res, err) {
+      finish(ctx, err, res?.payload.length);
     },
   };
 }
@@ -141,6 +194,8 @@ export function openTelemetryClientPlugin(options: OpenTelemetryOptions = {}): C
   const prop = propagatorOf(options);
   const tracerOf = (): Tracer => options.tracer ?? trace.getTracer('rpcx');
   const key = Symbol('rpcx.otel.span');
+  const t0Key = Symbol('rpcx.otel.t0');
+  const m = options.meter === undefined ? undefined : instruments(options.meter, 'client');
   return {
     preCall(ctx, servicePath, serviceMethod) {
       // Go extracts the parent from the call's metadata; with none there, the active context.
@@ -148,10 +203,19 @@ export function openTelemetryClientPlugin(options: OpenTelemetryOptions = {}): C
       const span = tracerOf().startSpan(`rpcx.client.${servicePath}.${serviceMethod}`, { kind: SpanKind.CLIENT, attributes: rpcAttributes(servicePath, serviceMethod) }, parent);
       prop.inject(trace.setSpan(parent, span), ctx.metadata, setter);
       ctx.values.set(key, span);
+      if (m !== undefined) {
+        ctx.values.set(t0Key, performance.now());
+        m.requests.add(1, rpcAttributes(servicePath, serviceMethod));
+      }
     },
-    postCall(ctx, _servicePath, _serviceMethod, _args, _reply, err) {
+    postCall(ctx, servicePath, serviceMethod, _args, _reply, err) {
       const span = ctx.values.get(key) as Span | undefined;
       if (span !== undefined) end(span, err);
+      if (m !== undefined) {
+        const attrs = doneAttributes(servicePath, serviceMethod, err);
+        m.duration.record(performance.now() - (ctx.values.get(t0Key) as number), attrs);
+        if (err === undefined) m.responses.add(1, attrs);
+      }
     },
   };
 }
