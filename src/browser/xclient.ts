@@ -4,7 +4,7 @@
 // The list is given (a browser has no registry client); `setServers` replaces it, e.g. from a
 // config endpoint, with each server's metadata if weights, groups or positions are wanted.
 import { ErrorCode, RpcxError, ServiceError } from '../errors.js';
-import { FailMode, MultiError, SelectMode, XCLIENT_NO_SERVER, type Receipt } from '../client/fail-mode.js';
+import { FailMode, SelectMode, XCLIENT_NO_SERVER, settleFanOut, type Receipt } from '../client/fail-mode.js';
 import { ConsistentHashSelector, GeoSelector, RandomSelector, RoundRobinSelector, WeightedRoundRobinSelector, filterByStateAndGroup, type Selector, type ServerMap } from '../client/selectors.js';
 import type { GoFormatOptions } from '../client/gofmt.js';
 import { createProxy, type ServiceProxy } from '../client/proxy.js';
@@ -314,39 +314,8 @@ export class BrowserXClient {
       release(new RpcxError(ErrorCode.TIMEOUT, 'context deadline exceeded'));
     }, this.#options.fanOutTimeoutMs ?? 60_000);
     const o = { ...options, signal };
-    const errors: RpcxError[] = [];
-    const receipts: Receipt<T>[] = [];
-    let firstReply: { v: T } | undefined;
     try {
-      return await new Promise<T | Receipt<T>[]>((resolve, reject) => {
-        let left = clients.length;
-        const fail = (): void => {
-          if (capped) errors.push(new RpcxError(ErrorCode.TIMEOUT, 'timeout'));
-          reject(new MultiError(errors));
-        };
-        for (const [k, c] of clients) {
-          c.call<T>(this.servicePath, serviceMethod, args, o).then(
-            (v) => {
-              firstReply ??= { v };
-              receipts.push({ address: addressOf(k), reply: v, error: undefined });
-              left--;
-              if (kind === 'fork') resolve(v);
-              else if (left === 0) resolve(kind === 'inform' ? receipts : firstReply.v);
-            },
-            (x: unknown) => {
-              const err = RpcxError.from(x);
-              errors.push(err);
-              receipts.push({ address: addressOf(k), reply: err instanceof ServiceError ? (err.reply as T | undefined) : undefined, error: err });
-              left--;
-              if (kind === 'broadcast') fail();
-              else if (left === 0) {
-                if (kind === 'inform') resolve(receipts);
-                else fail();
-              }
-            },
-          );
-        }
-      });
+      return await settleFanOut<T>(kind, clients.map(([k, c]) => [k, c.call<T>(this.servicePath, serviceMethod, args, o)] as const), () => capped);
     } finally {
       clearTimeout(capTimer);
       // Go: the deferred cancel of the fan-out ctx abandons the calls still in flight.
@@ -370,11 +339,6 @@ function linkedSignal(outer: AbortSignal | undefined): { signal: AbortSignal; re
       if (!ac.signal.aborted) ac.abort(reason);
     },
   };
-}
-
-function addressOf(k: string): string {
-  const at = k.indexOf('@');
-  return at < 0 ? k : k.slice(at + 1);
 }
 
 /** Go's XClient retries neither service errors nor a caller's timeout or cancel. */

@@ -1,4 +1,4 @@
-import { ErrorCode, RpcxError } from '../errors.js';
+import { ErrorCode, RpcxError, ServiceError } from '../errors.js';
 
 /**
  * How an XClient handles a failed call (Go: `client.FailMode`, same names and values).
@@ -68,4 +68,57 @@ export interface Receipt<T = unknown> {
   address: string;
   reply: T | undefined;
   error: RpcxError | undefined;
+}
+
+/** What a fan-out waits for: `broadcast` (all succeed), `fork` (the first success) or `inform` (every outcome). */
+export type FanOutKind = 'broadcast' | 'fork' | 'inform';
+
+/**
+ * @internal Go's `Broadcast` / `Fork` / `Inform` outcome over calls already started, one per
+ * server key: broadcast resolves to a reply once all succeeded and rejects with a
+ * {@link MultiError} at the first failure; fork resolves to the first success and rejects when
+ * all failed; inform resolves to one {@link Receipt} per server in the order they finished.
+ * `capped()` tells whether the fan-out's time cap fired (Go adds a `timeout` error then);
+ * `onError` sees each failure first.
+ */
+export function settleFanOut<T>(kind: FanOutKind, calls: ReadonlyArray<readonly [string, Promise<T>]>, capped: () => boolean, onError?: (key: string, err: RpcxError) => void): Promise<T | Receipt<T>[]> {
+  const errors: RpcxError[] = [];
+  const receipts: Receipt<T>[] = [];
+  let firstReply: { v: T } | undefined;
+  return new Promise<T | Receipt<T>[]>((resolve, reject) => {
+    let left = calls.length;
+    const fail = (): void => {
+      if (capped()) errors.push(new RpcxError(ErrorCode.TIMEOUT, 'timeout'));
+      reject(new MultiError(errors));
+    };
+    for (const [k, p] of calls) {
+      p.then(
+        (v) => {
+          firstReply ??= { v };
+          receipts.push({ address: addressOf(k), reply: v, error: undefined });
+          left--;
+          if (kind === 'fork') resolve(v);
+          else if (left === 0) resolve(kind === 'inform' ? receipts : firstReply.v);
+        },
+        (x: unknown) => {
+          const err = RpcxError.from(x);
+          onError?.(k, err);
+          errors.push(err);
+          receipts.push({ address: addressOf(k), reply: err instanceof ServiceError ? (err.reply as T | undefined) : undefined, error: err });
+          left--;
+          if (kind === 'broadcast') fail();
+          else if (left === 0) {
+            if (kind === 'inform') resolve(receipts);
+            else fail();
+          }
+        },
+      );
+    }
+  });
+}
+
+/** A server key's address without `network@` (Go's `Receipt.Address`). */
+export function addressOf(k: string): string {
+  const at = k.indexOf('@');
+  return at < 0 ? k : k.slice(at + 1);
 }

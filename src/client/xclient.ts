@@ -12,7 +12,7 @@ import { defaultCodecRegistry } from '../codec/defaults.js';
 import { downloadFileVia, openByteStream, sendFileVia, type DownloadFileOptions, type SendFileOptions, type ByteStreamOptions, type TokenCaller } from '../stream/client.js';
 import { BREAKER_OPEN, type Breaker } from './breaker.js';
 import type { KVPair, ServiceDiscovery } from './discovery.js';
-import { FailMode, MultiError, SelectMode, XCLIENT_NO_SERVER, type Receipt } from './fail-mode.js';
+import { FailMode, SelectMode, XCLIENT_NO_SERVER, settleFanOut, type Receipt } from './fail-mode.js';
 import type { GoFormatOptions } from './gofmt.js';
 import { ServiceRegistry, type Handler, type RawHandler, type RegisterFunctionOptions, type RegisterOptions } from '../server/registry.js';
 import { createProxy, type ServiceProxy } from './proxy.js';
@@ -721,40 +721,10 @@ export class XClient {
       cap.abort(new RpcxError(ErrorCode.TIMEOUT, 'context deadline exceeded'));
     }, this.options.fanOutTimeoutMs ?? 60_000);
     const signal = ctx.signal !== undefined ? linkSignals(ctx.signal, cap.signal) : cap.signal;
-    const errors: RpcxError[] = [];
-    const receipts: Receipt<T>[] = [];
-    let firstReply: { v: T } | undefined;
     try {
-      return await new Promise<T | Receipt<T>[]>((resolve, reject) => {
-        let left = clients.length;
-        const finishErr = (): void => {
-          if (capped) errors.push(new RpcxError(ErrorCode.TIMEOUT, 'timeout'));
-          reject(new MultiError(errors));
-        };
-        for (const [k, client] of clients) {
-          this.attempt(k, client, serviceMethod, args, options, ctx, false, signal).then(
-            (v) => {
-              firstReply ??= { v: v as T };
-              receipts.push({ address: addressOf(k), reply: v as T, error: undefined });
-              left--;
-              if (kind === 'fork') resolve(v as T);
-              else if (left === 0) resolve(kind === 'inform' ? receipts : firstReply.v);
-            },
-            (x: unknown) => {
-              const err = RpcxError.from(x);
-              if (dropsConnection(err)) this.removeClient(k, client);
-              errors.push(err);
-              const reply = err instanceof ServiceError ? (err.reply as T | undefined) : undefined;
-              receipts.push({ address: addressOf(k), reply, error: err });
-              left--;
-              if (kind === 'broadcast') finishErr();
-              else if (left === 0) {
-                if (kind === 'inform') resolve(receipts);
-                else finishErr();
-              }
-            },
-          );
-        }
+      const calls = clients.map(([k, client]) => [k, this.attempt(k, client, serviceMethod, args, options, ctx, false, signal) as Promise<T>] as const);
+      return await settleFanOut<T>(kind, calls, () => capped, (k, err) => {
+        if (dropsConnection(err)) this.removeClient(k, clients.find(([key]) => key === k)![1]);
       });
     } finally {
       clearTimeout(capTimer);
@@ -840,11 +810,6 @@ export function createBidirectionalXClient(servicePath: string, options: XClient
 // ---------- helpers ----------
 
 /** `network@address` -> `address` (Go's receipts). */
-function addressOf(k: string): string {
-  const at = k.indexOf('@');
-  return at < 0 ? k : k.slice(at + 1);
-}
-
 /** Go's `contextCanceled`: the call's own deadline or cancellation. */
 function isCancel(err: RpcxError): boolean {
   return err.code === ErrorCode.TIMEOUT || err.code === ErrorCode.CANCELLED;
