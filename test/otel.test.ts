@@ -7,8 +7,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type TextMapPropagator } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type TextMapPropagator } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { MeterProvider, MetricReader, type DataPoint, type Histogram as HistogramPoint } from '@opentelemetry/sdk-metrics';
 import { Client } from '../src/client/client.js';
@@ -50,12 +51,15 @@ describe('rpcx/otel: tracing through rpcx metadata (TS client and server)', { ti
   let downstream: RpcxServer;
   let key: string;
   let seenMetadata: Map<string, string> | undefined;
+  let downKeyValue: string | undefined;
+  const downstreamKey = async (): Promise<string | undefined> => downKeyValue;
   const clients: Client[] = [];
 
   before(async () => {
     downstream = createServer({ codecs: demoCodecs(), plugins: [openTelemetryServerPlugin(opts)] });
     registerDemoServices(downstream);
     const downKey = await downstream.serve('tcp', '127.0.0.1:0');
+    downKeyValue = downKey;
     const forwarder = new Client(downKey, { plugins: [openTelemetryClientPlugin(opts)] });
     clients.push(forwarder);
     server = createServer({ codecs: demoCodecs(), plugins: [openTelemetryServerPlugin(opts)] });
@@ -130,6 +134,37 @@ describe('rpcx/otel: tracing through rpcx metadata (TS client and server)', { ti
     assert.equal(s2.parentSpanContext?.spanId, c2.spanContext().spanId);
     // As Go's plugin, the server wrote its own span's context into the request metadata.
     assert.equal(seenMetadata?.get('traceparent')?.split('-')[2], s1.spanContext().spanId);
+  });
+
+  it('with a context manager, a handler\'s own calls are children of its span with nothing passed by hand (aroundCall)', async () => {
+    exporter.reset();
+    const manager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(manager);
+    const down = new Client((await downstreamKey())!, { plugins: [openTelemetryClientPlugin(opts)] });
+    const s = createServer({ codecs: demoCodecs(), plugins: [openTelemetryServerPlugin(opts)] });
+    s.registerFunction(
+      'Auto',
+      async (args: { A: number; B: number }) => {
+        await new Promise((r) => setTimeout(r, 1)); // the context survives an await
+        return down.call('Arith', 'Mul', args);
+      },
+      'Mul',
+    );
+    const k = await s.serve('tcp', '127.0.0.1:0');
+    const c = new Client(k, { plugins: [openTelemetryClientPlugin(opts)] });
+    try {
+      assert.deepEqual(await c.call('Auto', 'Mul', { A: 7, B: 3 }), { C: 21 });
+      const [s1] = await spans(/^rpcx\.service\.Auto\.Mul$/, 1);
+      const [c2] = await spans(/^rpcx\.client\.Arith\.Mul$/, 1);
+      assert.ok(s1 && c2);
+      assert.equal(c2.parentSpanContext?.spanId, s1.spanContext().spanId, 'the downstream call is the child of the handler span');
+      assert.equal(c2.spanContext().traceId, s1.spanContext().traceId);
+    } finally {
+      await c.close();
+      await down.close();
+      await s.close();
+      context.disable();
+    }
   });
 
   it('a oneway request ends its server span when the method returns; global provider and propagator by default', async () => {

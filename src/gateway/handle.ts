@@ -12,7 +12,7 @@ import { FrameConnection } from '../node/frame-connection.js';
 import { ServerConnection } from '../server/connection.js';
 import { RequestContext, type RawReplyWriter } from '../server/context.js';
 import { errorText, type AuthFunc } from '../server/dispatch.js';
-import type { PluginContainer } from '../server/plugins.js';
+import { runAround, type PluginContainer } from '../server/plugins.js';
 import type { MethodEntry, ServiceRegistry } from '../server/registry.js';
 import type { Codec } from '../codec/types.js';
 import type { ServerHandle } from '../server/types.js';
@@ -128,7 +128,8 @@ export function handleRequest(host: GatewayHost, ctx: RequestContext, req: Messa
     const call: Called = { host, ctx, req, res, method: m, codec, args };
     let out: unknown;
     try {
-      out = m.fn.call(m.self, args, ctx);
+      const around = host.plugins.aroundCall;
+      out = around.length === 0 ? m.fn.call(m.self, args, ctx) : runAround(around, ctx, () => m.fn.call(m.self, args, ctx));
     } catch (e) {
       return afterCall(call, undefined, e ?? new Error(String(e)));
     }

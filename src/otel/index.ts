@@ -8,9 +8,10 @@
  *
  * - {@link openTelemetryServerPlugin} (Go: `server/otel.OpenTelemetryPlugin`): a span
  *   `rpcx.service.<ServicePath>.<ServiceMethod>` of kind SERVER per request, the child of the
- *   caller's span when the request carries one; like Go it writes its own context back into the
- *   request metadata, so a handler that passes `ctx.metadata` on to its own calls continues the
- *   trace. {@link requestOtelContext} gives the span's context for `context.with(...)`.
+ *   caller's span when the request carries one. The handler runs in the span's context (beyond
+ *   Go), so with a context manager registered its own calls continue the trace; like Go it also
+ *   writes its context back into the request metadata, so passing `traceparent` on works without
+ *   one. {@link requestOtelContext} gives the span's context.
  * - {@link openTelemetryClientPlugin} (Go: `client/otel.OpenTelemetryPlugin`): a span
  *   `rpcx.client.<servicePath>.<serviceMethod>` of kind CLIENT per call attempt, the child of the
  *   context found in the call's metadata (Go's way) or else of the active context, written into
@@ -174,6 +175,12 @@ export function openTelemetryServerPlugin(options: OpenTelemetryOptions = {}): S
         m.requests.add(1, attrs);
         m.requestSize.record(req.payload.length, attrs);
       }
+    },
+    aroundCall(ctx, run) {
+      // The handler runs in its span's context: with a context manager (the Node SDK registers
+      // one) the calls it makes are children of this span with nothing passed by hand.
+      const s = serverSpans.get(ctx);
+      return s === undefined ? run() : otelContext.with(s.context, run);
     },
     postCall(ctx, _service, _method, _args, _reply, err) {
       // A oneway request writes no reply: its span ends when the method returns.

@@ -10,7 +10,7 @@ import { responseFor, type Message } from '../protocol/message.js';
 import type { ServerConnection } from './connection.js';
 import { isPeerCallReply } from './peer-calls.js';
 import { RequestContext, type RawReplyWriter } from './context.js';
-import { isReqReachLimit, type PluginContainer } from './plugins.js';
+import { isReqReachLimit, runAround, type PluginContainer } from './plugins.js';
 import type { MethodEntry, RawHandler, ServiceRegistry } from './registry.js';
 import type { ServerHandle } from './types.js';
 
@@ -371,7 +371,8 @@ export class Dispatcher implements RawReplyWriter {
   #invoke(ctx: RequestContext, m: MethodEntry, codec: Codec, args: unknown): void {
     let out: unknown;
     try {
-      out = m.fn.call(m.self, args, ctx);
+      const around = this.#c.plugins.aroundCall;
+      out = around.length === 0 ? m.fn.call(m.self, args, ctx) : runAround(around, ctx, () => m.fn.call(m.self, args, ctx));
     } catch (err) {
       this.#done(ctx, m, codec, args, undefined, this.#recovered(ctx, m, args, err ?? new Error(String(err))));
       return;
@@ -566,7 +567,8 @@ export class Dispatcher implements RawReplyWriter {
     ctx.raw = true;
     let out: unknown;
     try {
-      out = h(ctx);
+      const around = this.#c.plugins.aroundCall;
+      out = around.length === 0 ? h(ctx) : runAround(around, ctx, () => h(ctx));
     } catch (err) {
       this.#rawDone(ctx, err ?? new Error(String(err)));
       return;

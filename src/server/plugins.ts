@@ -59,6 +59,13 @@ export interface ServerPlugin {
    * awaited (this request's reply waits): its value as the return value, a rejection as a throw.
    */
   postCall?(ctx: RequestContext, serviceName: string, methodName: string, args: unknown, reply: unknown, err: unknown): unknown;
+  /**
+   * Beyond Go: runs the method, function or raw handler of a request inside what the plugin sets
+   * up, e.g. an async context (`rpcx/otel` runs handlers in their request span's OpenTelemetry
+   * context). Must call `run()` once, synchronously, and return what it returned (a Promise
+   * included); with several plugins the first added is the outermost.
+   */
+  aroundCall?(ctx: RequestContext, run: () => unknown): unknown;
   /** Go `PreWriteResponsePlugin`: `res` is about to be written (`undefined` for a oneway refusal). */
   preWriteResponse?(ctx: RequestContext, res: Message | undefined, err: unknown): void;
   /** Go `PostWriteResponsePlugin`: `res` was handed to the OS (`writeErr` set if that failed). */
@@ -99,6 +106,7 @@ const HOOKS: readonly HookName[] = [
   'preHandleRequest',
   'preCall',
   'postCall',
+  'aroundCall',
   'preWriteResponse',
   'postWriteResponse',
   'preWriteRequest',
@@ -122,6 +130,7 @@ export class PluginContainer {
   /** @internal */ preHandleRequest: ServerPlugin[] = [];
   /** @internal */ preCall: ServerPlugin[] = [];
   /** @internal */ postCall: ServerPlugin[] = [];
+  /** @internal */ aroundCall: ServerPlugin[] = [];
   /** @internal */ preWriteResponse: ServerPlugin[] = [];
   /** @internal */ postWriteResponse: ServerPlugin[] = [];
   /** @internal */ preWriteRequest: ServerPlugin[] = [];
@@ -151,6 +160,15 @@ export class PluginContainer {
   #rebuild(): void {
     for (const h of HOOKS) this[h] = this.#all.filter((p) => typeof p[h] === 'function');
   }
+}
+
+/**
+ * @internal Calls `run` inside every `aroundCall` plugin, the first added outermost; `run()`
+ * itself when there is none.
+ */
+export function runAround(plugins: readonly ServerPlugin[], ctx: RequestContext, run: () => unknown, i = 0): unknown {
+  if (i >= plugins.length) return run();
+  return plugins[i]!.aroundCall!(ctx, () => runAround(plugins, ctx, run, i + 1));
 }
 
 /** A token bucket refilled at `ratePerSecond` up to `burst` (default `max(1, ratePerSecond)`); `take()` spends one token if there is one. */

@@ -3,6 +3,7 @@
 // own request only; postReadRequest returning one pauses its connection's reading (Go runs it on
 // the connection's reader goroutine); other connections go on.
 import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { afterEach, describe, it } from 'node:test';
 import { Client } from '../../src/client/client.js';
 import { ServiceError } from '../../src/errors.js';
@@ -145,6 +146,40 @@ describe('async server plugin hooks', () => {
     assert.deepEqual(calls, ['Fast', 'Slow', 'Fast'], 'in read order after the hold');
     await assert.rejects(c2.call('S', 'Fast', 4, { metadata: { limit: '1' } }), { message: 'request reached rate limit' });
     assert.deepEqual(await c2.call('S', 'Fast', 5), 5, 'the connection stays');
+  });
+
+  it('aroundCall (beyond Go): wraps methods, functions and raw handlers, first plugin outermost, over TCP and the HTTP gateway', async () => {
+    const log: string[] = [];
+    const store = new AsyncLocalStorage<string>();
+    const around = (name: string): ServerPlugin => ({
+      aroundCall(ctx, run) {
+        log.push(`${name} in ${ctx.servicePath}.${ctx.serviceMethod}`);
+        const out = name === 'outer' ? store.run(`ctx of ${ctx.serviceMethod}`, run) : run();
+        log.push(`${name} out`);
+        return out;
+      },
+    });
+    const s = createServer({ plugins: [around('outer'), around('inner')] });
+    s.registerFunction('W', async () => {
+      log.push('handler');
+      await new Promise((r) => setTimeout(r, 1));
+      return { Seen: store.getStore() ?? 'none' };
+    }, 'Fn');
+    s.registerFunction('W', () => {
+      throw new ServiceError('thrown inside');
+    }, 'Throw');
+    s.addHandler('Raw', 'Echo', (ctx) => ctx.write({ Seen: store.getStore() ?? 'none' }));
+    servers.push(s);
+    const addr = await s.serve('tcp', '127.0.0.1:0');
+    const c = await connect(addr);
+    assert.deepEqual(await c.call('W', 'Fn', {}, { serializeType: 1 }), { Seen: 'ctx of Fn' }, 'the async context set by aroundCall reaches past an await');
+    assert.deepEqual(log, ['outer in W.Fn', 'inner in W.Fn', 'handler', 'inner out', 'outer out']);
+    await assert.rejects(c.call('W', 'Throw', {}, { serializeType: 1 }), (e: unknown) => e instanceof ServiceError && e.message === 'thrown inside');
+    assert.deepEqual(await c.call('Raw', 'Echo', {}, { serializeType: 1 }), { Seen: 'ctx of Echo' }, 'raw handlers too');
+    log.length = 0;
+    const res = await fetch(`http://${addr.slice(addr.indexOf('@') + 1)}/`, { method: 'POST', headers: { 'X-RPCX-ServicePath': 'W', 'X-RPCX-ServiceMethod': 'Fn', 'X-RPCX-SerializeType': '1' }, body: '{}' });
+    assert.equal(await res.text(), '{"Seen":"ctx of Fn"}', 'the HTTP gateway runs it too');
+    assert.deepEqual(log, ['outer in W.Fn', 'inner in W.Fn', 'handler', 'inner out', 'outer out']);
   });
 
   it('rateLimitPlugin({ block: true }): requests over the limit wait for their token instead of failing', async () => {
