@@ -568,17 +568,27 @@ export class Client {
    * plugins around it: preCall may add request metadata; postCall sees the reply or the error.
    */
   private async withPlugins(servicePath: string, serviceMethod: string, args: unknown, options: CallOptions, kind: 0 | 1 | 2): Promise<unknown> {
+    options = withTimeout(options);
+    const started = Date.now();
     const ctx: ClientCallContext = { metadata: toMetadataMap(options.metadata), values: new Map(), address: this.address, signal: options.signal };
     const plugins = this.callPlugins!;
     for (const p of plugins) {
       if (p.preCall === undefined) continue;
       try {
-        await p.preCall(ctx, servicePath, serviceMethod, args);
+        const r = p.preCall(ctx, servicePath, serviceMethod, args);
+        // A preCall that waits is bounded by the call's own timeout and signal: the call still settles.
+        if (r !== undefined) {
+          let wait: Promise<void> = Promise.resolve(r);
+          if (options.timeoutMs !== undefined) wait = raceTimeout(wait, Math.max(1, options.timeoutMs - (Date.now() - started)));
+          if (options.signal !== undefined) wait = raceAbort(wait, options.signal);
+          await wait;
+        }
       } catch (err) {
         throw RpcxError.from(err);
       }
     }
     const o: CallOptions = { ...options, metadata: ctx.metadata };
+    if (options.timeoutMs !== undefined) o.timeoutMs = Math.max(1, options.timeoutMs - (Date.now() - started));
     let result: unknown;
     try {
       result = kind === 2 ? await this.sendOneway(servicePath, serviceMethod, args, o) : await this.invoke(servicePath, serviceMethod, args, o, kind);

@@ -103,6 +103,19 @@ describe('client plugins (Go client/plugin.go)', { timeout: 60_000 }, () => {
     assert.ok(seen[1]!.oneway, 'oneway requests go through the plugins too');
   });
 
+  it('a preCall that never settles is bounded by the call\'s timeout and signal: the call still settles once', async () => {
+    let postCalls = 0;
+    const c = new Client(tsKey, { plugins: [{ preCall: () => new Promise<void>(() => {}), postCall: () => void postCalls++ }] });
+    clients.push(c);
+    await assert.rejects(c.call('Arith', 'Mul', { A: 1, B: 1 }, { timeoutMs: 30 }), (e: unknown) => e instanceof RpcxError && e.code === ErrorCode.TIMEOUT);
+    const ac = new AbortController();
+    const p = c.call('Arith', 'Mul', { A: 1, B: 1 }, { signal: ac.signal });
+    ac.abort();
+    await assert.rejects(p, (e: unknown) => e instanceof RpcxError && e.code === ErrorCode.CANCELLED);
+    await assert.rejects(c.call('Arith', 'Mul', { A: 1, B: 1 }, { deadline: Date.now() + 30 }), (e: unknown) => e instanceof RpcxError && e.code === ErrorCode.TIMEOUT);
+    assert.equal(postCalls, 0, 'a refused call runs no postCall');
+  });
+
   it('clientBeforeEncode sees each request with its seq; clientAfterDecode each message read, pushes included', async () => {
     const before: string[] = [];
     const afterDecode: string[] = [];
