@@ -16,6 +16,7 @@ export { ServiceRegistry } from './registry.js';
 export type { Handler, RawHandler, MethodTypes, RegisterOptions, RegisterFunctionOptions } from './registry.js';
 export { PluginContainer, ErrReqReachLimit, isReqReachLimit, rateLimitPlugin, connectionRateLimitPlugin, accessLogPlugin } from './plugins.js';
 export type { ServerPlugin } from './plugins.js';
+export { AliasPlugin, ALIAS_APPLIED_KEY, whitelistPlugin, blacklistPlugin } from './access.js';
 export type { ServeNetwork } from './listen.js';
 export { tokenAuth } from './auth.js';
 export { dialAndServe, OutboundServing } from './reverse.js';

@@ -12,11 +12,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/smallnest/rpcx/protocol"
 	"github.com/smallnest/rpcx/server"
+	"github.com/smallnest/rpcx/serverplugin"
 	"github.com/smallnest/rpcx/share"
 	"golang.org/x/net/websocket"
 
@@ -36,6 +38,28 @@ type config struct {
 	shutdownTimeout  time.Duration
 	logLevel         string
 	streams          streamFlags
+	aliases          aliasFlags
+}
+
+// aliasFlags is -alias AliasPath.AliasMethod=Path.Method, repeatable: serverplugin.AliasPlugin.
+type aliasFlags []string
+
+func (a *aliasFlags) String() string     { return strings.Join(*a, ",") }
+func (a *aliasFlags) Set(v string) error { *a = append(*a, v); return nil }
+
+// aliasPlugin is rpcx's own serverplugin.AliasPlugin with the -alias pairs.
+func aliasPlugin(pairs []string) (*serverplugin.AliasPlugin, error) {
+	p := serverplugin.NewAliasPlugin()
+	for _, pair := range pairs {
+		from, to, ok := strings.Cut(pair, "=")
+		fp, fm, ok1 := strings.Cut(from, ".")
+		tp, tm, ok2 := strings.Cut(to, ".")
+		if !ok || !ok1 || !ok2 {
+			return nil, fmt.Errorf("-alias %q: want AliasPath.AliasMethod=Path.Method", pair)
+		}
+		p.Alias(fp, fm, tp, tm)
+	}
+	return p, nil
 }
 
 func parseFlags(args []string) (*config, error) {
@@ -54,6 +78,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "graceful shutdown limit on SIGTERM/SIGINT")
 	fs.StringVar(&c.logLevel, "log-level", "error", "stderr log level: debug | info | warn | error")
 	c.streams.register(fs)
+	fs.Var(&c.aliases, "alias", "AliasPath.AliasMethod=Path.Method: serverplugin.AliasPlugin (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -118,6 +143,13 @@ func run(ctx context.Context, c *config, out io.Writer) error {
 	}
 	if c.rateLimit > 0 {
 		srv.Plugins.Add(newRateLimitPlugin(c.rateLimit))
+	}
+	if len(c.aliases) > 0 {
+		ap, err := aliasPlugin(c.aliases)
+		if err != nil {
+			return err
+		}
+		srv.Plugins.Add(ap)
 	}
 	if _, err := services.Register(srv); err != nil {
 		return err
