@@ -75,4 +75,5 @@ export {
   type ServiceDiscovery,
   type ServiceDiscoveryFilter,
 } from './discovery.js';
+export { DNSDiscovery, type DnsLookup } from './dns-discovery.js';
 export { createProxy, type ServiceProxy, type ProxyTarget } from './proxy.js';
