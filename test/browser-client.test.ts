@@ -27,6 +27,9 @@ import { createServer, type RpcxServer } from '../src/server/index.js';
 import { demoCodecs, registerDemoServices } from '../src/server/demo/services.js';
 import { waitFor } from './support/system-server.js';
 import { build } from 'esbuild';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { openTelemetryClientPlugin, openTelemetryServerPlugin } from '../src/otel/index.js';
 import { join } from 'node:path';
 import { repoRoot } from './support/go.js';
 
@@ -194,6 +197,45 @@ describe('BrowserClient connection life (ws package in the browser\'s place)', (
     } finally {
       for (const ws of frozen.clients) ws.terminate();
       await new Promise((r) => frozen.close(r));
+    }
+  });
+
+  test('plugins: preCall metadata reaches the server, postCall sees the outcome; rpcx/otel carries the trace over ws', async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const otel = { tracer: provider.getTracer('browser-test'), propagator: new W3CTraceContextPropagator() };
+    const server = createServer({ codecs: demoCodecs(), plugins: [openTelemetryServerPlugin(otel)] });
+    registerDemoServices(server);
+    servers.add(server);
+    const key = await server.serve('ws', '127.0.0.1:0');
+    const seen: string[] = [];
+    const c = new BrowserClient(key, {
+      WebSocket: WS,
+      serializeType: 1,
+      plugins: [
+        {
+          preCall: (ctx, _p, method) => void ctx.metadata.set('x-page', method),
+          postCall: (_ctx, _p, method, _a, _r, err) => void seen.push(`${method} ${err?.code ?? 'ok'}`),
+          clientAfterDecode: () => {
+            throw new Error('ignored, as Go ignores it');
+          },
+        },
+        openTelemetryClientPlugin(otel),
+      ],
+    });
+    try {
+      const r = await c.callWithMetadata('Echo', 'Metadata', {});
+      assert.equal(r.metadata.get('x-page'), 'Metadata');
+      assert.ok(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/.test(r.metadata.get('traceparent') ?? ''), 'the trace context went with the call');
+      await assert.rejects(c.call('Echo', 'Error', { Text: 'no' }), (e: unknown) => e instanceof ServiceError);
+      assert.deepEqual(seen, ['Metadata ok', 'Error SERVICE']);
+      const client = exporter.getFinishedSpans().find((sp) => sp.name === 'rpcx.client.Echo.Metadata');
+      await waitFor(() => exporter.getFinishedSpans().some((sp) => sp.name === 'rpcx.service.Echo.Metadata'), 'the server span ended', 5_000);
+      const srv = exporter.getFinishedSpans().find((sp) => sp.name === 'rpcx.service.Echo.Metadata');
+      assert.equal(srv?.parentSpanContext?.spanId, client?.spanContext().spanId, 'the server span is the child of the browser client span');
+    } finally {
+      c.close();
+      await stop(server);
     }
   });
 

@@ -17,6 +17,7 @@ import { heartbeatRequest } from '../protocol/heartbeat.js';
 import { createMessage, encodeMessage, toMetadataMap, type Message, type MetadataInit } from '../protocol/message.js';
 import { browserCompressors } from './gzip.js';
 import { createProxy, type ServiceProxy } from '../client/proxy.js';
+import { callWithPlugins, type ClientPlugin } from '../client/plugins.js';
 
 /** The part of the browser's `WebSocket` this client uses. */
 export interface BrowserWebSocket {
@@ -81,6 +82,12 @@ export interface BrowserClientOptions {
    * CONNECTION (they are not resent: the server may have run them), and push listeners stay.
    */
   reconnect?: boolean | BrowserReconnectOptions;
+  /**
+   * Client plugins, as the Node `Client`'s (Go `SetPlugins`): `preCall` / `postCall` around each
+   * call (a `BrowserXClient`'s: each attempt), `clientBeforeEncode` / `clientAfterDecode`; e.g.
+   * `openTelemetryClientPlugin()` of `rpcx/otel` to carry the page's trace to the servers.
+   */
+  plugins?: readonly ClientPlugin[];
 }
 
 export interface BrowserCallOptions {
@@ -143,6 +150,9 @@ export class BrowserClient {
   readonly #codecs: CodecRegistry;
   readonly #pending = new Map<bigint, Pending>();
   readonly #options: BrowserClientOptions;
+  readonly #plugins: readonly ClientPlugin[];
+  /** The plugins with preCall or postCall; undefined when none (no cost per call). */
+  readonly #callPlugins: readonly ClientPlugin[] | undefined;
   readonly #pushListeners = new Set<(m: Message) => void>();
   readonly #statusListeners = new Set<(s: BrowserClientStatus) => void>();
   #seq = 1n;
@@ -159,6 +169,9 @@ export class BrowserClient {
     if (Ctor === undefined) throw new RpcxError(ErrorCode.INVALID_ARGUMENT, 'no WebSocket in this runtime');
     this.#Ctor = Ctor;
     this.#options = options;
+    this.#plugins = options.plugins ?? [];
+    const calls = this.#plugins.filter((p) => p.preCall !== undefined || p.postCall !== undefined);
+    this.#callPlugins = calls.length > 0 ? calls : undefined;
     this.#compressors = options.compressors ?? browserCompressors;
     this.#codecs = options.codecs ?? new CodecRegistry([new RawCodec(), new JsonCodec(), new MsgpackCodec()]);
   }
@@ -191,7 +204,31 @@ export class BrowserClient {
   }
 
   /** As {@link call}, with the response metadata. */
-  async callWithMetadata<T = unknown>(servicePath: string, serviceMethod: string, args: unknown, options: BrowserCallOptions = {}): Promise<{ reply: T; metadata: Map<string, string> }> {
+  callWithMetadata<T = unknown>(servicePath: string, serviceMethod: string, args: unknown, options: BrowserCallOptions = {}): Promise<{ reply: T; metadata: Map<string, string> }> {
+    if (this.#callPlugins === undefined) return this.#callWithMetadata<T>(servicePath, serviceMethod, args, options);
+    return this.#plugged(servicePath, serviceMethod, args, options, (o) => this.#callWithMetadata<T>(servicePath, serviceMethod, args, o), (r) => r.reply);
+  }
+
+  /** The plugins' preCall/postCall around `run` (src/client/plugins.ts). */
+  #plugged<R>(servicePath: string, serviceMethod: string, args: unknown, options: BrowserCallOptions, run: (o: BrowserCallOptions) => Promise<R>, replyOf: (r: R) => unknown): Promise<R> {
+    return callWithPlugins<R>(
+      this.#callPlugins!,
+      {
+        servicePath,
+        serviceMethod,
+        args,
+        metadata: options.metadata,
+        timeoutMs: options.timeoutMs ?? this.#options.timeoutMs,
+        signal: options.signal,
+        address: this.url,
+        run: (metadata, timeoutMs) => run({ ...options, metadata, ...(timeoutMs === undefined ? {} : { timeoutMs }) }),
+        replyOf,
+      },
+      () => {}, // postCall errors: ignored, as in Go
+    );
+  }
+
+  async #callWithMetadata<T>(servicePath: string, serviceMethod: string, args: unknown, options: BrowserCallOptions): Promise<{ reply: T; metadata: Map<string, string> }> {
     const { msg, codec } = this.#request(servicePath, serviceMethod, args, options, false);
     const res = await this.#roundTrip(msg, options);
     const metadata = res.metadata;
@@ -207,7 +244,12 @@ export class BrowserClient {
    * Sends a oneway request (Go: `XClient.Oneshot`, a call with a nil reply): the server runs it
    * and answers nothing. Resolves once handed to the WebSocket (dialing first if needed).
    */
-  async oneway(servicePath: string, serviceMethod: string, args: unknown, options: BrowserCallOptions = {}): Promise<void> {
+  oneway(servicePath: string, serviceMethod: string, args: unknown, options: BrowserCallOptions = {}): Promise<void> {
+    if (this.#callPlugins === undefined) return this.#oneway(servicePath, serviceMethod, args, options);
+    return this.#plugged(servicePath, serviceMethod, args, options, (o) => this.#oneway(servicePath, serviceMethod, args, o), () => undefined);
+  }
+
+  async #oneway(servicePath: string, serviceMethod: string, args: unknown, options: BrowserCallOptions): Promise<void> {
     const { msg } = this.#request(servicePath, serviceMethod, args, options, true);
     const bytes = this.#encode(msg);
     const link = await this.#linkWithin(options);
@@ -255,6 +297,7 @@ export class BrowserClient {
     const payload = codec.encode(args, options.argsCodec);
     const compressType = clientCompressType(this.#options.compressType ?? CompressType.None, payload.length);
     const msg = createMessage({ seq: this.#seq++, servicePath, serviceMethod, serializeType: st, compressType, oneway, metadata: toMetadataMap(options.metadata), payload });
+    for (const p of this.#plugins) ignoreErrors(() => p.clientBeforeEncode?.(msg));
     return { msg, codec };
   }
 
@@ -436,6 +479,7 @@ export class BrowserClient {
   }
 
   #onFrame(m: Message): void {
+    for (const p of this.#plugins) ignoreErrors(() => p.clientAfterDecode?.(m));
     if (m.messageType === MessageType.Request) {
       for (const fn of [...this.#pushListeners]) fn(m);
       return;
@@ -502,5 +546,14 @@ function safeDecode(codec: Codec, payload: Uint8Array, options: CodecOptions | u
     return codec.decode(payload, options);
   } catch {
     return undefined;
+  }
+}
+
+/** Runs a plugin hook whose errors Go ignores (`ClientBeforeEncode`, `ClientAfterDecode`, `PostCall`). */
+function ignoreErrors(f: () => void): void {
+  try {
+    f();
+  } catch {
+    // ignored, as in Go
   }
 }

@@ -35,7 +35,7 @@ import { PendingTable } from './pending-table.js';
 import { ClientPeer } from './peer.js';
 import { isPeerCall, isPeerCallReply } from '../server/peer-calls.js';
 import type { Handler, RawHandler, RegisterFunctionOptions, RegisterOptions, ServiceRegistry } from '../server/registry.js';
-import type { ClientCallContext, ClientPlugin } from './plugins.js';
+import { callWithPlugins, type ClientPlugin } from './plugins.js';
 
 const log = createDebug('rpcx:client');
 
@@ -567,47 +567,31 @@ export class Client {
    * A call (kind 0), a call with metadata (1) or a oneway (2) with the `preCall` / `postCall`
    * plugins around it: preCall may add request metadata; postCall sees the reply or the error.
    */
-  private async withPlugins(servicePath: string, serviceMethod: string, args: unknown, options: CallOptions, kind: 0 | 1 | 2): Promise<unknown> {
-    options = withTimeout(options);
-    const started = Date.now();
-    const ctx: ClientCallContext = { metadata: toMetadataMap(options.metadata), values: new Map(), address: this.address, signal: options.signal };
-    const plugins = this.callPlugins!;
-    for (const p of plugins) {
-      if (p.preCall === undefined) continue;
-      try {
-        const r = p.preCall(ctx, servicePath, serviceMethod, args);
-        // A preCall that waits is bounded by the call's own timeout and signal: the call still settles.
-        if (r !== undefined) {
-          let wait: Promise<void> = Promise.resolve(r);
-          if (options.timeoutMs !== undefined) wait = raceTimeout(wait, Math.max(1, options.timeoutMs - (Date.now() - started)));
-          if (options.signal !== undefined) wait = raceAbort(wait, options.signal);
-          await wait;
-        }
-      } catch (err) {
-        throw RpcxError.from(err);
-      }
-    }
-    const o: CallOptions = { ...options, metadata: ctx.metadata };
-    if (options.timeoutMs !== undefined) o.timeoutMs = Math.max(1, options.timeoutMs - (Date.now() - started));
-    let result: unknown;
+  private withPlugins(servicePath: string, serviceMethod: string, args: unknown, options: CallOptions, kind: 0 | 1 | 2): Promise<unknown> {
     try {
-      result = kind === 2 ? await this.sendOneway(servicePath, serviceMethod, args, o) : await this.invoke(servicePath, serviceMethod, args, o, kind);
+      options = withTimeout(options);
     } catch (err) {
-      this.runPostCall(plugins, ctx, servicePath, serviceMethod, args, undefined, RpcxError.from(err));
-      throw err;
+      return Promise.reject(err);
     }
-    this.runPostCall(plugins, ctx, servicePath, serviceMethod, args, kind === 1 ? (result as CallResult<unknown>).reply : result, undefined);
-    return result;
-  }
-
-  private runPostCall(plugins: readonly ClientPlugin[], ctx: ClientCallContext, servicePath: string, serviceMethod: string, args: unknown, reply: unknown, err: RpcxError | undefined): void {
-    for (const p of plugins) {
-      try {
-        p.postCall?.(ctx, servicePath, serviceMethod, args, reply, err);
-      } catch (e) {
-        log('%s: postCall plugin failed (ignored, as Go): %O', this.address, e);
-      }
-    }
+    return callWithPlugins<unknown>(
+      this.callPlugins!,
+      {
+        servicePath,
+        serviceMethod,
+        args,
+        metadata: options.metadata,
+        timeoutMs: options.timeoutMs,
+        signal: options.signal,
+        address: this.address,
+        run: (metadata, timeoutMs) => {
+          const o: CallOptions = { ...options, metadata };
+          if (timeoutMs !== undefined) o.timeoutMs = timeoutMs;
+          return kind === 2 ? this.sendOneway(servicePath, serviceMethod, args, o) : this.invoke(servicePath, serviceMethod, args, o, kind);
+        },
+        replyOf: (r) => (kind === 1 ? (r as CallResult<unknown>).reply : r),
+      },
+      (e) => log('%s: postCall plugin failed (ignored, as Go): %O', this.address, e),
+    );
   }
 
   private runBeforeEncode(msg: Message): void {

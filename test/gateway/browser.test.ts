@@ -83,6 +83,7 @@ interface PageResult {
   forked: number;
   hashKey: string;
   hashPick: string;
+  pluginMeta: string | undefined;
 }
 
 const ARITH_PROTO = readFileSync(join(repoRoot, 'interop', 'proto', 'arith.proto'), 'utf8');
@@ -146,9 +147,13 @@ async function inBrowser(t: TestContext, key: string): Promise<PageResult | unde
       // Fork skips the server it can not reach; Go's consistent-hash key and jump hash in the page.
       const forked = (await xc.fork<{ C: number }>('Mul', { A: 5, B: 5 })).C;
       xc.close();
+      // A client plugin in the page: preCall's metadata reaches the server (Echo.Metadata echoes it).
+      const pc = await m.BrowserClient.connect(address, { plugins: [{ preCall: (ctx) => void ctx.metadata.set('x-page', 'yes') }], timeoutMs: 10_000 });
+      const pluginMeta = (await pc.callWithMetadata('Echo', 'Metadata', {})).metadata.get('x-page');
+      pc.close();
       const hashKey = String(m.consistentHashKey('Arith', 'Mul', { A: 1, B: 'é' }));
       const hashPick = new m.ConsistentHashSelector(new Map(['ws@h:1', 'ws@h:2', 'ws@h:3', 'ws@h:4'].map((k) => [k, '']))).select('Arith', 'Mul', { A: 1, B: 'é' });
-      return { mulMsgpack, mulJson, error, pushes, pushPath, gzipEcho, zips, unzips, mulProtobuf: String((mulProtobuf as { C: bigint }).C), mulThrift: String((mulThrift as { C: bigint }).C), viaXClient: viaXClient.map((r) => r.C), forked, hashKey, hashPick };
+      return { mulMsgpack, mulJson, error, pushes, pushPath, gzipEcho, zips, unzips, mulProtobuf: String((mulProtobuf as { C: bigint }).C), mulThrift: String((mulThrift as { C: bigint }).C), viaXClient: viaXClient.map((r) => r.C), forked, hashKey, hashPick, pluginMeta };
     }, key, '/rpcx.js', ARITH_PROTO, ThriftArithArgs, ThriftArithReply)) as PageResult;
   } finally {
     await tab.close();
@@ -168,6 +173,7 @@ function check(r: PageResult | undefined): void {
   assert.equal(r.mulProtobuf, '42', 'ArithPB.Mul with protobuf in the page');
   assert.equal(r.mulThrift, '81', 'ArithThrift.Mul with thrift in the page');
   assert.deepEqual(r.viaXClient, [10, 20, 30, 40], 'BrowserXClient failed over to the live server');
+  assert.equal(r.pluginMeta, 'yes', 'a client plugin in the page set request metadata');
   assert.equal(r.forked, 25, 'BrowserXClient.fork skipped the unreachable server');
   assert.equal(r.hashKey, String(consistentHashKey('Arith', 'Mul', { A: 1, B: 'é' })), 'the page computes the consistent-hash key Node (and Go) compute');
   const nodePick = new ConsistentHashSelector(new Map(['ws@h:1', 'ws@h:2', 'ws@h:3', 'ws@h:4'].map((k) => [k, '']))).select('Arith', 'Mul', { A: 1, B: 'é' });
