@@ -207,7 +207,9 @@ function compareUtf8(a: string, b: string): number {
 
 class JsonWriter {
   readonly #maxDepth: number;
-  readonly #seen = new Set<object>();
+  /** The objects being encoded (the path from the root): an array while short, a Set past 32. */
+  #stack: object[] = [];
+  #seen: Set<object> | undefined;
 
   constructor(maxDepth: number) {
     this.#maxDepth = maxDepth;
@@ -283,7 +285,7 @@ class JsonWriter {
       }
       return `{${parts.join(',')}}`;
     } finally {
-      this.#seen.delete(obj);
+      this.#leave(obj);
     }
   }
 
@@ -298,9 +300,16 @@ class JsonWriter {
     if (depth >= this.#maxDepth) {
       throw new RpcxError(ErrorCode.LIMIT, `json: exceeded max depth ${this.#maxDepth}`);
     }
-    if (this.#seen.has(obj)) throw new RpcxError(ErrorCode.CODEC, 'json: unsupported value: encountered a cycle');
-    this.#seen.add(obj);
+    if (this.#seen !== undefined ? this.#seen.has(obj) : this.#stack.includes(obj)) throw new RpcxError(ErrorCode.CODEC, 'json: unsupported value: encountered a cycle');
+    this.#stack.push(obj);
+    if (this.#seen !== undefined) this.#seen.add(obj);
+    else if (this.#stack.length > 32) this.#seen = new Set(this.#stack);
     return ENTERED;
+  }
+
+  #leave(obj: object): void {
+    this.#stack.pop();
+    this.#seen?.delete(obj);
   }
 
   /** {@link #value} of an object whose prototype is `Object.prototype` or `null`: the same steps and text. */
@@ -315,7 +324,7 @@ class JsonWriter {
       }
       return `${out}}`;
     } finally {
-      this.#seen.delete(obj);
+      this.#leave(obj);
     }
   }
 }

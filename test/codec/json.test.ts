@@ -139,6 +139,19 @@ describe('JSON codec: encoding like Go', () => {
     codecError(() => new JsonCodec({ maxDepth: 10 }).encode(deep), /max depth/);
     assert.equal(text.decode(new JsonCodec({ maxDepth: 20 }).encode(deep)), '['.repeat(20) + '1' + ']'.repeat(20));
     codecError(() => enc(Symbol('x')));
+    // a cycle deep down (past the 32 levels kept in an array, then a Set), and one object twice
+    // side by side, which is no cycle (Go writes it twice)
+    const root: Record<string, unknown> = {};
+    let at = root;
+    for (let i = 0; i < 40; i++) at = (at['n'] = {}) as Record<string, unknown>;
+    at['back'] = root;
+    codecError(() => enc(root), /cycle/);
+    delete at['back'];
+    at['x'] = 1;
+    assert.ok(enc(root).endsWith('{"x":1}' + '}'.repeat(40)));
+    const shared = { v: 1 };
+    assert.equal(enc({ a: shared, b: [shared, shared] }), '{"a":{"v":1},"b":[{"v":1},{"v":1}]}');
+    for (let i = 0; i < 3; i++) codecError(() => enc(a), /cycle/); // the writer state is not left dirty
   });
 });
 
