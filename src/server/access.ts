@@ -93,20 +93,26 @@ function blockListOf(entries: readonly string[]): BlockList {
   return list;
 }
 
+/** A plugin checking each connection's IP on accept: `listed` decides for an IP in the list or not, `noIp` for a connection without one. */
+function ipFilter(name: string, entries: readonly string[], listed: boolean, noIp: boolean): ServerPlugin {
+  const list = blockListOf(entries);
+  return {
+    name,
+    postConnAccept(conn) {
+      const r = remoteIp(conn);
+      if (r === undefined) return noIp;
+      return list.check(r.ip, r.family) === listed;
+    },
+  };
+}
+
 /**
  * Go `serverplugin.WhitelistPlugin`: only clients whose IP is listed (an address, or a CIDR range
  * as Go's `WhitelistMask`) may connect; the others are closed on accept. As in Go, a connection
  * with no IP (a unix socket) is refused.
  */
 export function whitelistPlugin(allowed: readonly string[]): ServerPlugin {
-  const list = blockListOf(allowed);
-  return {
-    name: 'whitelist',
-    postConnAccept(conn) {
-      const r = remoteIp(conn);
-      return r !== undefined && list.check(r.ip, r.family);
-    },
-  };
+  return ipFilter('whitelist', allowed, true, false);
 }
 
 /**
@@ -115,12 +121,5 @@ export function whitelistPlugin(allowed: readonly string[]): ServerPlugin {
  * is accepted.
  */
 export function blacklistPlugin(refused: readonly string[]): ServerPlugin {
-  const list = blockListOf(refused);
-  return {
-    name: 'blacklist',
-    postConnAccept(conn) {
-      const r = remoteIp(conn);
-      return r === undefined || !list.check(r.ip, r.family);
-    },
-  };
+  return ipFilter('blacklist', refused, false, true);
 }

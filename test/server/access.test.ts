@@ -5,6 +5,9 @@
 // alias names back. The IP filters are checked from two loopback addresses (127.0.0.1, .2).
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '../../src/client/client.js';
 import { ErrorCode, RpcxError } from '../../src/errors.js';
@@ -130,6 +133,27 @@ describe('whitelistPlugin / blacklistPlugin (Go WhitelistPlugin, BlacklistPlugin
     const port = await serve(blacklistPlugin(['127.0.0.2/32', '::1']));
     assert.equal(await answered(port, '127.0.0.1'), true);
     assert.equal(await answered(port, '127.0.0.2'), false);
+  });
+
+  it('a unix socket connection has no IP: a whitelist refuses it, a blacklist accepts it (as Go)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rpcx-access-'));
+    try {
+      for (const [plugin, want] of [[whitelistPlugin(['127.0.0.1']), false], [blacklistPlugin(['127.0.0.1']), true]] as const) {
+        const s = createServer({ codecs: demoCodecs(), plugins: [plugin] });
+        registerDemoServices(s);
+        servers.push(s);
+        const key = await s.serve('unix', join(dir, `${plugin.name}.sock`));
+        const c = new Client(key, { serializeType: 1 });
+        try {
+          if (want) assert.deepEqual(await c.call('Arith', 'Mul', { A: 2, B: 2 }), { C: 4 });
+          else await assert.rejects(c.call('Arith', 'Mul', { A: 2, B: 2 }), (e: unknown) => e instanceof RpcxError && e.code === ErrorCode.CONNECTION);
+        } finally {
+          await c.close();
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a bad entry is INVALID_ARGUMENT', () => {
