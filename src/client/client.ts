@@ -595,6 +595,8 @@ export class Client {
   }
 
   private runBeforeEncode(msg: Message): void {
+    // The shared empty map of calls without metadata is read-only: a plugin gets a map of its own.
+    if (msg.metadata === NO_METADATA) msg.metadata = new Map();
     for (const p of this.beforeEncode!) {
       try {
         p.clientBeforeEncode!(msg);

@@ -140,6 +140,15 @@ describe('client plugins (Go client/plugin.go)', { timeout: 60_000 }, () => {
     assert.deepEqual(afterDecode.filter((x) => x.startsWith('push')), ['push News.Tick', 'push News.Tick']);
   });
 
+  it('metadata clientBeforeEncode adds is sent, and stays with its client (a call without metadata shares no map)', async () => {
+    const tagged = new Client(tsKey, { serializeType: 1, plugins: [{ clientBeforeEncode: (m) => void m.metadata.set('x-encoded', 'yes') }] });
+    const plain = new Client(tsKey, { serializeType: 1 });
+    clients.push(tagged, plain);
+    await tagged.call('Arith', 'Mul', { A: 1, B: 1 }); // no metadata of its own
+    assert.equal((await tagged.callWithMetadata('Echo', 'Metadata', {})).metadata.get('x-encoded'), 'yes');
+    assert.equal((await plain.callWithMetadata('Echo', 'Metadata', {})).metadata.has('x-encoded'), false, "another client's calls do not carry it");
+  });
+
   it('an XClient runs them around each attempt (Go wrapCall): a Failover past a server that drops the call is two pre/post pairs', async () => {
     // Accepts the connection, then drops it when the request arrives: the attempt fails after it
     // was sent. (A server that cannot be dialed fails before any attempt: Go runs no plugin then.)
