@@ -40,6 +40,19 @@ describe('examples run against the Go server peer', { timeout: 60_000 }, () => {
     }
   });
 
+  it('example telemetry (one trace through a TS front to the Go server; Prometheus counts)', async (t) => {
+    if (!requireGo(t, ['server'])) return;
+    const r = await runExample('telemetry', [go!.address]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.lines, [
+      '{ C: 42 }',
+      'rpcx.client.Front.Mul',
+      '  rpcx.service.Front.Mul',
+      '    rpcx.client.Arith.Mul',
+      'rpcx_server_handled_total{rpcx_service="Front",rpcx_method="Mul",rpcx_code="OK"} 1',
+    ]);
+  });
+
   it('example async-calls', async (t) => {
     if (!requireGo(t, ['server'])) return;
     const r = await runExample('async-calls', [go!.address]);
