@@ -78,6 +78,23 @@ describe('rpcx/prometheus: server and client metrics', { timeout: 60_000 }, () =
     assert.equal(await eventually(() => value(reg, 'rpcx_server_connections', {}), 0), 0, 'the gauge goes down when the connection closes');
   });
 
+  it('made-up service names are bounded: past maxMethods they count as (other)', async () => {
+    const reg3 = new Registry();
+    const s = createServer({ codecs: demoCodecs(), plugins: [prometheusServerPlugin({ registry: reg3, maxMethods: 3 })] });
+    registerDemoServices(s);
+    const c = new Client(await s.serve('tcp', '127.0.0.1:0'));
+    try {
+      for (let i = 0; i < 20; i++) await assert.rejects(c.call(`Made${i}`, 'Up', {}), (e: unknown) => e instanceof ServiceError);
+      await eventually(() => value(reg3, 'rpcx_server_handled_total', { rpcx_service: '(other)', rpcx_method: '(other)', rpcx_code: 'SERVICE' }), 17);
+      const handled = (await reg3.getMetricsAsJSON()).find((m) => m.name === 'rpcx_server_handled_total');
+      assert.equal(handled?.values.length, 4, 'three named pairs and (other)');
+      assert.equal(await value(reg3, 'rpcx_server_started_total', { rpcx_service: '(other)', rpcx_method: '(other)' }), 17);
+    } finally {
+      await c.close();
+      await s.close();
+    }
+  });
+
   it('an XClient counts each attempt; a second plugin on the same registry shares the metrics', async () => {
     const dropper = createNetServer((sock) => sock.once('data', () => sock.destroy()));
     await new Promise<void>((r) => dropper.listen(0, '127.0.0.1', r));

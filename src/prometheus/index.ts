@@ -33,6 +33,29 @@ export interface PrometheusOptions {
   registry?: Registry;
   /** Histogram buckets in seconds (default: prom-client's, 5 ms to 10 s). */
   buckets?: number[];
+  /**
+   * Most distinct `service.method` label pairs a plugin records (default 1000); calls to others
+   * count under `rpcx_service="(other)", rpcx_method="(other)"`. The names come from the callers,
+   * unknown services included: without a bound, a client sending made-up names would grow the
+   * registry without end.
+   */
+  maxMethods?: number;
+}
+
+/** The label pair of a call, or `(other)` once `max` distinct pairs were seen. */
+function methodLabels(max: number): (service: string, method: string) => { rpcx_service: string; rpcx_method: string } {
+  const seen = new Map<string, { rpcx_service: string; rpcx_method: string }>();
+  const other = { rpcx_service: '(other)', rpcx_method: '(other)' };
+  return (service, method) => {
+    const k = `${service}\n${method}`;
+    let l = seen.get(k);
+    if (l === undefined) {
+      if (seen.size >= max) return other;
+      l = { rpcx_service: service, rpcx_method: method };
+      seen.set(k, l);
+    }
+    return l;
+  };
 }
 
 const LABELS = ['rpcx_service', 'rpcx_method'] as const;
@@ -76,11 +99,12 @@ export function prometheusServerPlugin(options: PrometheusOptions = {}): ServerP
   const registry = options.registry ?? defaultRegistry;
   const connections = shared(registry, 'rpcx_server_connections', () => new Gauge({ name: 'rpcx_server_connections', help: 'Open connections of the server.', registers: [registry] }));
   const started = new WeakMap<RequestContext, number>();
+  const labelsOf = methodLabels(options.maxMethods ?? 1000);
   const done = (ctx: RequestContext, err: unknown): void => {
     const t0 = started.get(ctx);
     if (t0 === undefined) return;
     started.delete(ctx);
-    const labels = { rpcx_service: ctx.servicePath, rpcx_method: ctx.serviceMethod };
+    const labels = labelsOf(ctx.servicePath, ctx.serviceMethod);
     m.handled.inc({ ...labels, rpcx_code: outcomeCode(err) });
     m.seconds.observe(labels, (performance.now() - t0) / 1000);
   };
@@ -93,7 +117,7 @@ export function prometheusServerPlugin(options: PrometheusOptions = {}): ServerP
     },
     preHandleRequest(ctx) {
       started.set(ctx, performance.now());
-      m.started.inc({ rpcx_service: ctx.servicePath, rpcx_method: ctx.serviceMethod });
+      m.started.inc(labelsOf(ctx.servicePath, ctx.serviceMethod));
     },
     postCall(ctx, _service, _method, _args, _reply, err) {
       if (ctx.request.oneway) done(ctx, err);
@@ -109,14 +133,15 @@ export function prometheusServerPlugin(options: PrometheusOptions = {}): ServerP
 export function prometheusClientPlugin(options: PrometheusOptions = {}): ClientPlugin {
   const m = methodMetrics('client', options);
   const key = Symbol('rpcx.prometheus.t0');
+  const labelsOf = methodLabels(options.maxMethods ?? 1000);
   return {
     preCall(ctx, servicePath, serviceMethod) {
       ctx.values.set(key, performance.now());
-      m.started.inc({ rpcx_service: servicePath, rpcx_method: serviceMethod });
+      m.started.inc(labelsOf(servicePath, serviceMethod));
     },
     postCall(ctx, servicePath, serviceMethod, _args, _reply, err) {
       const t0 = ctx.values.get(key) as number;
-      const labels = { rpcx_service: servicePath, rpcx_method: serviceMethod };
+      const labels = labelsOf(servicePath, serviceMethod);
       m.handled.inc({ ...labels, rpcx_code: outcomeCode(err) });
       m.seconds.observe(labels, (performance.now() - t0) / 1000);
     },
