@@ -6,6 +6,7 @@
 // background, push listeners stay, `close()` is final, oneway sends, and a frame that can not be
 // encoded fails its call alone.
 import assert from 'node:assert/strict';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
 import {
@@ -459,6 +460,27 @@ describe('BrowserXClient (ws package in the browser\'s place)', () => {
     for (const x of [xc, onlyFailing, nobody]) x.close();
     await stop(a.server);
     await stop(b.server);
+  });
+
+  test('connectTimeoutMs: a server that never completes the WebSocket handshake fails the dial; broadcast skips it', async () => {
+    // Accepts TCP and never answers the upgrade request.
+    const held: Socket[] = [];
+    const silent = createNetServer((sock) => void held.push(sock));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const silentKey = `ws@127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const a = await idServer();
+    try {
+      const c = new BrowserClient(silentKey, { WebSocket: CWS, connectTimeoutMs: 150 });
+      await assert.rejects(c.open(), (e: unknown) => e instanceof RpcxError && e.code === ErrorCode.CONNECTION && /not open after 150 ms/.test(e.message));
+      c.close();
+      const xc = new BrowserXClient('Id', [silentKey, a.key], { WebSocket: CWS, connectTimeoutMs: 150, timeoutMs: 10_000 });
+      assert.equal(keyOf(await xc.broadcast('Who', {})), a.key, 'the silent server was skipped');
+      xc.close();
+    } finally {
+      for (const s of held) s.destroy();
+      silent.close();
+      await stop(a.server);
+    }
   });
 
   test('pushes of every server reach onMessage with their server; setServers closes the connections it drops; the typed proxy', async () => {

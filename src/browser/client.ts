@@ -88,6 +88,8 @@ export interface BrowserClientOptions {
    * `openTelemetryClientPlugin()` of `rpcx/otel` to carry the page's trace to the servers.
    */
   plugins?: readonly ClientPlugin[];
+  /** A WebSocket not open after this long is given up with CONNECTION (Go: `Option.ConnectTimeout`; default 10 s, as the Node client). */
+  connectTimeoutMs?: number;
 }
 
 export interface BrowserCallOptions {
@@ -358,7 +360,17 @@ export class BrowserClient {
         return;
       }
       ws.binaryType = 'arraybuffer';
+      const limit = this.#options.connectTimeoutMs ?? 10_000;
+      const timer =
+        limit > 0
+          ? setTimeout(() => {
+              failed(`dial ${this.url}: not open after ${limit} ms`);
+              ws.onerror = () => {}; // closing before open reports an error (the ws package throws it without a listener)
+              ws.close();
+            }, limit)
+          : undefined;
       const failed = (text: string): void => {
+        clearTimeout(timer);
         ws.onopen = ws.onclose = ws.onerror = null;
         reject(new RpcxError(ErrorCode.CONNECTION, text));
         this.#scheduleReconnect();
@@ -366,6 +378,7 @@ export class BrowserClient {
       ws.onerror = () => failed(`dial ${this.url} failed`);
       ws.onclose = (ev) => failed(`dial ${this.url}: closed (${ev.code ?? '?'})`);
       ws.onopen = () => {
+        clearTimeout(timer);
         if (this.#closed !== undefined) {
           ws.onopen = ws.onclose = ws.onerror = null;
           ws.close(1000);
