@@ -5,11 +5,13 @@
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { MultipleServersDiscovery, Peer2PeerDiscovery, FailMode, SelectMode } from '../../src/client/index.js';
 import { createGatewayProxy, type GatewayProxy, type GatewayProxyOptions } from '../../src/gateway/index.js';
 import { canonicalHeaderKey } from '../../src/gateway/proxy.js';
 import { createServer, type RpcxServer } from '../../src/server/index.js';
+import { CompressType } from '../../src/protocol/index.js';
 import { demoCodecs, registerDemoServices } from '../../src/server/demo/services.js';
 import { requireGo } from '../support/go.js';
 import { goReady } from '../support/tg.js';
@@ -23,9 +25,11 @@ const tsServers: RpcxServer[] = [];
 const proxies: Array<{ proxy: GatewayProxy; http: Server }> = [];
 let go: GoServer | undefined;
 let tsAddress = '';
+/** The compress type of the last request a TS server read. */
+let lastCompressType: number | undefined;
 
 async function tsServer(name?: string): Promise<string> {
-  const s = createServer({ codecs: demoCodecs() });
+  const s = createServer({ codecs: demoCodecs(), plugins: [{ name: 'record-compress', postReadRequest: (_c, m) => void (lastCompressType = m.compressType) }] });
   registerDemoServices(s);
   if (name !== undefined) s.registerFunction('Who', () => ({ Name: name }), 'Am');
   tsServers.push(s);
@@ -44,7 +48,7 @@ async function startProxy(options: GatewayProxyOptions): Promise<{ key: string; 
 
 const JSON_HEADERS = { 'X-RPCX-SerializeType': '1' };
 
-function call(key: string, path: string, method: string, body: string, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+function call(key: string, path: string, method: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<HttpAnswer> {
   return ask(key, { method: 'POST', path, headers: { ...JSON_HEADERS, 'X-RPCX-ServiceMethod': method, ...headers }, body });
 }
 
@@ -141,6 +145,23 @@ for (const kind of ['go', 'ts'] as const) {
       assert.equal(r.headers.get('x-rpcx-errormessage'), 'boom');
       assert.equal(r.headers.get('__rpcx_error__'), 'boom');
       assert.equal(r.body.length, 0);
+    });
+
+    test('Content-Encoding: gzip compresses the rpcx hop, as in rpcx-gateway (the HTTP body itself is plain); X-RPCX-Oneway', async (t) => {
+      if (key === '') return void requireGo(t, ['server']);
+      lastCompressType = undefined;
+      const r = await call(key, '/Arith', 'Mul', '{"A":5,"B":9}', { 'Content-Encoding': 'gzip' });
+      assert.equal(r.status, 200, r.headers.get('x-rpcx-errormessage'));
+      assert.equal(r.body.toString(), '{"C":45}');
+      if (kind === 'ts') assert.equal(lastCompressType, CompressType.Gzip);
+      // Go compresses the payload again when it encodes the frame: a gzip body reaches the service still gzipped.
+      const gz = await call(key, '/Arith', 'Mul', gzipSync('{"A":5,"B":9}'), { 'Content-Encoding': 'gzip' });
+      assert.equal(gz.headers.get('x-rpcx-errormessage'), "invalid character '\\x1f' looking for beginning of value");
+      const ow = await call(key, '/Arith', 'Mul', '{"A":5,"B":9}', { 'X-RPCX-Oneway': 'true', 'X-RPCX-MessageID': '4' });
+      assert.equal(ow.status, 200);
+      assert.equal(ow.body.length, 0);
+      assert.equal(ow.headers.has('x-rpcx-messagestatustype'), false);
+      assert.equal(ow.headers.get('x-rpcx-messageid'), '4');
     });
 
     test('an unknown service: the server says so, in the error headers', async (t) => {
