@@ -192,7 +192,10 @@ export function createGatewayProxy(options: GatewayProxyOptions): GatewayProxy {
         const head: Head = messageID === '' ? [] : [H.MessageID, messageID];
         fail(res, head, RpcxError.from(e).message);
       },
-    ).finally(() => res.off('close', onClose));
+    )
+      // Writing the answer cannot fail on values made safe above; if it does, the exchange ends.
+      .catch(() => res.destroy())
+      .finally(() => res.off('close', onClose));
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
