@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
- * The `rpcx` command, grpcurl for rpcx: `call`, `listen`, `bench`, `decode`, `discover` and
- * `serve` (the demo server `npm start` runs), one module each in src/cli. JSON goes to stdout,
- * diagnostics to stderr, colour only on a terminal without NO_COLOR. Exit status: 0 ok, 1 the
- * call or the work failed, 2 usage.
+ * The `rpcx` command, grpcurl for rpcx: `call`, `listen`, `bench`, `decode`, `discover`,
+ * `serve` (the demo server `npm start` runs) and `gateway` (the standalone HTTP gateway), one
+ * module each in src/cli. JSON goes to stdout, diagnostics to stderr, colour only on a terminal
+ * without NO_COLOR. Exit status: 0 ok, 1 the call or the work failed, 2 usage.
  */
 import createDebug from 'debug';
 import { parseArgs } from 'node:util';
@@ -16,6 +16,7 @@ import { listen } from './listen.js';
 import { bench } from './bench.js';
 import { decode } from './decode.js';
 import { discover } from './discover.js';
+import { GATEWAY_USAGE, gateway } from './gateway.js';
 
 const USAGE = `usage: rpcx serve [options]
        rpcx --version
@@ -24,6 +25,7 @@ const USAGE = `usage: rpcx serve [options]
        rpcx bench ADDRESS Service.Method [JSON | -] [options]
        rpcx decode [HEX...] [options]
        rpcx discover REGISTRY Service [options]
+       rpcx gateway (--registry URL | --server ADDRESS...) [options]
        rpcx COMMAND --help
 
 commands:
@@ -33,6 +35,7 @@ commands:
   decode     annotate rpcx frames given as hex or bytes
   discover   list the servers of a service in etcd, Redis or ZooKeeper
   serve      run the demo server (Arith, Echo, Push, ...) that Go rpcx clients call
+  gateway    HTTP gateway (rpcx-gateway) to the servers of a registry or a list: curl calls rpcx
 
 ADDRESS: tcp@host:port, unix@/path, http@host:port, ws@host:port, wss@host:port, or etcd:// | redis:// | zk://host:port/basePath.
 Exit status: 0 ok, 1 the call failed (the error on stderr), 2 usage. JSON on stdout, diagnostics
@@ -51,12 +54,16 @@ const log = createDebug('rpcx:cli');
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { call, listen, bench, decode, discover };
 
-/** Runs the command line; resolves with the exit status, or `undefined` for `serve` (it keeps running). */
+/** Runs the command line; resolves with the exit status, or `undefined` for `serve` and `gateway` (they keep running). */
 async function main(argv: string[]): Promise<number | undefined> {
   const [cmd, ...rest] = argv;
   if (cmd !== undefined && !cmd.startsWith('-')) {
     if (cmd === 'serve') {
       await serve(rest);
+      return undefined;
+    }
+    if (cmd === 'gateway') {
+      await gateway(rest);
       return undefined;
     }
     if (cmd === 'help') {
@@ -86,6 +93,8 @@ function usageFor(argv: string[]): string {
   switch (argv[0]) {
     case 'serve':
       return SERVE_USAGE;
+    case 'gateway':
+      return GATEWAY_USAGE;
     default:
       return USAGE;
   }

@@ -13,10 +13,10 @@ export type OneClientOptions = XClientOptions;
 const CLOSED = 'oneclient is closed';
 
 /**
- * A discovery for `servicePath` from `discovery.clone`, usable at once even when `clone`
+ * @internal A discovery for `servicePath` from `discovery.clone`, usable at once even when `clone`
  * is async (Go's `Clone` is synchronous): it waits for the clone in `getServices` and `watch`.
  */
-function cloned(discovery: ServiceDiscovery, servicePath: string): ServiceDiscovery {
+export function cloned(discovery: ServiceDiscovery, servicePath: string): ServiceDiscovery {
   const made = discovery.clone(servicePath);
   if (typeof (made as { then?: unknown }).then !== 'function') return made as ServiceDiscovery;
   const c = Promise.resolve(made);

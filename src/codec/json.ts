@@ -363,10 +363,20 @@ function isDigit(c: number): boolean {
   return c >= Ch.Zero && c <= Ch.Nine;
 }
 
-/** Go's `quoteChar`: `'x'` for a printable character, escaped forms otherwise. */
+/** Go `strconv.Quote`'s escapes of ASCII control characters (and `\\`). */
+const GO_NAMED_ESCAPES: Readonly<Record<number, string>> = { 7: '\\a', 8: '\\b', 12: '\\f', 10: '\\n', 13: '\\r', 9: '\\t', 11: '\\v', 0x5c: '\\\\' };
+
+/**
+ * Go's `quoteChar`: `'x'` for a printable character, `strconv.Quote`'s escapes otherwise
+ * (`'\\x1f'`, `'\\n'`, `'\\x7f'`). Go quotes the offending byte; past ASCII this quotes the
+ * UTF-16 code unit, so texts for non-ASCII input may differ from Go's.
+ */
 function quoteChar(c: number): string {
   if (c === 0x27) return `'\\''`;
   if (c === 0x22) return `'"'`;
+  const named = GO_NAMED_ESCAPES[c];
+  if (named !== undefined) return `'${named}'`;
+  if (c < 0x20 || c === 0x7f) return `'\\x${c.toString(16).padStart(2, '0')}'`;
   const s = JSON.stringify(String.fromCharCode(c));
   return `'${s.slice(1, -1)}'`;
 }

@@ -62,11 +62,12 @@ function parseUint(s: string): bigint | string {
 }
 
 /**
- * Go `HTTPRequest2RpcxRequest` (the body already read): the request, or the first error's text.
- * `seq`, `st` and `serviceMethod` are the `X-RPCX-MessageID`, `-SerializeType` and
- * `-ServiceMethod` headers, which the caller reads anyway.
+ * @internal Go `HTTPRequest2RpcxRequest` (the body already read): the request, or the first
+ * error's text. `seq`, `st` and `serviceMethod` are the `X-RPCX-MessageID`, `-SerializeType` and
+ * `-ServiceMethod` headers, which the caller reads anyway. Shared by the in-server gateway and
+ * the standalone gateway proxy (proxy.ts).
  */
-function httpToRpcx(h: RequestHeaders, body: Buffer, servicePath: string, seq: string, st: string, serviceMethod: string): Message | string {
+export function httpToRpcx(h: RequestHeaders, body: Buffer, servicePath: string, seq: string, st: string, serviceMethod: string): Message | string {
   const msg = createMessage({ messageType: MessageType.Request });
   if (seq !== '') {
     const id = parseUint(seq);
@@ -113,8 +114,8 @@ export function methodNotAllowed(res: ServerResponse, method: string): void {
   httpError(res, 'Method Not Allowed', 405);
 }
 
-/** The path of the request URL, `%`-decoded as Go's `URL.Path` (as Latin-1 bytes); `undefined` if it cannot be. */
-function urlPath(url: string): string | undefined {
+/** @internal The path of the request URL, `%`-decoded as Go's `URL.Path` (as Latin-1 bytes); `undefined` if it cannot be. */
+export function urlPath(url: string): string | undefined {
   if (url.charCodeAt(0) === 0x2f && !url.includes('%')) {
     const q = url.indexOf('?');
     return q < 0 ? url : url.slice(0, q);

@@ -21,5 +21,5 @@ export type { ServeNetwork } from './listen.js';
 export { tokenAuth } from './auth.js';
 export { dialAndServe, OutboundServing } from './reverse.js';
 export type { DialAndServeOptions, DialBackoffOptions, OutboundStatus } from './reverse.js';
-export { allowAllCorsOptions, GatewayHeader, JsonRpcCode } from '../gateway/index.js';
-export type { CorsOptions } from '../gateway/index.js';
+export { allowAllCorsOptions, GatewayHeader, JsonRpcCode, createGatewayProxy } from '../gateway/index.js';
+export type { CorsOptions, GatewayProxy, GatewayProxyOptions } from '../gateway/index.js';
