@@ -148,6 +148,34 @@ export function urlPath(url: string): string | undefined {
 
 const EMPTY_BODY = Buffer.alloc(0);
 
+/** @internal An HTTP request read as Go's converter reads it, by {@link readGatewayRequest}. */
+export interface GatewayRequest {
+  /** `X-RPCX-ServicePath`, else the URL path without its leading `/`. */
+  servicePath: string;
+  /** `X-RPCX-MessageID`, `X-RPCX-ServiceMethod`, `X-RPCX-SerializeType` as sent ('' if absent). */
+  messageID: string;
+  serviceMethod: string;
+  serializeType: string;
+  /** The rpcx request, or Go's conversion error text. */
+  parsed: Message | string;
+}
+
+/**
+ * @internal The rpcx request of an HTTP request, as the in-server gateway (Go
+ * `handleGatewayRequest`) and the standalone one (rpcx-gateway) both read it; undefined for a
+ * URL Go's router refuses (the caller answers 400).
+ */
+export function readGatewayRequest(url: string, h: RequestHeaders, body: Buffer): GatewayRequest | undefined {
+  const path = urlPath(url);
+  if (path === undefined) return undefined;
+  let servicePath = headerGet(h, 'x-rpcx-servicepath');
+  if (servicePath === '') servicePath = path.charCodeAt(0) === 0x2f ? path.slice(1) : path;
+  const messageID = headerGet(h, 'x-rpcx-messageid');
+  const serviceMethod = headerGet(h, 'x-rpcx-servicemethod');
+  const serializeType = headerGet(h, 'x-rpcx-serializetype');
+  return { servicePath, messageID, serviceMethod, serializeType, parsed: httpToRpcx(h, body, servicePath, messageID, serializeType, serviceMethod) };
+}
+
 /**
  * One gateway request (Go: `handleGatewayRequest`); `body` is the whole request body, `h` its
  * headers. Synchronous unless an AuthFunc or the service method is.
@@ -158,17 +186,12 @@ export function handleGatewayRequest(host: GatewayHost, conn: ServerConnection, 
     methodNotAllowed(res, method);
     return;
   }
-  const path = urlPath(req.url ?? '/');
-  if (path === undefined) {
+  const r = readGatewayRequest(req.url ?? '/', h, body);
+  if (r === undefined) {
     httpError(res, '400 Bad Request', 400);
     return;
   }
-  let servicePath = headerGet(h, 'x-rpcx-servicepath');
-  if (servicePath === '') servicePath = path.charCodeAt(0) === 0x2f ? path.slice(1) : path;
-  const seq = headerGet(h, 'x-rpcx-messageid');
-  const serviceMethod = headerGet(h, 'x-rpcx-servicemethod');
-  const serializeType = headerGet(h, 'x-rpcx-serializetype');
-  const parsed = httpToRpcx(h, body, servicePath, seq, serializeType, serviceMethod);
+  const { servicePath, messageID: seq, serviceMethod, serializeType, parsed } = r;
   let err: string | undefined = typeof parsed === 'string' ? parsed : undefined;
 
   const head: Head = [H.Version, headerGet(h, 'x-rpcx-version'), H.MessageID, seq];

@@ -12,7 +12,7 @@ import type { ServiceDiscovery } from '../client/discovery.js';
 import { FailMode, type SelectMode } from '../client/fail-mode.js';
 import { cloned } from '../client/oneclient.js';
 import { createXClient, XCLIENT_SHUTDOWN, type XClient, type XClientOptions } from '../client/xclient.js';
-import { GatewayHeader, httpToRpcx, methodNotAllowed, urlPath } from './gateway.js';
+import { GatewayHeader, methodNotAllowed, readGatewayRequest } from './gateway.js';
 import { endWithHead, headerGet, headerValue, httpError, readBody, type Head } from './http-util.js';
 
 const H = GatewayHeader;
@@ -121,17 +121,12 @@ export function createGatewayProxy(options: GatewayProxyOptions): GatewayProxy {
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse, body: Buffer): void => {
-    const path = urlPath(req.url ?? '/');
-    if (path === undefined) {
+    const r = readGatewayRequest(req.url ?? '/', req, body);
+    if (r === undefined) {
       httpError(res, '400 Bad Request', 400);
       return;
     }
-    let servicePath = headerGet(req, 'x-rpcx-servicepath');
-    if (servicePath === '') servicePath = path.charCodeAt(0) === 0x2f ? path.slice(1) : path;
-    const messageID = headerGet(req, 'x-rpcx-messageid');
-    const serializeType = headerGet(req, 'x-rpcx-serializetype');
-    const serviceMethod = headerGet(req, 'x-rpcx-servicemethod');
-    const parsed = httpToRpcx(req, body, servicePath, messageID, serializeType, serviceMethod);
+    const { servicePath, messageID, serializeType, serviceMethod, parsed } = r;
     // rpcx-gateway's converter: these three are required (it meant to answer the error below;
     // it dereferences the nil request first and the connection drops).
     let err = typeof parsed === 'string' ? parsed : undefined;
