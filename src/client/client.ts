@@ -442,7 +442,36 @@ export class Client {
    * collide and one never completes). Resolves to the response's metadata and raw payload; a
    * oneway message resolves once written, with an empty result.
    */
-  async sendRaw(msg: Message, options: Pick<CallOptions, 'signal' | 'timeoutMs' | 'deadline'> = {}): Promise<RawResult> {
+  sendRaw(msg: Message, options: Pick<CallOptions, 'signal' | 'timeoutMs' | 'deadline'> = {}): Promise<RawResult> {
+    if (this.callPlugins === undefined) return this.sendRawNow(msg, options);
+    // Go (XClient.SendRaw -> wrapSendRaw, Client.SendRaw): the plugins run with the payload as
+    // the args and no reply; the metadata they set goes with the message, whose own metadata wins.
+    try {
+      options = withTimeout(options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return callWithPlugins<RawResult>(
+      this.callPlugins,
+      {
+        servicePath: msg.servicePath,
+        serviceMethod: msg.serviceMethod,
+        args: msg.payload,
+        metadata: undefined,
+        timeoutMs: options.timeoutMs,
+        signal: options.signal,
+        address: this.address,
+        run: (metadata, timeoutMs) => {
+          for (const [k, v] of msg.metadata) metadata.set(k, v);
+          return this.sendRawNow({ ...msg, metadata }, timeoutMs === undefined ? options : { ...options, timeoutMs });
+        },
+        replyOf: () => undefined,
+      },
+      (e) => log('%s: postCall plugin failed (ignored, as Go): %O', this.address, e),
+    );
+  }
+
+  private async sendRawNow(msg: Message, options: Pick<CallOptions, 'signal' | 'timeoutMs' | 'deadline'>): Promise<RawResult> {
     options = withTimeout(options);
     const conn = await this.ensureConnection(options.signal);
     if (msg.oneway) {

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from '../../src/client/client.js';
 import { FailMode, MultipleServersDiscovery, SelectMode, createXClient, type ClientCallContext, type ClientPlugin } from '../../src/client/index.js';
 import { ErrorCode, RpcxError, ServiceError } from '../../src/errors.js';
-import { MessageType, type Message } from '../../src/protocol/index.js';
+import { MessageType, createMessage, type Message } from '../../src/protocol/index.js';
 import { createServer, type RpcxServer } from '../../src/server/index.js';
 import { demoCodecs, registerDemoServices } from '../../src/server/demo/services.js';
 import { startGoServer, type GoServer } from '../support/go-server.js';
@@ -138,6 +138,30 @@ describe('client plugins (Go client/plugin.go)', { timeout: 60_000 }, () => {
     assert.deepEqual(before, ['Arith.Mul seq=0', 'Push.Start seq=1']);
     assert.deepEqual(afterDecode.filter((x) => x.startsWith('response')), ['response seq=0', 'response seq=1']);
     assert.deepEqual(afterDecode.filter((x) => x.startsWith('push')), ['push News.Tick', 'push News.Tick']);
+  });
+
+  it("sendRaw runs them as Go's XClient.SendRaw: the payload as args, no reply, the message's own metadata wins", async () => {
+    const seen: string[] = [];
+    const c = new Client(tsKey, {
+      plugins: [
+        {
+          preCall: (ctx, p, m, args) => {
+            ctx.metadata.set('x-plugin', 'set');
+            ctx.metadata.set('x-both', 'plugin');
+            seen.push(`pre ${p}.${m} ${(args as Uint8Array).length} bytes`);
+          },
+          postCall: (_ctx, p, m, _a, reply, err) => void seen.push(`post ${p}.${m} ${String(reply)} ${err?.code ?? 'ok'}`),
+        },
+      ],
+    });
+    clients.push(c);
+    const msg = createMessage({ messageType: MessageType.Request, serializeType: 1, servicePath: 'Echo', serviceMethod: 'Metadata', metadata: { 'x-both': 'message' } });
+    msg.payload = new TextEncoder().encode('{}');
+    msg.seq = 5n;
+    const r = await c.sendRaw(msg);
+    assert.equal(r.metadata.get('x-plugin'), 'set', "the plugin's metadata went with the message");
+    assert.equal(r.metadata.get('x-both'), 'message', "the message's own metadata wins");
+    assert.deepEqual(seen, ['pre Echo.Metadata 2 bytes', 'post Echo.Metadata undefined ok']);
   });
 
   it('metadata clientBeforeEncode adds is sent, and stays with its client (a call without metadata shares no map)', async () => {
