@@ -134,10 +134,11 @@ async function whoName(xc: XClient): Promise<string> {
 }
 
 /** Waits until the XClient's server keys are exactly `keys`; returns the ms it took. */
-async function waitServers(xc: XClient, keys: readonly string[], timeoutMs = 5000): Promise<number> {
+async function waitServers(xc: XClient, keys: readonly string[], timeoutMs = 5000, names?: ReadonlyMap<string, string>): Promise<number> {
   const want = [...keys].sort().join(',');
   const t0 = performance.now();
-  await waitFor(() => [...xc.serverMap.keys()].sort().join(',') === want, `servers ${want}`, timeoutMs, 10, () => `have ${[...xc.serverMap.keys()].sort().join(',')}`);
+  const missing = (): string => (names === undefined ? '' : `; missing ${keys.filter((k) => !xc.serverMap.has(k)).map((k) => names.get(k) ?? k).join(', ')}`);
+  await waitFor(() => [...xc.serverMap.keys()].sort().join(',') === want, `servers ${want}`, timeoutMs, 10, () => `have ${[...xc.serverMap.keys()].sort().join(',')}${missing()}`);
   return performance.now() - t0;
 }
 
@@ -716,6 +717,11 @@ test('registry_zk_outage (TG, TT)', async (t) => {
   await waitServers(xc, [g1.key, a.key]);
   const tsl = tsLoad(xc);
   const gol = goLoad(s, base);
+  // Stopped when this test ends, passed or not: a load left running starves the tests after it.
+  t.after(async () => {
+    await tsl.stop();
+    await gol.stop();
+  });
   await goProgress(gol, 20, 'Go calls');
   await waitFor(() => tsl.names.length > 20, 'TS calls');
   const r0 = await zkReader(s);
@@ -733,9 +739,11 @@ test('registry_zk_outage (TG, TT)', async (t) => {
   // Servers re-register (or keep their nodes with their session), clients resync: a server added now is seen.
   const b = await tsServer(s, base, 'ts2');
   // Usually within a second; the bound covers node-zookeeper-client's reconnect, which on a loaded
-  // CI machine once took over 10 s to notice the restarted server (the discovery re-lists as soon
-  // as its session is connected again).
-  const resync = await waitServers(xc, [g1.key, a.key, b.key], 25_000);
+  // CI machine once took over 10 s to notice the restarted server, and once (the whole suite on 2
+  // cores) did not have all three servers after 25 s (the discovery re-lists as soon as its
+  // session is connected again). The names say which one is missing if it happens again.
+  const names = new Map([[g1.key, 'go1'], [a.key, 'ts1'], [b.key, 'ts2']]);
+  const resync = await waitServers(xc, [g1.key, a.key, b.key], 45_000, names);
   const fresh = await connectClient(s.hostPort, 5000);
   const children = await readChildren(fresh, `${base}/Who`);
   // Whether the sessions survived the restart (ZooKeeper restores them) or were renewed (then the plugins re-created their nodes).
@@ -758,7 +766,7 @@ test('registry_zk_outage (TG, TT)', async (t) => {
   await t.test('TT registry_zk_outage', () => {
     assert.ok(duringTs.includes('ts1'), 'the TS client kept calling the TS server during the outage');
     assert.ok(children?.includes(a.key) && children.includes(b.key), 'TS servers registered after the restart');
-    assert.ok(resync < 25_000);
+    assert.ok(resync < 45_000);
   });
 });
 
