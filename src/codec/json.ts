@@ -377,6 +377,14 @@ function quoteChar(c: number): string {
   const named = GO_NAMED_ESCAPES[c];
   if (named !== undefined) return `'${named}'`;
   if (c < 0x20 || c === 0x7f) return `'\\x${c.toString(16).padStart(2, '0')}'`;
+  if (c >= 0x80) {
+    // Go's scanner reads bytes and quotes the first byte of the character as the rune U+00XX:
+    // 'é' (C3 A9) is reported as 'Ã', '€' as 'â', '😀' as 'ð' (a lead byte is C2-F4: printable).
+    // Bytes that are not UTF-8 reached us as U+FFFD (EF BF BD), so they show as 'ï' where Go
+    // quotes the byte itself.
+    const b = c < 0x800 ? 0xc0 | (c >> 6) : c >= 0xd800 && c <= 0xdbff ? 0xf0 | ((0x10000 + ((c - 0xd800) << 10)) >> 18) : 0xe0 | (c >> 12);
+    return `'${String.fromCharCode(b)}'`;
+  }
   const s = JSON.stringify(String.fromCharCode(c));
   return `'${s.slice(1, -1)}'`;
 }

@@ -203,6 +203,12 @@ describe('JSON codec: decoding like Go', () => {
     codecError(() => dec('tru'), 'unexpected EOF');
     codecError(() => dec('trux'), "invalid character 'x' in literal true (expecting 'e')");
     codecError(() => codec.decode('{}' as unknown as Uint8Array));
+    // Go quotes the first byte of a non-ASCII character as U+00XX (checked with Go 1.26's json.Unmarshal)
+    codecError(() => dec('é'), "invalid character 'Ã' looking for beginning of value");
+    codecError(() => dec('€'), "invalid character 'â' looking for beginning of value");
+    codecError(() => dec('😀'), "invalid character 'ð' looking for beginning of value");
+    codecError(() => dec('[1 é]'), "invalid character 'Ã' after array element");
+    codecError(() => dec('{"a" é}'), "invalid character 'Ã' after object key");
   });
 
   it('decodes strings like Go (escapes, surrogates)', () => {
