@@ -543,6 +543,8 @@ export abstract class RegistryDiscovery implements ServiceDiscovery {
   readonly #initialWaitMs: number;
   /** Aborted by {@link close}: stops the subclass's loops. */
   protected readonly closed = new AbortController();
+  /** Undoes {@link follow} on close. */
+  #unfollow: (() => void) | undefined;
 
   constructor(
     readonly basePath: string,
@@ -611,12 +613,27 @@ export abstract class RegistryDiscovery implements ServiceDiscovery {
 
   abstract clone(servicePath: string): ServiceDiscovery;
 
+  /**
+   * Publishes every list of `watch` (the shared watch of this service on the shared connection
+   * `shared`); {@link close} unsubscribes, gives the watch back and releases the connection.
+   */
+  protected follow<W extends { subscribe(l: (pairs: readonly KVPair[]) => void): () => void }>(shared: { readonly value: { releaseWatch(w: W): void }; release(): void }, watch: W): void {
+    const unsubscribe = watch.subscribe((pairs) => this.setPairs(pairs));
+    this.#unfollow = () => {
+      unsubscribe();
+      shared.value.releaseWatch(watch);
+      shared.release();
+    };
+  }
+
   /** Stops watching and ends every watcher; the shared store connection closes with its last user. */
   close(): void {
     if (this.closed.signal.aborted) return;
     this.closed.abort();
     for (const f of [...this.#feeds]) f.end();
     this.#firstList.resolve();
+    this.#unfollow?.();
+    this.#unfollow = undefined;
   }
 }
 

@@ -495,7 +495,6 @@ export class EtcdV3Discovery extends RegistryDiscovery {
   readonly #options: EtcdV3DiscoveryOptions;
   readonly #shared: SharedResource<EtcdHub>;
   readonly #watch: EtcdServiceWatch;
-  readonly #unsubscribe: () => void;
 
   constructor(basePath: string, servicePath: string, options: EtcdV3DiscoveryOptions) {
     super(basePath, servicePath, options);
@@ -506,7 +505,7 @@ export class EtcdV3Discovery extends RegistryDiscovery {
     this.#options = rest;
     this.#shared = shared ?? acquireHub(rest);
     this.#watch = this.#shared.value.serviceWatch(this.servicePrefix, options.requestTimeoutMs ?? 5000);
-    this.#unsubscribe = this.#watch.subscribe((pairs) => this.setPairs(pairs));
+    this.follow(this.#shared, this.#watch);
   }
 
   /** The etcd3 client (shared with the clones and, unless `shareConnection: false`, with other discoveries of the same options). */
@@ -518,13 +517,5 @@ export class EtcdV3Discovery extends RegistryDiscovery {
   clone(servicePath: string): ServiceDiscovery {
     const opts: InternalOptions = { ...this.#options, [SHARED]: this.#shared.retain() };
     return new EtcdV3Discovery(this.basePath, servicePath, opts);
-  }
-
-  override close(): void {
-    if (this.closed.signal.aborted) return;
-    super.close();
-    this.#unsubscribe();
-    this.#shared.value.releaseWatch(this.#watch);
-    this.#shared.release();
   }
 }

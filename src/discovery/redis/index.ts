@@ -830,7 +830,6 @@ export class RedisDiscovery extends RegistryDiscovery {
   readonly #shared: SharedResource<RedisHub>;
   readonly #options: RedisDiscoveryOptions;
   readonly #watch: RedisServiceWatch;
-  readonly #unsubscribe: () => void;
 
   constructor(basePath: string, servicePath: string, options: RedisDiscoveryOptions) {
     super(basePath, servicePath, options);
@@ -839,7 +838,7 @@ export class RedisDiscovery extends RegistryDiscovery {
     cloning = undefined;
     this.#shared = shared ?? acquireHub(options);
     this.#watch = this.#shared.value.serviceWatch(this.servicePrefix, options.pollIntervalMs ?? 500, options.dataLossGraceMs ?? 15_000);
-    this.#unsubscribe = this.#watch.subscribe((pairs) => this.setPairs(pairs));
+    this.follow(this.#shared, this.#watch);
   }
 
   /** The Redis key of the watched directory, `//<basePath>/<servicePath>`. */
@@ -872,13 +871,5 @@ export class RedisDiscovery extends RegistryDiscovery {
     } finally {
       cloning = undefined;
     }
-  }
-
-  override close(): void {
-    if (this.closed.signal.aborted) return;
-    super.close();
-    this.#unsubscribe();
-    this.#shared.value.releaseWatch(this.#watch);
-    this.#shared.release();
   }
 }

@@ -502,7 +502,6 @@ export class ZookeeperDiscovery extends RegistryDiscovery {
   readonly #shared: SharedResource<ZkDiscoveryHub>;
   readonly #options: ZookeeperDiscoveryOptions;
   readonly #watch: ZkServiceWatch;
-  readonly #unsubscribe: () => void;
 
   /**
    * @param zkAddr the ensemble (`['127.0.0.1:2181']` or `'h1:2181,h2:2181'`), or a connected
@@ -514,7 +513,7 @@ export class ZookeeperDiscovery extends RegistryDiscovery {
     this.#options = options;
     this.#shared = shared ?? acquireHub(zkAddr, options);
     this.#watch = this.#shared.value.serviceWatch(zkPath(this.servicePrefix), options.operationTimeoutMs ?? 5000);
-    this.#unsubscribe = this.#watch.subscribe((pairs) => this.setPairs(pairs));
+    this.follow(this.#shared, this.#watch);
   }
 
   /** The ZooKeeper connection (shared with clones and, unless `shareConnection: false`, with other discoveries of the same ensemble). */
@@ -524,13 +523,5 @@ export class ZookeeperDiscovery extends RegistryDiscovery {
 
   clone(servicePath: string): ServiceDiscovery {
     return new ZookeeperDiscovery(this.basePath, servicePath, this.connection.client, this.#options, this.#shared.retain());
-  }
-
-  override close(): void {
-    if (this.closed.signal.aborted) return;
-    super.close();
-    this.#unsubscribe();
-    this.#shared.value.releaseWatch(this.#watch);
-    this.#shared.release();
   }
 }
